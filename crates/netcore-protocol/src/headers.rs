@@ -1,0 +1,267 @@
+//! Extensible key/value headers carried by OPEN and HELLO frames.
+//!
+//! A header block is a sequence of entries, each
+//! `name_len: u8 | name: UTF-8 | value_len: u16 BE | value: bytes`, with no
+//! count: the enclosing frame says how many bytes the block has.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::error::{DecodeError, HeaderError, Malformation};
+use crate::header::FrameKind;
+
+/// An ordered list of key/value headers: names are short UTF-8 strings, values
+/// are bytes. Names may repeat; [`Headers::insert`] replaces, [`Headers::append`]
+/// adds.
+///
+/// ```
+/// use netcore_protocol::Headers;
+/// let mut headers = Headers::new();
+/// headers.insert("route", "/users/list")?;
+/// headers.insert("content-type", "application/json")?;
+/// assert_eq!(headers.get_str("route"), Some("/users/list"));
+/// # Ok::<(), netcore_protocol::HeaderError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Headers {
+    entries: Vec<(String, Bytes)>,
+}
+
+/// Longest header name, in bytes.
+pub const MAX_HEADER_NAME: usize = u8::MAX as usize;
+/// Longest header value, in bytes.
+pub const MAX_HEADER_VALUE: usize = u16::MAX as usize;
+
+impl Headers {
+    /// No headers.
+    pub const fn new() -> Headers {
+        Headers {
+            entries: Vec::new(),
+        }
+    }
+
+    /// Sets `name` to `value`, removing any other entries with that name.
+    pub fn insert(
+        &mut self,
+        name: impl Into<String>,
+        value: impl Into<Bytes>,
+    ) -> Result<&mut Headers, HeaderError> {
+        let (name, value) = checked_entry(name.into(), value.into())?;
+        self.entries.retain(|(existing, _)| *existing != name);
+        self.entries.push((name, value));
+        Ok(self)
+    }
+
+    /// Adds an entry, keeping earlier entries with the same name.
+    pub fn append(
+        &mut self,
+        name: impl Into<String>,
+        value: impl Into<Bytes>,
+    ) -> Result<&mut Headers, HeaderError> {
+        let entry = checked_entry(name.into(), value.into())?;
+        self.entries.push(entry);
+        Ok(self)
+    }
+
+    /// The first value for `name`.
+    pub fn get(&self, name: &str) -> Option<&Bytes> {
+        self.entries
+            .iter()
+            .find(|(existing, _)| existing == name)
+            .map(|(_, value)| value)
+    }
+
+    /// The first value for `name`, if it is UTF-8.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.get(name)
+            .and_then(|value| std::str::from_utf8(value).ok())
+    }
+
+    /// Removes every entry named `name`; returns how many there were.
+    pub fn remove(&mut self, name: &str) -> usize {
+        let before = self.entries.len();
+        self.entries.retain(|(existing, _)| existing != name);
+        before - self.entries.len()
+    }
+
+    /// The entries in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Bytes)> {
+        self.entries
+            .iter()
+            .map(|(name, value)| (name.as_str(), value))
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Size of the encoded header block, in bytes.
+    pub fn encoded_len(&self) -> usize {
+        self.entries
+            .iter()
+            .map(|(name, value)| 1 + name.len() + 2 + value.len())
+            .sum()
+    }
+
+    /// Appends the encoded block to `dst`.
+    pub(crate) fn encode(&self, dst: &mut BytesMut) {
+        for (name, value) in &self.entries {
+            // Lengths were checked on insertion; the casts cannot truncate.
+            dst.put_u8(name.len() as u8);
+            dst.put_slice(name.as_bytes());
+            dst.put_u16(value.len() as u16);
+            dst.put_slice(value);
+        }
+    }
+
+    /// Decodes a whole header block. Values are slices of `block`, not copies.
+    pub(crate) fn decode(block: &Bytes, kind: FrameKind) -> Result<Headers, DecodeError> {
+        let malformed = |what| DecodeError::Malformed { kind, what };
+        let mut entries = Vec::new();
+        let mut at = 0usize;
+        while at < block.len() {
+            let name_len = usize::from(block[at]);
+            at += 1;
+            if name_len == 0 {
+                return Err(malformed(Malformation::EmptyHeaderName));
+            }
+            let name = block
+                .get(at..at + name_len)
+                .ok_or(malformed(Malformation::Short {
+                    field: "header name",
+                }))?;
+            let name = std::str::from_utf8(name).map_err(|_| {
+                malformed(Malformation::NotUtf8 {
+                    field: "header name",
+                })
+            })?;
+            at += name_len;
+            let len_bytes = block.get(at..at + 2).ok_or(malformed(Malformation::Short {
+                field: "header value length",
+            }))?;
+            let value_len = usize::from(u16::from_be_bytes([len_bytes[0], len_bytes[1]]));
+            at += 2;
+            if block.len() - at < value_len {
+                return Err(malformed(Malformation::Short {
+                    field: "header value",
+                }));
+            }
+            entries.push((name.to_owned(), block.slice(at..at + value_len)));
+            at += value_len;
+        }
+        Ok(Headers { entries })
+    }
+}
+
+fn checked_entry(name: String, value: Bytes) -> Result<(String, Bytes), HeaderError> {
+    if name.is_empty() || name.len() > MAX_HEADER_NAME {
+        return Err(HeaderError::BadNameLength { len: name.len() });
+    }
+    if value.len() > MAX_HEADER_VALUE {
+        return Err(HeaderError::ValueTooLong {
+            len: value.len(),
+            name,
+        });
+    }
+    Ok((name, value))
+}
+
+impl<'a> IntoIterator for &'a Headers {
+    type Item = (&'a str, &'a Bytes);
+    type IntoIter = Box<dyn Iterator<Item = (&'a str, &'a Bytes)> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_replaces_and_append_keeps() -> Result<(), HeaderError> {
+        let mut headers = Headers::new();
+        headers.insert("a", "1")?.append("a", "2")?;
+        assert_eq!(headers.len(), 2);
+        assert_eq!(headers.get_str("a"), Some("1"));
+        headers.insert("a", "3")?;
+        assert_eq!(headers.len(), 1);
+        assert_eq!(headers.get_str("a"), Some("3"));
+        assert_eq!(headers.remove("a"), 1);
+        assert!(headers.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn bad_names_and_values_are_refused() {
+        let mut headers = Headers::new();
+        assert_eq!(
+            headers.insert("", "x").err(),
+            Some(HeaderError::BadNameLength { len: 0 })
+        );
+        assert_eq!(
+            headers.insert("n".repeat(256), "x").err(),
+            Some(HeaderError::BadNameLength { len: 256 })
+        );
+        assert!(matches!(
+            headers.insert("big", vec![0u8; 65_536]),
+            Err(HeaderError::ValueTooLong { len: 65_536, .. })
+        ));
+    }
+
+    #[test]
+    fn block_round_trips_and_values_are_slices() -> Result<(), Box<dyn std::error::Error>> {
+        let mut headers = Headers::new();
+        headers
+            .insert("route", "/x")?
+            .append("tag", vec![0u8, 255])?;
+        let mut block = BytesMut::new();
+        headers.encode(&mut block);
+        assert_eq!(block.len(), headers.encoded_len());
+        let block = block.freeze();
+        let decoded = Headers::decode(&block, FrameKind::Open)?;
+        assert_eq!(decoded, headers);
+        let value = decoded.get("route").ok_or("missing")?;
+        let range = block.as_ptr_range();
+        assert!(range.contains(&value.as_ptr()), "value was copied");
+        Ok(())
+    }
+
+    #[test]
+    fn cut_blocks_are_malformed() {
+        let block = Bytes::from_static(&[3, b'a', b'b']);
+        assert_eq!(
+            Headers::decode(&block, FrameKind::Open),
+            Err(DecodeError::Malformed {
+                kind: FrameKind::Open,
+                what: Malformation::Short {
+                    field: "header name"
+                }
+            })
+        );
+        let block = Bytes::from_static(&[1, b'a', 0, 5, b'x']);
+        assert_eq!(
+            Headers::decode(&block, FrameKind::Open),
+            Err(DecodeError::Malformed {
+                kind: FrameKind::Open,
+                what: Malformation::Short {
+                    field: "header value"
+                }
+            })
+        );
+        let block = Bytes::from_static(&[0]);
+        assert!(matches!(
+            Headers::decode(&block, FrameKind::Hello),
+            Err(DecodeError::Malformed {
+                what: Malformation::EmptyHeaderName,
+                ..
+            })
+        ));
+    }
+}
