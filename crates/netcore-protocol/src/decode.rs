@@ -163,7 +163,9 @@ impl Decoder {
                 return self.finish_frame(header, src, eof);
             }
             if src.is_empty() {
-                return Ok(self.take_skip_report());
+                // A run of skipped bytes is reported once, when the next valid
+                // header is found or the stream ends.
+                return Ok(if eof { self.take_skip_report() } else { None });
             }
             if !src.starts_with(&SYNC[..src.len().min(SYNC.len())]) {
                 self.lose_sync(src)?;

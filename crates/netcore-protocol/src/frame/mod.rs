@@ -192,3 +192,151 @@ macro_rules! impl_from_frame {
 }
 
 impl_from_frame!(Hello, Open, Data, End, Cancel, Credit, Ping, Pong, GoAway);
+
+#[cfg(test)]
+mod tests {
+    use bytes::{Bytes, BytesMut};
+
+    use super::*;
+    use crate::{Decoded, Decoder, Encoder, ErrorCode, HEADER_LEN};
+
+    /// Encodes `frame`, checks the header fields on the wire, decodes it back
+    /// and returns the wire bytes.
+    fn round_trip(frame: Frame) -> BytesMut {
+        let mut wire = BytesMut::new();
+        Encoder::default()
+            .encode_into(&frame, &mut wire)
+            .expect("frame encodes");
+        assert_eq!(wire.len(), frame.encoded_len());
+        assert_eq!(wire[3], frame.kind().as_u8());
+        assert_eq!(u16::from_be_bytes([wire[4], wire[5]]), frame.flags());
+        assert_eq!(wire[6..14], frame.message_id().to_be_bytes());
+        assert_eq!(
+            wire[14..18],
+            (frame.payload_len() as u32).to_be_bytes(),
+            "payload length field"
+        );
+        let bytes = wire.clone();
+        let decoded = Decoder::new(Limits::default())
+            .decode(&mut wire)
+            .expect("frame decodes");
+        assert_eq!(decoded, Some(Decoded::Frame(frame)));
+        assert!(wire.is_empty());
+        bytes
+    }
+
+    fn payload(wire: &BytesMut) -> &[u8] {
+        &wire[HEADER_LEN..wire.len() - crate::TRAILER_LEN]
+    }
+
+    #[test]
+    fn hello() -> Result<(), crate::HeaderError> {
+        let mut hello = Hello::new(Limits::default());
+        hello.capabilities = 0b101;
+        hello.headers.insert("agent", "netcore-rust/0.1")?;
+        let wire = round_trip(Frame::Hello(hello));
+        let p = payload(&wire);
+        assert_eq!(p[0..4], (1u32 << 20).to_be_bytes());
+        assert_eq!(p.len(), Hello::FIXED_LEN + 1 + 5 + 2 + 16);
+        Ok(())
+    }
+
+    #[test]
+    fn open_with_known_and_unknown_length() -> Result<(), crate::HeaderError> {
+        let mut headers = Headers::new();
+        headers
+            .insert("route", "/a")?
+            .insert("content-type", "json")?;
+        let open = Open {
+            message_id: 42,
+            priority: Priority::HIGH,
+            total_len: Some(5),
+            headers,
+            body: Bytes::from_static(b"ab"),
+        };
+        let wire = round_trip(Frame::Open(open.clone()));
+        let p = payload(&wire);
+        assert_eq!(p[0], 192);
+        assert_eq!(p[1..9], 5u64.to_be_bytes());
+        assert_eq!(p[p.len() - 2..], *b"ab");
+        let wire = round_trip(Frame::Open(Open {
+            total_len: None,
+            ..open
+        }));
+        assert_eq!(payload(&wire)[1..9], [0xFF; 8]);
+        Ok(())
+    }
+
+    #[test]
+    fn data_chunk_is_a_slice_of_the_read_buffer() {
+        let frame = Frame::Data(Data {
+            message_id: 9,
+            offset: 1 << 40,
+            payload: Bytes::from(vec![0xAB; 300]),
+        });
+        let mut wire = round_trip(frame);
+        let start = wire.as_ptr() as usize;
+        let end = start + wire.len();
+        let item = Decoder::new(Limits::default()).decode(&mut wire);
+        let Ok(Some(Decoded::Frame(Frame::Data(data)))) = item else {
+            panic!("expected DATA, got {item:?}");
+        };
+        let at = data.payload.as_ptr() as usize;
+        assert!(at >= start && at + 300 <= end, "chunk was copied");
+        assert_eq!(data.offset, 1 << 40);
+    }
+
+    #[test]
+    fn end() {
+        let wire = round_trip(Frame::End(End {
+            message_id: 3,
+            total_len: 77,
+        }));
+        assert_eq!(payload(&wire), 77u64.to_be_bytes());
+    }
+
+    #[test]
+    fn cancel_from_either_side() {
+        for by_receiver in [false, true] {
+            let wire = round_trip(Frame::Cancel(Cancel {
+                message_id: 5,
+                by_receiver,
+                code: ErrorCode::CANCELLED,
+                reason: "user gave up".into(),
+            }));
+            assert_eq!(wire[5], u8::from(by_receiver));
+            assert_eq!(payload(&wire)[4..], *b"user gave up");
+        }
+    }
+
+    #[test]
+    fn credit_for_a_message_and_the_connection() {
+        for message_id in [0, 8] {
+            let wire = round_trip(Frame::Credit(Credit {
+                message_id,
+                increment: 65_536,
+            }));
+            assert_eq!(payload(&wire), 65_536u32.to_be_bytes());
+        }
+    }
+
+    #[test]
+    fn ping_and_pong() {
+        let wire = round_trip(Frame::Ping(Ping { opaque: 0xDEAD }));
+        assert_eq!(payload(&wire), 0xDEADu64.to_be_bytes());
+        let wire = round_trip(Frame::Pong(Pong { opaque: 0xDEAD }));
+        assert_eq!(wire[3], FrameKind::Pong.as_u8());
+    }
+
+    #[test]
+    fn goaway() {
+        let wire = round_trip(Frame::GoAway(GoAway {
+            last_message_id: 11,
+            code: ErrorCode::SHUTDOWN,
+            reason: "maintenance".into(),
+        }));
+        let p = payload(&wire);
+        assert_eq!(p[0..8], 11u64.to_be_bytes());
+        assert_eq!(p[8..12], 7u32.to_be_bytes());
+    }
+}
