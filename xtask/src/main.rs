@@ -1,1 +1,331 @@
-fn main() {}
+//! Development automation for the Netcore workspace, run as `cargo xtask …`
+//! (an alias in `.cargo/config.toml`).
+//!
+//! - `cargo xtask test`: every check CI runs, in order, stopping at the first
+//!   failure: formatting, clippy, tests (nextest when installed, plus doctests),
+//!   rustdoc with warnings denied, and a `cargo check` of the fuzz targets.
+//! - `cargo xtask fuzz <target> [--seconds N] [--sanitizer none]`: runs a
+//!   cargo-fuzz target for N seconds on stable Rust (via `RUSTC_BOOTSTRAP=1`),
+//!   installing cargo-fuzz first if it is missing.
+//! - `cargo xtask bench [--bench NAME] [-- ARGS…]`: runs a criterion bench
+//!   (`codec` by default) with `--noplot` and any extra criterion arguments,
+//!   for instance `cargo xtask bench -- --quick`.
+//!
+//! Every command runs from the workspace root. The only dependency is clap, so
+//! that the tool itself builds in seconds.
+
+// xtask is a command-line tool: printing progress and errors is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use clap::{Parser, Subcommand};
+
+/// Netcore development tasks.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", about, long_about = None)]
+struct Cli {
+    /// The task to run.
+    #[command(subcommand)]
+    task: Task,
+}
+
+/// The tasks `cargo xtask` knows.
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Run everything CI checks: fmt, clippy, tests, doctests, docs, fuzz build check.
+    Test,
+    /// Run a cargo-fuzz target for a while (installs cargo-fuzz if missing).
+    Fuzz {
+        /// Fuzz target name (a file in fuzz/fuzz_targets/, without `.rs`).
+        target: String,
+        /// How long to fuzz, in seconds (libFuzzer's `-max_total_time`).
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Sanitizer passed to `cargo fuzz run --sanitizer` (e.g. `none` for
+        /// speed); cargo-fuzz's default (address) when omitted.
+        #[arg(long)]
+        sanitizer: Option<String>,
+        /// Extra arguments for libFuzzer, after `--` (e.g. `-- -jobs=2`).
+        #[arg(last = true)]
+        libfuzzer_args: Vec<String>,
+    },
+    /// Run a criterion benchmark (`codec` by default) without plots.
+    Bench {
+        /// Bench target to run.
+        #[arg(long, default_value = "codec")]
+        bench: String,
+        /// Extra arguments for criterion, after `--` (e.g. `-- --quick`).
+        #[arg(last = true)]
+        criterion_args: Vec<String>,
+    },
+}
+
+/// Why a task failed.
+#[derive(Debug)]
+enum Failure {
+    /// A command could not be started at all.
+    Spawn {
+        /// The step that ran it.
+        step: String,
+        /// The OS error.
+        error: std::io::Error,
+    },
+    /// A command ran and exited unsuccessfully.
+    Status {
+        /// The step that ran it.
+        step: String,
+        /// Its exit code (`None` if killed by a signal).
+        code: Option<i32>,
+    },
+    /// The workspace root could not be located.
+    NoRoot,
+}
+
+impl Failure {
+    /// The exit code the xtask should end with.
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            Failure::Status {
+                code: Some(code), ..
+            } => u8::try_from(*code)
+                .ok()
+                .filter(|code| *code != 0)
+                .map_or(ExitCode::FAILURE, ExitCode::from),
+            _ => ExitCode::FAILURE,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Spawn { step, error } => write!(f, "step `{step}` could not start: {error}"),
+            Failure::Status {
+                step,
+                code: Some(code),
+            } => write!(f, "step `{step}` failed (exit code {code})"),
+            Failure::Status { step, code: None } => {
+                write!(f, "step `{step}` was killed by a signal")
+            }
+            Failure::NoRoot => f.write_str("cannot locate the workspace root"),
+        }
+    }
+}
+
+/// One command to run from the workspace root, with a name for messages.
+struct Step {
+    /// Human-readable name, printed as a header and in failure messages.
+    name: String,
+    /// The command.
+    command: Command,
+}
+
+impl Step {
+    /// A `cargo` invocation with `args`, run from `root`.
+    fn cargo<I, S>(root: &Path, name: impl Into<String>, args: I) -> Step
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = Command::new(cargo());
+        command.args(args).current_dir(root);
+        Step {
+            name: name.into(),
+            command,
+        }
+    }
+
+    /// Sets an environment variable for the command.
+    fn env(mut self, key: &str, value: &str) -> Step {
+        self.command.env(key, value);
+        self
+    }
+
+    /// Prints a header line, runs the command and checks its exit status.
+    fn run(mut self) -> Result<(), Failure> {
+        println!("==> {}", self.name);
+        let status = self.command.status().map_err(|error| Failure::Spawn {
+            step: self.name.clone(),
+            error,
+        })?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(Failure::Status {
+                step: self.name,
+                code: status.code(),
+            })
+        }
+    }
+}
+
+/// The cargo binary that launched us (or `cargo` from `PATH`).
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn workspace_root() -> Result<PathBuf, Failure> {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or(Failure::NoRoot)
+}
+
+/// Whether `cargo <subcommand> --version` runs successfully (the tool is installed).
+fn cargo_tool_available(root: &Path, subcommand: &str) -> bool {
+    Command::new(cargo())
+        .args([subcommand, "--version"])
+        .current_dir(root)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// `cargo xtask test`: the CI checks, in order, stopping at the first failure.
+fn test(root: &Path) -> Result<(), Failure> {
+    let nextest = cargo_tool_available(root, "nextest");
+    let mut steps = vec![
+        Step::cargo(root, "cargo fmt --all --check", ["fmt", "--all", "--check"]),
+        Step::cargo(
+            root,
+            "cargo fmt --manifest-path fuzz/Cargo.toml --check",
+            ["fmt", "--manifest-path", "fuzz/Cargo.toml", "--check"],
+        ),
+        Step::cargo(
+            root,
+            "cargo clippy --workspace --all-targets --all-features -- -D warnings",
+            [
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+    ];
+    if nextest {
+        steps.push(Step::cargo(
+            root,
+            "cargo nextest run --workspace --all-features",
+            ["nextest", "run", "--workspace", "--all-features"],
+        ));
+        steps.push(Step::cargo(
+            root,
+            "cargo test --workspace --all-features --doc",
+            ["test", "--workspace", "--all-features", "--doc"],
+        ));
+    } else {
+        println!("(cargo-nextest not installed: using cargo test)");
+        steps.push(Step::cargo(
+            root,
+            "cargo test --workspace --all-features",
+            ["test", "--workspace", "--all-features"],
+        ));
+    }
+    steps.push(
+        Step::cargo(
+            root,
+            "RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --all-features --no-deps",
+            ["doc", "--workspace", "--all-features", "--no-deps"],
+        )
+        .env("RUSTDOCFLAGS", "-D warnings"),
+    );
+    steps.push(Step::cargo(
+        root,
+        "cargo check --manifest-path fuzz/Cargo.toml --bins",
+        ["check", "--manifest-path", "fuzz/Cargo.toml", "--bins"],
+    ));
+    let count = steps.len();
+    for step in steps {
+        step.run()?;
+    }
+    println!("==> all {count} steps passed");
+    Ok(())
+}
+
+/// `cargo xtask fuzz`: installs cargo-fuzz if needed, then fuzzes `target`.
+fn fuzz(
+    root: &Path,
+    target: &str,
+    seconds: u64,
+    sanitizer: Option<&str>,
+    libfuzzer_args: &[String],
+) -> Result<(), Failure> {
+    if !cargo_tool_available(root, "fuzz") {
+        Step::cargo(
+            root,
+            "cargo install cargo-fuzz --locked (cargo fuzz not found)",
+            ["install", "cargo-fuzz", "--locked"],
+        )
+        .run()?;
+    }
+    let mut args: Vec<String> = vec!["fuzz".into(), "run".into()];
+    if let Some(sanitizer) = sanitizer {
+        args.extend(["--sanitizer".into(), sanitizer.into()]);
+    }
+    args.extend([
+        target.into(),
+        "--".into(),
+        format!("-max_total_time={seconds}"),
+    ]);
+    args.extend(libfuzzer_args.iter().cloned());
+    let name = format!("RUSTC_BOOTSTRAP=1 cargo {}", args.join(" "));
+    Step::cargo(root, name, args)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .run()
+}
+
+/// `cargo xtask bench`: runs one criterion bench with `--noplot` and extra args.
+fn bench(root: &Path, bench: &str, criterion_args: &[String]) -> Result<(), Failure> {
+    let mut args: Vec<String> = [
+        "bench",
+        "--all-features",
+        "--bench",
+        bench,
+        "--",
+        "--noplot",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(criterion_args.iter().cloned());
+    let name = format!("cargo {}", args.join(" "));
+    Step::cargo(root, name, args).run()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = workspace_root().and_then(|root| match &cli.task {
+        Task::Test => test(&root),
+        Task::Fuzz {
+            target,
+            seconds,
+            sanitizer,
+            libfuzzer_args,
+        } => fuzz(
+            &root,
+            target,
+            *seconds,
+            sanitizer.as_deref(),
+            libfuzzer_args,
+        ),
+        Task::Bench {
+            bench: name,
+            criterion_args,
+        } => bench(&root, name, criterion_args),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("xtask: {failure}");
+            failure.exit_code()
+        }
+    }
+}
