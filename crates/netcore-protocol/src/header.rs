@@ -127,7 +127,7 @@ impl std::fmt::Display for FrameKind {
             FrameKind::Pong => "PONG",
             FrameKind::GoAway => "GOAWAY",
         };
-        f.write_str(name)
+        f.pad(name)
     }
 }
 
