@@ -42,17 +42,15 @@ fn damage(
         .map(|(at, op)| (at.min(wire.len().saturating_sub(1)), op))
         .collect();
     // Apply back to front so earlier positions stay valid; one op per position.
-    placed.sort_by(|a, b| b.0.cmp(&a.0));
+    placed.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
     placed.dedup_by_key(|(at, _)| *at);
     let mut out = wire.to_vec();
     for (at, op) in placed {
-        let hits: Box<dyn Fn(&std::ops::Range<usize>) -> bool> = match op {
-            Op::Flip { .. } => Box::new(move |r| r.contains(&at)),
-            Op::Delete { count } => {
-                let end = at + count;
-                Box::new(move |r| at < r.end && r.start < end)
-            }
-            Op::Insert { .. } => Box::new(move |r| r.start < at && at < r.end),
+        // Which original byte ranges this operation changes.
+        let hits = |r: &std::ops::Range<usize>| match op {
+            Op::Flip { .. } => r.contains(&at),
+            Op::Delete { count } => at < r.end && r.start < at + count,
+            Op::Insert { .. } => r.start < at && at < r.end,
         };
         for (i, range) in ranges.iter().enumerate() {
             touched[i] |= hits(range);
