@@ -168,6 +168,9 @@ impl Decoder {
                 return Ok(if eof { self.take_skip_report() } else { None });
             }
             if !src.starts_with(&SYNC[..src.len().min(SYNC.len())]) {
+                if self.mode == DecodeMode::Strict && src.len() < SYNC.len() && !eof {
+                    return Ok(None); // report both bad bytes, not a guess
+                }
                 self.lose_sync(src)?;
                 continue;
             }

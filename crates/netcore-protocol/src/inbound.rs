@@ -137,7 +137,8 @@ pub enum Inbound {
         /// The message.
         message_id: u64,
     },
-    /// A late frame for a message this side cancelled; drop it.
+    /// A late frame for a message this side cancelled, or a CANCEL for a
+    /// message that is no longer open; drop it.
     Ignored {
         /// The message.
         message_id: u64,
@@ -260,7 +261,8 @@ impl InboundTracker {
                 if self.open.remove(&message_id).is_some() {
                     Ok(Inbound::Cancelled { message_id })
                 } else {
-                    self.unknown(FrameKind::Cancel, message_id)
+                    // Already complete, or cancelled here too: nothing to undo.
+                    Ok(Inbound::Ignored { message_id })
                 }
             }
             _ => Ok(Inbound::Control),
