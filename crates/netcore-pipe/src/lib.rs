@@ -5,7 +5,13 @@
 //! it: chunking, priorities, reassembly, flow control, cancellation and
 //! spill-to-disk.
 //!
-//! **Status:** a placeholder. The crate is filled by the "netcore-pipe" issue;
-//! today it only re-exports the wire format it will be built on.
+//! | module | what it holds |
+//! |---|---|
+//! | [`transport`] | the [`Transport`](transport::Transport) trait, adapters (tokio I/O, closures, blocking functions), an in-memory pair and the `Faulty` test wrapper |
+//!
+//! **Status:** in progress — the transports are here; the sans-IO connection
+//! core and the async `Pipe` driver are being built (see the "netcore-pipe" issue).
+
+pub mod transport;
 
 pub use netcore_protocol as protocol;

@@ -1,0 +1,1 @@
+//! Transports: placeholder, being written.
