@@ -192,7 +192,9 @@ fn report_messages(items: &[Decoded], limits: Limits) {
         }
     }
     for id in tracker.clear() {
-        failed.entry(id).or_insert_with(|| "never completed".to_owned());
+        failed
+            .entry(id)
+            .or_insert_with(|| "never completed".to_owned());
     }
     let failed: Vec<String> = failed
         .into_iter()
