@@ -262,7 +262,7 @@ fn payloads_shorter_than_their_fields() {
         (DATA, 1, &[0; 7], FrameKind::Data, "offset"),
         (END, 1, &[0; 4], FrameKind::End, "total_len"),
         (CANCEL, 1, &[0; 3], FrameKind::Cancel, "code"),
-        (CREDIT, 0, &[0; 2], FrameKind::Credit, "increment"),
+        (CREDIT, 0, &[0; 7], FrameKind::Credit, "limit"),
         (PING, 0, &[], FrameKind::Ping, "opaque"),
         (GOAWAY, 0, &[0; 8], FrameKind::GoAway, "code"),
         (
@@ -289,7 +289,7 @@ fn trailing_bytes_after_fixed_layouts() {
         malformed(FrameKind::Ping, Malformation::TrailingBytes { count: 1 })
     );
     assert_eq!(
-        strict_error(&raw_frame(CREDIT, 0, 0, &[0; 7])),
+        strict_error(&raw_frame(CREDIT, 0, 0, &[0; 11])),
         malformed(FrameKind::Credit, Malformation::TrailingBytes { count: 3 })
     );
 }

@@ -65,33 +65,35 @@ impl Cancel {
     }
 }
 
-/// Grants the recipient `increment` more bytes of credit: for its message
-/// `message_id`, or for the whole connection when `message_id` is 0.
+/// Raises the recipient's send limit: for its message `message_id`, the body
+/// offset it may send up to; for the whole connection (`message_id` 0), the
+/// total body bytes of all its messages it may have sent.
 ///
-/// Payload layout: `increment u32 BE`.
+/// Limits are absolute, not increments, so a lost or repeated CREDIT does no
+/// harm: the next one carries the whole truth (what matters on lossy links). A
+/// limit lower than one already granted is ignored.
+///
+/// Payload layout: `limit u64 BE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Credit {
     /// The recipient's message the credit is for; 0 for the connection.
     pub message_id: u64,
-    /// Additional bytes the recipient may send.
-    pub increment: u32,
+    /// The new limit, in body bytes.
+    pub limit: u64,
 }
 
 impl Credit {
-    pub(crate) const PAYLOAD_LEN: usize = 4;
+    pub(crate) const PAYLOAD_LEN: usize = 8;
 
     pub(crate) fn write_prefix(&self, dst: &mut BytesMut) {
-        dst.put_u32(self.increment);
+        dst.put_u64(self.limit);
     }
 
     pub(crate) fn decode(message_id: u64, payload: &Bytes) -> Result<Credit, DecodeError> {
         let mut r = Reader::new(payload, FrameKind::Credit);
-        let increment = r.u32("increment")?;
+        let limit = r.u64("limit")?;
         r.finish()?;
-        Ok(Credit {
-            message_id,
-            increment,
-        })
+        Ok(Credit { message_id, limit })
     }
 }
 

@@ -20,9 +20,9 @@ use crate::limits::Limits;
 pub struct Hello {
     /// Limits the sender of this HELLO enforces on what it receives.
     pub limits: Limits,
-    /// Initial credit, in bytes, the sender grants each message the peer opens.
+    /// Initial send limit, in body bytes, of each message the peer opens.
     pub message_window: u32,
-    /// Initial credit, in bytes, the sender grants the whole connection.
+    /// Initial send limit, in body bytes, of the whole connection.
     pub connection_window: u32,
     /// Capability bits; none are defined in version 2, unknown bits are ignored.
     pub capabilities: u64,

@@ -314,9 +314,9 @@ mod tests {
         for message_id in [0, 8] {
             let wire = round_trip(Frame::Credit(Credit {
                 message_id,
-                increment: 65_536,
+                limit: 1 << 33,
             }));
-            assert_eq!(payload(&wire), 65_536u32.to_be_bytes());
+            assert_eq!(payload(&wire), (1u64 << 33).to_be_bytes());
         }
     }
 

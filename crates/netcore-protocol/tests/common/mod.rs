@@ -98,10 +98,8 @@ pub fn arb_frame() -> impl Strategy<Value = Frame> {
                 reason,
             })
         ),
-        (any::<u64>(), any::<u32>()).prop_map(|(message_id, increment)| Frame::Credit(Credit {
-            message_id,
-            increment
-        })),
+        (any::<u64>(), any::<u64>())
+            .prop_map(|(message_id, limit)| Frame::Credit(Credit { message_id, limit })),
         any::<u64>().prop_map(|opaque| Frame::Ping(Ping { opaque })),
         any::<u64>().prop_map(|opaque| Frame::Pong(Pong { opaque })),
         (any::<u64>(), any::<u32>(), "\\PC{0,24}").prop_map(|(last_message_id, code, reason)| {
