@@ -73,7 +73,9 @@ fn main() -> Result<()> {
             Decoded::Damaged(Damage::Skipped { bytes }) => {
                 println!("   damage  skipped {bytes} bytes to find the next valid header")
             }
-            Decoded::Damaged(Damage::Frame { message_id, error }) => {
+            Decoded::Damaged(Damage::Frame {
+                message_id, error, ..
+            }) => {
                 println!("   damage  message {message_id}: {error}")
             }
         }
@@ -182,7 +184,9 @@ fn report_messages(items: &[Decoded], limits: Limits) {
                         .or_insert_with(|| error.to_string());
                 }
             },
-            Decoded::Damaged(Damage::Frame { message_id, error }) if *message_id != 0 => {
+            Decoded::Damaged(Damage::Frame {
+                message_id, error, ..
+            }) if *message_id != 0 => {
                 tracker.cancel(*message_id);
                 failed
                     .entry(*message_id)

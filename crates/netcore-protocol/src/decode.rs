@@ -4,7 +4,7 @@ use bytes::{Buf, BytesMut};
 
 use crate::error::DecodeError;
 use crate::frame::Frame;
-use crate::header::{FrameHeader, HEADER_LEN, SYNC, read_raw_header};
+use crate::header::{FrameHeader, FrameKind, HEADER_LEN, SYNC, read_raw_header};
 use crate::limits::Limits;
 
 /// How the decoder treats damage.
@@ -45,6 +45,10 @@ pub enum Damage {
     Frame {
         /// The message the frame belonged to (0 for the connection).
         message_id: u64,
+        /// The frame's kind, if the header named a known one. It tells whose
+        /// message the id is: OPEN, DATA and END name the sender's, CREDIT
+        /// names the recipient's.
+        kind: Option<FrameKind>,
         /// What was wrong with it.
         error: DecodeError,
     },
@@ -207,7 +211,8 @@ impl Decoder {
                 Err(error) => {
                     self.fail(error.clone())?;
                     src.advance(SYNC.len());
-                    return Ok(Some(self.damaged_frame(raw.message_id, error)));
+                    let kind = FrameKind::from_u8(raw.kind);
+                    return Ok(Some(self.damaged_frame(raw.message_id, kind, error)));
                 }
             }
         }
@@ -231,7 +236,11 @@ impl Decoder {
             };
             self.fail(error.clone())?;
             src.advance(SYNC.len());
-            return Ok(Some(self.damaged_frame(header.message_id, error)));
+            return Ok(Some(self.damaged_frame(
+                header.message_id,
+                Some(header.kind),
+                error,
+            )));
         }
         self.pending = None;
         let payload_end = frame_len - crate::TRAILER_LEN;
@@ -249,7 +258,11 @@ impl Decoder {
             self.fail(error.clone())?;
             // The length may be what was damaged: trust nothing past the marker.
             src.advance(SYNC.len());
-            return Ok(Some(self.damaged_frame(header.message_id, error)));
+            return Ok(Some(self.damaged_frame(
+                header.message_id,
+                Some(header.kind),
+                error,
+            )));
         }
         // Both CRCs checked: the frame's bounds are sound, so it is consumed
         // whole even if its content turns out to be invalid.
@@ -263,7 +276,11 @@ impl Decoder {
             }
             Err(error) => {
                 self.fail(error.clone())?;
-                Ok(Some(self.damaged_frame(header.message_id, error)))
+                Ok(Some(self.damaged_frame(
+                    header.message_id,
+                    Some(header.kind),
+                    error,
+                )))
             }
         }
     }
@@ -310,9 +327,18 @@ impl Decoder {
         }
     }
 
-    fn damaged_frame(&mut self, message_id: u64, error: DecodeError) -> Decoded {
+    fn damaged_frame(
+        &mut self,
+        message_id: u64,
+        kind: Option<FrameKind>,
+        error: DecodeError,
+    ) -> Decoded {
         self.stats.damaged_frames += 1;
-        Decoded::Damaged(Damage::Frame { message_id, error })
+        Decoded::Damaged(Damage::Frame {
+            message_id,
+            kind,
+            error,
+        })
     }
 }
 
@@ -368,6 +394,7 @@ mod tests {
             item,
             Some(Decoded::Damaged(Damage::Frame {
                 message_id: 0,
+                kind: Some(FrameKind::Ping),
                 error: DecodeError::Truncated { buffered: 33 }
             }))
         );

@@ -271,10 +271,11 @@ impl InboundTracker {
 
     /// This side abandons incoming message `message_id` (and sends the peer a
     /// CANCEL): it is forgotten, and frames of it still in flight are
-    /// [`Inbound::Ignored`] rather than errors. Returns whether it was open.
+    /// [`Inbound::Ignored`] rather than errors — also when it was never seen
+    /// open (its OPEN was damaged on a lossy link). Returns whether it was open.
     pub fn cancel(&mut self, message_id: u64) -> bool {
         let was_open = self.open.remove(&message_id).is_some();
-        if was_open && self.cancelled.insert(message_id) {
+        if self.cancelled.insert(message_id) {
             self.cancelled_order.push_back(message_id);
             let bound = self.limits.max_concurrent_messages.max(1) as usize;
             while self.cancelled_order.len() > bound {

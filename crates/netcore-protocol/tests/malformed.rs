@@ -71,6 +71,7 @@ fn oversized_length() {
         items[0],
         Decoded::Damaged(Damage::Frame {
             message_id: 1,
+            kind: Some(FrameKind::Data),
             error: DecodeError::FrameTooLarge {
                 kind: FrameKind::Data,
                 len: 4097,
@@ -147,6 +148,7 @@ fn bad_payload_crc() {
         items[0],
         Decoded::Damaged(Damage::Frame {
             message_id: 7,
+            kind: Some(FrameKind::Data),
             error
         })
     );
@@ -348,6 +350,7 @@ fn an_intact_but_invalid_frame_is_skipped_whole_in_resync_mode() {
         vec![
             Decoded::Damaged(Damage::Frame {
                 message_id: 0,
+                kind: Some(FrameKind::Ping),
                 error: malformed(FrameKind::Ping, Malformation::TrailingBytes { count: 1 })
             }),
             Decoded::Frame(Frame::Ping(Ping { opaque: 3 })),
