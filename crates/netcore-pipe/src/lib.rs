@@ -12,6 +12,10 @@
 //! **Status:** in progress — the transports are here; the sans-IO connection
 //! core and the async `Pipe` driver are being built (see the "netcore-pipe" issue).
 
+pub mod core;
+mod error;
 pub mod transport;
+
+pub use error::PipeError;
 
 pub use netcore_protocol as protocol;

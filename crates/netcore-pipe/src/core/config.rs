@@ -1,0 +1,67 @@
+//! Settings of the sans-IO connection core.
+
+use std::time::Duration;
+
+use netcore_protocol::{DecodeMode, Limits};
+
+/// How a [`Connection`](super::Connection) behaves. The defaults suit a fast
+/// reliable stream (TCP, QUIC); [`CoreConfig::lossy_link`] suits serial lines.
+///
+/// ```
+/// use netcore_pipe::core::CoreConfig;
+/// let serial = CoreConfig::lossy_link();
+/// assert!(serial.chunk_size <= 1024);
+/// ```
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// Receive limits advertised to the peer and enforced.
+    pub limits: Limits,
+    /// Strict for reliable streams, resync for lossy ones.
+    pub decode_mode: DecodeMode,
+    /// Largest body chunk per frame (clamped to what the peer accepts).
+    pub chunk_size: usize,
+    /// Initial receive window of each incoming message, in bytes.
+    pub message_window: u32,
+    /// Initial receive window of the connection, in bytes (ignored in resync
+    /// mode, where bytes lost on the link would make it drift).
+    pub connection_window: u32,
+    /// Largest a receive window may grow to by auto-tuning.
+    pub max_window: u64,
+    /// How often to PING the peer (keepalive and RTT); `None` disables.
+    pub keepalive: Option<Duration>,
+    /// Close the connection when nothing arrives for this long; `None` disables.
+    pub idle_timeout: Option<Duration>,
+    /// The `agent` header of our HELLO.
+    pub agent: String,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        CoreConfig {
+            limits: Limits::default(),
+            decode_mode: DecodeMode::Strict,
+            chunk_size: 64 << 10,
+            message_window: 1 << 20,
+            connection_window: 16 << 20,
+            max_window: 64 << 20,
+            keepalive: Some(Duration::from_secs(10)),
+            idle_timeout: Some(Duration::from_secs(45)),
+            agent: concat!("netcore-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+impl CoreConfig {
+    /// Settings for a slow, lossy byte stream: resync decoding, 512-byte
+    /// chunks, small windows.
+    pub fn lossy_link() -> CoreConfig {
+        CoreConfig {
+            decode_mode: DecodeMode::Resync,
+            chunk_size: 512,
+            message_window: 16 << 10,
+            connection_window: 256 << 10,
+            max_window: 1 << 20,
+            ..CoreConfig::default()
+        }
+    }
+}

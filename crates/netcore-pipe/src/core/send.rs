@@ -1,0 +1,358 @@
+//! Outgoing messages and the send scheduler: strict priority tiers, deficit
+//! round robin by bytes inside a tier.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use bytes::Bytes;
+use netcore_protocol::{Data, End, Frame, Headers, Open, Priority};
+
+use crate::error::PipeError;
+
+/// An outgoing message as the scheduler sees it.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    pub(crate) priority: Priority,
+    /// Present until the OPEN is framed.
+    headers: Option<Headers>,
+    pub(crate) total_len: Option<u64>,
+    /// Body bytes supplied but not yet framed.
+    body: VecDeque<Bytes>,
+    pub(crate) buffered: u64,
+    /// No more body will be supplied.
+    body_finished: bool,
+    /// Body bytes framed so far (the next DATA offset).
+    pub(crate) sent: u64,
+    /// The peer's absolute send limit for this message.
+    pub(crate) limit: u64,
+    /// In its tier's rotation.
+    queued: bool,
+    /// Deficit round robin credit, in bytes.
+    deficit: usize,
+    /// Its turn at the head of the tier has begun (quantum already added).
+    in_turn: bool,
+}
+
+impl Outgoing {
+    pub(crate) fn opened(&self) -> bool {
+        self.headers.is_none()
+    }
+}
+
+/// What a message can do next.
+enum Next {
+    /// Frame the OPEN, with this many inline body bytes.
+    Open(usize),
+    /// Frame a DATA chunk of this many bytes.
+    Data(usize),
+    /// Frame the END.
+    End,
+    /// Blocked on something only this message's progress can change (its own
+    /// credit, its body source): leave the rotation until that changes.
+    Parked,
+    /// Blocked on something shared (connection credit, the peer's concurrency
+    /// limit): stay in the rotation.
+    Waiting,
+}
+
+/// A frame chosen by the scheduler, with what the driver needs to know.
+#[derive(Debug)]
+pub(crate) struct Chosen {
+    pub(crate) frame: Frame,
+    pub(crate) message_id: u64,
+    pub(crate) body_len: usize,
+    /// This frame completes the message.
+    pub(crate) last: bool,
+}
+
+/// Shared sending budget, from the peer's HELLO and CREDIT frames.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    /// Largest body chunk in one frame.
+    pub(crate) chunk: usize,
+    /// Largest payload the peer accepts in one frame.
+    pub(crate) max_payload: usize,
+    /// Connection-level body bytes still allowed (u64::MAX: unlimited).
+    pub(crate) connection: u64,
+    /// More messages may be opened at the peer.
+    pub(crate) can_open: bool,
+}
+
+/// All outgoing messages and their scheduling.
+#[derive(Debug, Default)]
+pub(crate) struct SendSide {
+    pub(crate) messages: HashMap<u64, Outgoing>,
+    /// Priority tiers, highest first; each a rotation of message ids.
+    tiers: BTreeMap<Reverse<Priority>, VecDeque<u64>>,
+    next_id: u64,
+    /// Messages OPENed at the peer and not yet finished or cancelled.
+    pub(crate) open_at_peer: usize,
+}
+
+impl SendSide {
+    /// Registers a new message; returns its id.
+    pub(crate) fn open(
+        &mut self,
+        priority: Priority,
+        headers: Headers,
+        total_len: Option<u64>,
+        initial_limit: u64,
+    ) -> u64 {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.messages.insert(
+            id,
+            Outgoing {
+                priority,
+                headers: Some(headers),
+                total_len,
+                body: VecDeque::new(),
+                buffered: 0,
+                body_finished: total_len == Some(0),
+                sent: 0,
+                limit: initial_limit,
+                queued: false,
+                deficit: 0,
+                in_turn: false,
+            },
+        );
+        self.enqueue(id);
+        id
+    }
+
+    /// Adds body bytes to message `id`.
+    pub(crate) fn push(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), PipeError> {
+        let Some(message) = self.messages.get_mut(&id) else {
+            return Err(PipeError::Closed);
+        };
+        if message.body_finished {
+            return Err(PipeError::LengthMismatch {
+                announced: message.sent + message.buffered,
+                supplied: message.sent + message.buffered + chunk.len() as u64,
+            });
+        }
+        let supplied = message.sent + message.buffered + chunk.len() as u64;
+        if let Some(total) = message.total_len
+            && (supplied > total || (finish && supplied < total))
+        {
+            return Err(PipeError::LengthMismatch {
+                announced: total,
+                supplied,
+            });
+        }
+        message.buffered += chunk.len() as u64;
+        if !chunk.is_empty() {
+            message.body.push_back(chunk);
+        }
+        message.body_finished = finish || message.total_len == Some(supplied);
+        self.enqueue(id);
+        Ok(())
+    }
+
+    /// Body bytes buffered for message `id`, if it exists.
+    pub(crate) fn buffered(&self, id: u64) -> Option<u64> {
+        self.messages.get(&id).map(|m| m.buffered)
+    }
+
+    /// Raises message `id`'s send limit.
+    pub(crate) fn raise_limit(&mut self, id: u64, limit: u64) {
+        if let Some(message) = self.messages.get_mut(&id)
+            && limit > message.limit
+        {
+            message.limit = limit;
+            self.enqueue(id);
+        }
+    }
+
+    /// Removes message `id`; returns whether it existed.
+    pub(crate) fn remove(&mut self, id: u64) -> Option<Outgoing> {
+        let message = self.messages.remove(&id)?;
+        if message.opened() {
+            self.open_at_peer -= 1;
+        }
+        if message.queued
+            && let Some(tier) = self.tiers.get_mut(&Reverse(message.priority))
+        {
+            tier.retain(|queued| *queued != id);
+        }
+        Some(message)
+    }
+
+    /// Puts message `id` into its tier's rotation, if it is not there.
+    fn enqueue(&mut self, id: u64) {
+        if let Some(message) = self.messages.get_mut(&id)
+            && !message.queued
+        {
+            message.queued = true;
+            self.tiers
+                .entry(Reverse(message.priority))
+                .or_default()
+                .push_back(id);
+        }
+    }
+
+    /// Chooses the next data-lane frame, if any message can send.
+    pub(crate) fn next_frame(&mut self, budget: &Budget) -> Option<Chosen> {
+        let quantum = budget.chunk.max(1);
+        let priorities: Vec<Reverse<Priority>> = self.tiers.keys().copied().collect();
+        for priority in priorities {
+            let Some(rounds) = self.tiers.get(&priority).map(VecDeque::len) else {
+                continue;
+            };
+            // Two passes: a message whose turn just ran out gets its next
+            // quantum on the second, so a tier with anything sendable is never
+            // passed over for a lower one (strict priority).
+            for _ in 0..2 * rounds {
+                let Some(&id) = self.tiers.get(&priority).and_then(VecDeque::front) else {
+                    break;
+                };
+                let Some(message) = self.messages.get_mut(&id) else {
+                    self.pop_front(priority);
+                    continue;
+                };
+                match next_step(message, budget) {
+                    Next::Parked => {
+                        message.queued = false;
+                        message.in_turn = false;
+                        message.deficit = 0;
+                        self.pop_front(priority);
+                    }
+                    Next::Waiting => self.rotate(priority),
+                    step => {
+                        if !message.in_turn {
+                            message.in_turn = true;
+                            message.deficit += quantum;
+                        }
+                        let cost = match step {
+                            Next::Open(inline) => inline,
+                            Next::Data(len) => len,
+                            _ => 0,
+                        };
+                        if cost > message.deficit {
+                            // Turn over: the rest waits for the next round.
+                            message.in_turn = false;
+                            self.rotate(priority);
+                            continue;
+                        }
+                        message.deficit -= cost;
+                        let chosen = build(id, message, step);
+                        if matches!(chosen.frame, Frame::Open(_)) {
+                            self.open_at_peer += 1;
+                        }
+                        if chosen.last {
+                            self.remove(id);
+                        }
+                        return Some(chosen);
+                    }
+                }
+            }
+        }
+        self.tiers.retain(|_, tier| !tier.is_empty());
+        None
+    }
+
+    fn pop_front(&mut self, priority: Reverse<Priority>) {
+        if let Some(tier) = self.tiers.get_mut(&priority) {
+            tier.pop_front();
+        }
+    }
+
+    fn rotate(&mut self, priority: Reverse<Priority>) {
+        if let Some(tier) = self.tiers.get_mut(&priority)
+            && let Some(id) = tier.pop_front()
+        {
+            tier.push_back(id);
+        }
+    }
+}
+
+/// Builds the frame for `step` of message `id` and updates its state.
+fn build(id: u64, message: &mut Outgoing, step: Next) -> Chosen {
+    let (frame, body_len) = match step {
+        Next::Open(inline) => {
+            let body = take(message, inline);
+            let frame = Frame::Open(Open {
+                message_id: id,
+                priority: message.priority,
+                total_len: message.total_len,
+                headers: message.headers.take().unwrap_or_default(),
+                body,
+            });
+            (frame, inline)
+        }
+        Next::Data(len) => {
+            let offset = message.sent;
+            let payload = take(message, len);
+            let frame = Frame::Data(Data {
+                message_id: id,
+                offset,
+                payload,
+            });
+            (frame, len)
+        }
+        Next::End | Next::Parked | Next::Waiting => (
+            Frame::End(End {
+                message_id: id,
+                total_len: message.sent,
+            }),
+            0,
+        ),
+    };
+    let last = match (&frame, message.total_len) {
+        (Frame::End(_), _) => true,
+        (_, Some(total)) => message.sent == total && message.body_finished,
+        (_, None) => false,
+    };
+    Chosen {
+        frame,
+        message_id: id,
+        body_len,
+        last,
+    }
+}
+
+/// What message `m` can send now.
+fn next_step(m: &Outgoing, budget: &Budget) -> Next {
+    let credit = m.limit.saturating_sub(m.sent).min(budget.connection);
+    let sendable = |room: usize| -> usize {
+        let front = m.body.front().map_or(0, Bytes::len);
+        (front as u64).min(credit).min(room as u64) as usize
+    };
+    if let Some(headers) = &m.headers {
+        if !budget.can_open {
+            return Next::Waiting;
+        }
+        // OPEN's fixed fields (11 bytes) and header block come first.
+        let room = budget
+            .max_payload
+            .saturating_sub(11 + headers.encoded_len())
+            .min(budget.chunk);
+        return Next::Open(sendable(room));
+    }
+    if m.buffered > 0 {
+        return match sendable(budget.chunk) {
+            0 if budget.connection == 0 => Next::Waiting,
+            0 => Next::Parked,
+            len => Next::Data(len),
+        };
+    }
+    if m.body_finished && m.total_len.is_none() {
+        return Next::End;
+    }
+    Next::Parked
+}
+
+/// Takes `len` bytes from the front of the body (`len` ≤ the front chunk).
+fn take(m: &mut Outgoing, len: usize) -> Bytes {
+    if len == 0 {
+        return Bytes::new();
+    }
+    let out = match m.body.front_mut() {
+        Some(front) if front.len() > len => front.split_to(len),
+        Some(_) => m.body.pop_front().unwrap_or_default(),
+        None => Bytes::new(),
+    };
+    m.buffered -= out.len() as u64;
+    m.sent += out.len() as u64;
+    out
+}

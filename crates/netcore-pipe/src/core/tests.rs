@@ -1,0 +1,559 @@
+//! The connection core driven by hand: two `Connection`s wired back to back,
+//! no I/O, no clock. Every assertion is about order and content.
+
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use netcore_protocol::{
+    Data, DecodeMode, Encoder, ErrorCode, Frame, Headers, Hello, Limits, Open, Priority,
+};
+
+use super::*;
+
+/// Two connections back to back, with the events each produced.
+struct Wire {
+    a: Connection,
+    b: Connection,
+    now: Instant,
+    a_events: Vec<Event>,
+    b_events: Vec<Event>,
+    /// Whether `b` consumes incoming data as it arrives (grants credit).
+    b_consumes: bool,
+    /// Body bytes that went from `a` to `b`, per message id, in order.
+    a_sent_body: Vec<(u64, usize)>,
+}
+
+impl Wire {
+    /// Two connections that have exchanged HELLOs.
+    fn new(config: CoreConfig) -> Wire {
+        let mut wire = Wire::fresh(config);
+        wire.run();
+        wire
+    }
+
+    fn fresh(config: CoreConfig) -> Wire {
+        let now = Instant::now();
+        Wire {
+            a: Connection::new(config.clone(), now),
+            b: Connection::new(config, now),
+            now,
+            a_events: Vec::new(),
+            b_events: Vec::new(),
+            b_consumes: true,
+            a_sent_body: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, priority: Priority, body: Bytes) -> u64 {
+        let id = self
+            .a
+            .open(priority, Headers::new(), Some(body.len() as u64))
+            .expect("open");
+        self.a.push_body(id, body, true).expect("body");
+        id
+    }
+
+    /// Moves at most `budget` frames from `a` to `b`, and everything from `b`
+    /// to `a`; returns how many frames moved.
+    fn step(&mut self, budget: usize) -> usize {
+        let mut moved = 0;
+        while moved < budget {
+            let Some(t) = self.a.poll_transmit(self.now) else {
+                break;
+            };
+            if let Some(id) = t.message_id {
+                self.a_sent_body.push((id, t.body_len));
+            }
+            self.b.handle_input(&t.to_bytes(), self.now);
+            moved += 1;
+        }
+        while let Some(t) = self.b.poll_transmit(self.now) {
+            self.a.handle_input(&t.to_bytes(), self.now);
+            moved += 1;
+        }
+        self.drain_events();
+        moved
+    }
+
+    fn drain_events(&mut self) {
+        while let Some(event) = self.a.poll_event() {
+            self.a_events.push(event);
+        }
+        while let Some(event) = self.b.poll_event() {
+            if self.b_consumes
+                && let Event::IncomingData { id, bytes } = &event
+            {
+                self.b.consumed(*id, bytes.len() as u64, self.now);
+            }
+            self.b_events.push(event);
+        }
+    }
+
+    /// Runs until nothing moves.
+    fn run(&mut self) {
+        for _ in 0..1_000_000 {
+            if self.step(usize::MAX) == 0 {
+                return;
+            }
+        }
+        panic!("the connections never went quiet");
+    }
+
+    /// Order in which `b` saw messages finish.
+    fn finished_at_b(&self) -> Vec<u64> {
+        self.b_events
+            .iter()
+            .filter_map(|e| match e {
+                Event::IncomingFinished { id } => Some(*id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Body `b` received for message `id`.
+    fn body_at_b(&self, id: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        for event in &self.b_events {
+            if let Event::IncomingData { id: got, bytes } = event
+                && *got == id
+            {
+                out.extend_from_slice(bytes);
+            }
+        }
+        out
+    }
+}
+
+fn pattern(len: usize, seed: u8) -> Bytes {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+#[test]
+fn hello_comes_first_and_a_small_message_is_one_frame() {
+    let mut wire = Wire::fresh(CoreConfig::default());
+    let mut headers = Headers::new();
+    headers.insert("route", "/echo").expect("header");
+    let id = wire.a.open(Priority::HIGH, headers, Some(5)).expect("open");
+    wire.a
+        .push_body(id, Bytes::from_static(b"hello"), true)
+        .expect("body");
+    let first = wire.a.poll_transmit(wire.now).expect("HELLO");
+    assert_eq!(first.to_bytes()[3], 0x01, "first frame is HELLO");
+    assert!(
+        wire.a.poll_transmit(wire.now).is_none(),
+        "data waits for the peer's HELLO"
+    );
+    wire.b.handle_input(&first.to_bytes(), wire.now);
+    wire.run();
+    let opened = wire.b_events.iter().find_map(|e| match e {
+        Event::IncomingOpened {
+            id,
+            headers,
+            total_len,
+            priority,
+        } => Some((
+            *id,
+            headers.get_str("route").map(str::to_owned),
+            *total_len,
+            *priority,
+        )),
+        _ => None,
+    });
+    assert_eq!(
+        opened,
+        Some((id, Some("/echo".to_owned()), Some(5), Priority::HIGH))
+    );
+    assert_eq!(wire.body_at_b(id), b"hello");
+    assert_eq!(wire.finished_at_b(), vec![id]);
+    assert_eq!(
+        wire.a_sent_body,
+        vec![(id, 5)],
+        "one OPEN frame carried it all"
+    );
+    assert!(
+        wire.a_events
+            .iter()
+            .any(|e| matches!(e, Event::OutgoingFramed { id: got } if *got == id))
+    );
+    assert_eq!(wire.a.outgoing_messages(), 0);
+    assert_eq!(wire.b.incoming_messages(), 0);
+}
+
+#[test]
+fn small_messages_overtake_a_big_one_of_equal_priority() {
+    let mut wire = Wire::new(CoreConfig::default());
+    let big = wire.send(Priority::NORMAL, pattern(64 << 20, 1));
+    let small: Vec<u64> = (0..100)
+        .map(|i| wire.send(Priority::NORMAL, pattern(100 + i, i as u8)))
+        .collect();
+    wire.run();
+    let finished = wire.finished_at_b();
+    assert_eq!(finished.len(), 101);
+    assert_eq!(finished.last(), Some(&big), "the big message finishes last");
+    for (i, id) in small.iter().enumerate() {
+        assert_eq!(wire.body_at_b(*id), pattern(100 + i, i as u8));
+    }
+    assert_eq!(wire.body_at_b(big), pattern(64 << 20, 1));
+}
+
+#[test]
+fn a_higher_priority_message_queued_after_bulk_finishes_first() {
+    let mut wire = Wire::new(CoreConfig::default());
+    let bulk = wire.send(Priority::LOW, pattern(8 << 20, 2));
+    wire.step(10); // the bulk transfer is under way
+    assert!(wire.a_sent_body.iter().any(|(id, _)| *id == bulk));
+    let urgent = wire.send(Priority::HIGH, pattern(1 << 20, 3));
+    wire.run();
+    assert_eq!(wire.finished_at_b(), vec![urgent, bulk]);
+    // Once queued, the urgent message went out without a bulk chunk in between.
+    let first_urgent = wire.a_sent_body.iter().position(|(id, _)| *id == urgent);
+    let last_urgent = wire.a_sent_body.iter().rposition(|(id, _)| *id == urgent);
+    let between = &wire.a_sent_body[first_urgent.expect("sent")..=last_urgent.expect("sent")];
+    assert!(between.iter().all(|(id, _)| *id == urgent));
+}
+
+#[test]
+fn equal_messages_started_together_finish_within_one_round() {
+    let config = CoreConfig::default();
+    let quantum = config.chunk_size;
+    let mut wire = Wire::new(config);
+    let one = wire.send(Priority::NORMAL, pattern(32 << 20, 4));
+    let two = wire.send(Priority::NORMAL, pattern(32 << 20, 5));
+    wire.run();
+    let mut sent = [0usize; 2];
+    let mut gap_at_first_finish = None;
+    for (id, len) in &wire.a_sent_body {
+        sent[usize::from(*id == two)] += len;
+        if gap_at_first_finish.is_none() && sent.contains(&(32 << 20)) {
+            gap_at_first_finish = Some(sent[0].abs_diff(sent[1]));
+        }
+    }
+    assert_eq!(sent, [32 << 20, 32 << 20]);
+    let gap = gap_at_first_finish.expect("one finished");
+    assert!(gap <= quantum, "{gap} bytes apart when the first finished");
+    assert_eq!(wire.finished_at_b().len(), 2);
+    let _ = one;
+}
+
+#[test]
+fn sender_cancels_mid_transfer() {
+    let mut wire = Wire::new(CoreConfig::default());
+    let id = wire.send(Priority::NORMAL, pattern(8 << 20, 6));
+    wire.step(20);
+    assert!(wire.a.cancel_outgoing(id));
+    assert!(!wire.a.cancel_outgoing(id), "already gone");
+    let sent_before = wire.a_sent_body.len();
+    wire.run();
+    assert_eq!(
+        wire.a_sent_body.len(),
+        sent_before,
+        "no DATA after the cancel"
+    );
+    let failed = wire.b_events.iter().find_map(|e| match e {
+        Event::IncomingFailed { id: got, error } if *got == id => Some(error.code()),
+        _ => None,
+    });
+    assert_eq!(failed, Some(ErrorCode::CANCELLED));
+    assert!(wire.finished_at_b().is_empty());
+    assert_eq!(
+        wire.b.incoming_messages(),
+        0,
+        "receiver released the message"
+    );
+    assert_eq!(wire.a.stats().cancels, 1);
+}
+
+#[test]
+fn receiver_cancels_mid_transfer() {
+    let mut wire = Wire::new(CoreConfig::default());
+    let id = wire.send(Priority::NORMAL, pattern(8 << 20, 7));
+    wire.step(20);
+    assert!(wire.b.cancel_incoming(id, wire.now));
+    wire.run();
+    let failed = wire.a_events.iter().find_map(|e| match e {
+        Event::OutgoingFailed { id: got, error } if *got == id => Some(error.clone()),
+        _ => None,
+    });
+    assert!(
+        matches!(
+            failed,
+            Some(PipeError::CancelledByPeer {
+                code: ErrorCode::CANCELLED,
+                ..
+            })
+        ),
+        "{failed:?}"
+    );
+    assert_eq!(wire.a.outgoing_messages(), 0, "sender released the message");
+    let sent: usize = wire.a_sent_body.iter().map(|(_, n)| n).sum();
+    assert!(sent < 8 << 20, "the sender stopped early ({sent} bytes)");
+}
+
+#[test]
+fn a_receiver_that_never_reads_stops_the_sender() {
+    let config = CoreConfig::default();
+    let (message_window, connection_window) = (config.message_window, config.connection_window);
+    let mut wire = Wire::new(config);
+    wire.b_consumes = false;
+    let one = wire.send(Priority::NORMAL, pattern(64 << 20, 8));
+    wire.run();
+    let sent: usize = wire.a_sent_body.iter().map(|(_, n)| n).sum();
+    assert_eq!(
+        sent, message_window as usize,
+        "one message stops at its window"
+    );
+    // Many messages stop at the connection window.
+    let others: Vec<u64> = (0..40)
+        .map(|i| wire.send(Priority::NORMAL, pattern(4 << 20, i)))
+        .collect();
+    wire.run();
+    let sent: usize = wire.a_sent_body.iter().map(|(_, n)| n).sum();
+    assert_eq!(
+        sent, connection_window as usize,
+        "all messages stop at the connection window"
+    );
+    assert_eq!(wire.a.outgoing_messages(), 41);
+    // Reading resumes the flow, to the end.
+    wire.b_consumes = true;
+    let backlog: Vec<(u64, u64)> = wire
+        .b_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::IncomingData { id, bytes } => Some((*id, bytes.len() as u64)),
+            _ => None,
+        })
+        .collect();
+    for (id, n) in backlog {
+        wire.b.consumed(id, n, wire.now);
+    }
+    wire.run();
+    assert_eq!(wire.finished_at_b().len(), 41);
+    assert_eq!(wire.body_at_b(one), pattern(64 << 20, 8));
+    assert_eq!(wire.body_at_b(others[39]), pattern(4 << 20, 39));
+}
+
+#[test]
+fn data_before_hello_is_refused() {
+    let mut b = Connection::new(CoreConfig::default(), Instant::now());
+    let mut wire = BytesMut::new();
+    let data = Frame::Data(Data {
+        message_id: 1,
+        offset: 0,
+        payload: Bytes::from_static(b"x"),
+    });
+    Encoder::default()
+        .encode_into(&data, &mut wire)
+        .expect("encodes");
+    b.handle_input(&wire, Instant::now());
+    let events: Vec<Event> = std::iter::from_fn(|| b.poll_event()).collect();
+    assert!(
+        matches!(
+            events.as_slice(),
+            [Event::Closed {
+                error: Some(PipeError::NoHello {
+                    kind: netcore_protocol::FrameKind::Data
+                })
+            }]
+        ),
+        "{events:?}"
+    );
+    assert!(b.is_closed());
+}
+
+#[test]
+fn sending_past_the_window_is_a_flow_control_error() {
+    let now = Instant::now();
+    let config = CoreConfig {
+        message_window: 64 << 10,
+        ..CoreConfig::default()
+    };
+    let window = config.message_window as usize;
+    let mut b = Connection::new(config, now);
+    let encoder = Encoder::default();
+    let mut wire = BytesMut::new();
+    for frame in [
+        Frame::Hello(Hello::new(Limits::default())),
+        Frame::Open(Open::new(1, Some(4 << 20))),
+        Frame::Data(Data {
+            message_id: 1,
+            offset: 0,
+            payload: pattern(window, 0),
+        }),
+        Frame::Data(Data {
+            message_id: 1,
+            offset: window as u64,
+            payload: pattern(1, 0),
+        }),
+    ] {
+        encoder.encode_into(&frame, &mut wire).expect("encodes");
+    }
+    b.handle_input(&wire, now);
+    let closed = std::iter::from_fn(|| b.poll_event()).find_map(|e| match e {
+        Event::Closed { error } => error,
+        _ => None,
+    });
+    assert!(
+        matches!(&closed, Some(PipeError::FlowControl { limit, reached, .. }) if *limit == window as u64 && *reached == window as u64 + 1),
+        "{closed:?}"
+    );
+    // The peer is told why.
+    let goaway = std::iter::from_fn(|| b.poll_transmit(now))
+        .last()
+        .expect("GOAWAY");
+    assert_eq!(goaway.to_bytes()[3], 0x09);
+}
+
+#[test]
+fn graceful_close_lets_messages_in_flight_finish() {
+    let mut wire = Wire::new(CoreConfig::default());
+    let id = wire.send(Priority::NORMAL, pattern(4 << 20, 9));
+    wire.step(5);
+    wire.a.close(ErrorCode::NO_ERROR, "done");
+    assert!(matches!(
+        wire.a.open(Priority::NORMAL, Headers::new(), None),
+        Err(PipeError::Closed)
+    ));
+    wire.run();
+    assert_eq!(wire.finished_at_b(), vec![id]);
+    assert_eq!(wire.body_at_b(id), pattern(4 << 20, 9));
+    for events in [&wire.a_events, &wire.b_events] {
+        assert!(
+            matches!(events.last(), Some(Event::Closed { error: None })),
+            "{:?}",
+            events.last()
+        );
+    }
+    assert!(wire.b_events.iter().any(|e| matches!(
+        e,
+        Event::PeerGoingAway {
+            code: ErrorCode::NO_ERROR,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn end_of_stream_fails_everything_pending() {
+    let mut wire = Wire::new(CoreConfig::default());
+    wire.b_consumes = false;
+    let outgoing = wire.send(Priority::NORMAL, pattern(4 << 20, 10));
+    wire.run(); // stuck on flow control, half-way
+    wire.a.handle_eof(wire.now);
+    wire.b.handle_eof(wire.now);
+    wire.drain_events();
+    let a_failed = wire.a_events.iter().any(|e| {
+        matches!(e, Event::OutgoingFailed { id, error: PipeError::PeerClosed } if *id == outgoing)
+    });
+    let b_failed = wire.b_events.iter().any(|e| {
+        matches!(e, Event::IncomingFailed { id, error: PipeError::PeerClosed } if *id == outgoing)
+    });
+    assert!(a_failed && b_failed);
+    assert!(matches!(
+        wire.a_events.last(),
+        Some(Event::Closed {
+            error: Some(PipeError::PeerClosed)
+        })
+    ));
+    assert!(wire.a.is_closed() && wire.b.is_closed());
+}
+
+#[test]
+fn keepalive_measures_the_round_trip_and_idle_links_time_out() {
+    let mut wire = Wire::new(CoreConfig::default());
+    wire.run();
+    wire.a.handle_timeout(wire.now);
+    wire.run();
+    assert!(wire.a_events.iter().any(|e| matches!(e, Event::Rtt(_))));
+    assert!(wire.a.rtt().is_some());
+    let timeout = wire.a.poll_timeout().expect("keepalive timer");
+    assert!(timeout > wire.now);
+    let later = wire.now + Duration::from_secs(46);
+    wire.a.handle_timeout(later);
+    let closed = std::iter::from_fn(|| wire.a.poll_event()).find_map(|e| match e {
+        Event::Closed { error } => error,
+        _ => None,
+    });
+    assert!(
+        matches!(closed, Some(PipeError::IdleTimeout(_))),
+        "{closed:?}"
+    );
+}
+
+#[test]
+fn damage_on_a_lossy_link_fails_only_messages_in_flight() {
+    let mut wire = Wire::new(CoreConfig::lossy_link());
+    let done = wire.send(Priority::NORMAL, pattern(100, 11));
+    wire.run();
+    assert_eq!(wire.finished_at_b(), vec![done]);
+    let hit = wire.send(Priority::NORMAL, pattern(64 << 10, 12));
+    wire.step(3);
+    // Line noise arrives at b.
+    wire.b
+        .handle_input(b"\x00\x13noise on the line\x00", wire.now);
+    wire.run();
+    let failed = wire.b_events.iter().find_map(|e| match e {
+        Event::IncomingFailed { id, error } if *id == hit => Some(error.code()),
+        _ => None,
+    });
+    assert_eq!(failed, Some(ErrorCode::DAMAGED));
+    let sender_told = wire.a_events.iter().any(|e| {
+        matches!(e, Event::OutgoingFailed { id, error: PipeError::CancelledByPeer { code: ErrorCode::DAMAGED, .. } } if *id == hit)
+    });
+    assert!(sender_told, "{:?}", wire.a_events);
+    assert!(
+        !wire.a.is_closed() && !wire.b.is_closed(),
+        "the connection lives on"
+    );
+    let after = wire.send(Priority::NORMAL, pattern(3000, 13));
+    wire.run();
+    assert_eq!(wire.body_at_b(after), pattern(3000, 13));
+    assert_eq!(wire.b.config().decode_mode, DecodeMode::Resync);
+}
+
+#[test]
+fn unknown_length_bodies_end_with_end() {
+    let mut wire = Wire::new(CoreConfig::default());
+    let id = wire
+        .a
+        .open(Priority::NORMAL, Headers::new(), None)
+        .expect("open");
+    wire.a
+        .push_body(id, pattern(1000, 14), false)
+        .expect("chunk");
+    wire.run();
+    assert!(wire.finished_at_b().is_empty());
+    wire.a
+        .push_body(id, pattern(500, 15), false)
+        .expect("chunk");
+    wire.a.push_body(id, Bytes::new(), true).expect("end");
+    wire.run();
+    assert_eq!(wire.finished_at_b(), vec![id]);
+    let mut expected = pattern(1000, 14).to_vec();
+    expected.extend_from_slice(&pattern(500, 15));
+    assert_eq!(wire.body_at_b(id), expected);
+}
+
+#[test]
+fn a_body_that_does_not_match_its_length_fails() {
+    let mut wire = Wire::new(CoreConfig::default());
+    let id = wire
+        .a
+        .open(Priority::NORMAL, Headers::new(), Some(10))
+        .expect("open");
+    let error = wire.a.push_body(id, pattern(11, 0), false);
+    assert!(matches!(
+        error,
+        Err(PipeError::LengthMismatch {
+            announced: 10,
+            supplied: 11
+        })
+    ));
+    wire.drain_events();
+    assert!(
+        wire.a_events
+            .iter()
+            .any(|e| matches!(e, Event::OutgoingFailed { id: got, .. } if *got == id))
+    );
+}
