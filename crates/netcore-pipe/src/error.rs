@@ -88,6 +88,9 @@ pub enum PipeError {
     /// The message could not be encoded for this peer (too large, bad headers).
     #[error("the message cannot be sent to this peer: {0}")]
     Encode(netcore_protocol::EncodeError),
+    /// `recv` was called on a streaming pipe, or `accept` on a complete one.
+    #[error("wrong receive mode: {0}")]
+    WrongReceiveMode(&'static str),
     /// Spilling a large incoming body to disk failed.
     #[error("spilling the body to disk failed: {0}")]
     Spill(Arc<io::Error>),

@@ -1,21 +1,55 @@
 //! # netcore-pipe
 //!
-//! The `Transport` trait (the one thing a user implements to plug in a new
-//! medium) and the time-sliced `Pipe` that carries many concurrent messages over
-//! it: chunking, priorities, reassembly, flow control, cancellation and
-//! spill-to-disk.
+//! Many concurrent messages over one byte link, none blocking another.
+//!
+//! Give a [`Pipe`] anything that moves bytes — a [`Transport`]: any tokio
+//! `AsyncRead + AsyncWrite`, two async closures, two blocking functions, or
+//! your own type — and it carries messages over it: each cut into chunks,
+//! scheduled by strict priority tiers and deficit round robin by bytes inside
+//! a tier (so a small message overtakes a big one within about one chunk),
+//! flow-controlled per message and per connection with windows that grow
+//! towards the bandwidth-delay product, cancellable from either side, and
+//! reassembled on the other side into whole messages (large bodies spilled to
+//! a temporary file) or streamed bodies.
+//!
+//! ## Where things are
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`transport`] | the [`Transport`](transport::Transport) trait, adapters (tokio I/O, closures, blocking functions), an in-memory pair and the `Faulty` test wrapper |
+//! | [`transport`] | the [`Transport`] trait and its halves, adapters (tokio I/O, closures, blocking functions), an in-memory pair and the seeded `Faulty` link for tests |
+//! | [`core`] | the sans-IO [`Connection`](core::Connection): the whole state machine, fed bytes and time, asked for frames and events |
+//! | `pipe` (re-exported here) | the async [`Pipe`] driver: [`Message`], [`Body`], [`SendHandle`], [`Incoming`], [`BodyStream`], [`Received`] |
 //!
-//! **Status:** in progress — the transports are here; the sans-IO connection
-//! core and the async `Pipe` driver are being built (see the "netcore-pipe" issue).
+//! The wire format is `netcore-protocol` (re-exported as [`protocol`]).
+//!
+//! ```
+//! use netcore_pipe::{Message, Pipe, PipeConfig, protocol::Priority, transport::memory_pair};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (a, b) = memory_pair(64 * 1024);
+//! let (left, right) = (Pipe::new(a, PipeConfig::default()), Pipe::new(b, PipeConfig::default()));
+//! let bulk = left.send(Message::new(vec![0u8; 8 << 20]).priority(Priority::LOW))?;
+//! let call = left.send(Message::new("urgent").priority(Priority::HIGH))?;
+//! // The urgent message completes first although it was queued second.
+//! assert_eq!(right.recv().await?.body.to_bytes().await?, "urgent");
+//! assert_eq!(right.recv().await?.body.len(), 8 << 20);
+//! bulk.await?;
+//! call.await?;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod core;
 mod error;
+mod pipe;
 pub mod transport;
 
 pub use error::PipeError;
+pub use pipe::{
+    Body, BodyStream, ChunkStream, Incoming, Message, Pipe, PipeConfig, PipeStats, ReceiveMode,
+    Received, ReceivedBody, SendHandle, SpilledFile,
+};
+pub use transport::{Transport, TransportRead, TransportWrite};
 
 pub use netcore_protocol as protocol;

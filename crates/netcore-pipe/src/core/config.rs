@@ -61,6 +61,7 @@ impl CoreConfig {
             message_window: 16 << 10,
             connection_window: 256 << 10,
             max_window: 1 << 20,
+            keepalive: Some(Duration::from_secs(2)),
             ..CoreConfig::default()
         }
     }

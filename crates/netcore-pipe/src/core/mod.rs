@@ -123,8 +123,13 @@ pub struct Connection {
     input: BytesMut,
     control: VecDeque<Frame>,
     send: SendSide,
+    /// Our HELLO, kept to repeat it on lossy links.
+    hello: Hello,
     /// The peer's HELLO, once received.
     peer: Option<Hello>,
+    /// A frame other than HELLO came from the peer, so it has our HELLO (it
+    /// sends nothing else before it has).
+    peer_has_hello: bool,
     /// Connection-level send limit granted by the peer (`None`: unlimited).
     send_limit: Option<u64>,
     /// Body bytes sent on all messages.
@@ -136,6 +141,9 @@ pub struct Connection {
     highest_incoming: u64,
     keepalive: Keepalive,
     events: VecDeque<Event>,
+    /// A graceful close was asked for: GOAWAY goes out once our own
+    /// messages are all framed (GOAWAY promises no more OPENs).
+    closing: Option<(ErrorCode, String)>,
     goaway_sent: bool,
     peer_goaway: bool,
     closed: bool,
@@ -158,14 +166,16 @@ impl Connection {
             tracing::debug!("agent string too long for a header; sent without it");
         }
         let mut control = VecDeque::new();
-        control.push_back(Frame::Hello(hello));
+        control.push_back(Frame::Hello(hello.clone()));
         Connection {
             encoder: Encoder::default(),
             decoder: Decoder::with_mode(config.limits, config.decode_mode),
             input: BytesMut::new(),
             control,
             send: SendSide::default(),
+            hello,
             peer: None,
+            peer_has_hello: false,
             send_limit: Some(0),
             send_total: 0,
             tracker: InboundTracker::new(config.limits),
@@ -174,6 +184,7 @@ impl Connection {
             highest_incoming: 0,
             keepalive: Keepalive::new(config.keepalive, config.idle_timeout, now),
             events: VecDeque::new(),
+            closing: None,
             goaway_sent: false,
             peer_goaway: false,
             closed: false,
@@ -217,7 +228,28 @@ impl Connection {
         headers: Headers,
         total_len: Option<u64>,
     ) -> Result<u64, PipeError> {
-        if self.closed || self.goaway_sent {
+        self.open_with_id(self.send.next_id(), priority, headers, total_len)
+    }
+
+    /// Like [`Connection::open`], with an id chosen by the caller (a driver
+    /// that hands out ids before the core sees the message). The id must be
+    /// ≥ 1 and not used by a pending message; ids should increase.
+    pub fn open_with_id(
+        &mut self,
+        id: u64,
+        priority: Priority,
+        headers: Headers,
+        total_len: Option<u64>,
+    ) -> Result<u64, PipeError> {
+        if id == 0 || self.send.messages.contains_key(&id) {
+            return Err(PipeError::Encode(
+                netcore_protocol::EncodeError::BadMessageId {
+                    kind: FrameKind::Open,
+                    message_id: id,
+                },
+            ));
+        }
+        if self.closed || self.goaway_sent || self.closing.is_some() {
             return Err(PipeError::Closed);
         }
         if self.peer_goaway {
@@ -248,7 +280,7 @@ impl Connection {
             .peer
             .as_ref()
             .map_or(0, |p| u64::from(p.message_window));
-        Ok(self.send.open(priority, headers, total_len, initial))
+        Ok(self.send.open(id, priority, headers, total_len, initial))
     }
 
     /// Supplies body bytes for outgoing message `id`; `finish` says no more
@@ -283,6 +315,7 @@ impl Connection {
             return false;
         };
         self.stats.cancels += 1;
+        self.check_graceful_end();
         if message.opened() {
             self.control.push_back(Frame::Cancel(Cancel {
                 message_id: id,
@@ -305,6 +338,7 @@ impl Connection {
                 }));
             }
             self.events.push_back(Event::OutgoingFailed { id, error });
+            self.check_graceful_end();
         }
     }
 
@@ -440,13 +474,22 @@ impl Connection {
     }
 
     fn handle_frame(&mut self, frame: Frame, now: Instant) -> Result<(), PipeError> {
+        let lossy = self.config.decode_mode == DecodeMode::Resync;
+        if !matches!(frame, Frame::Hello(_)) {
+            self.peer_has_hello = true;
+        }
         if self.peer.is_none() {
-            let Frame::Hello(hello) = frame else {
-                return Err(PipeError::NoHello { kind: frame.kind() });
+            return match frame {
+                Frame::Hello(hello) => self.handle_hello(hello),
+                // On a lossy link the peer's HELLO may have been lost; it is
+                // repeated, so wait for it.
+                _ if lossy => Ok(()),
+                _ => Err(PipeError::NoHello { kind: frame.kind() }),
             };
-            return self.handle_hello(hello);
         }
         match frame {
+            // A repeated HELLO (lossy links repeat it until answered).
+            Frame::Hello(_) if lossy => Ok(()),
             Frame::Hello(_) => Err(PipeError::DuplicateHello),
             Frame::Open(_) | Frame::Data(_) | Frame::End(_) => {
                 self.handle_message_frame(frame)?;
@@ -640,8 +683,9 @@ impl Connection {
             self.finish(Some(error));
             return;
         }
-        if !self.goaway_sent {
-            self.send_goaway(ErrorCode::NO_ERROR, String::new());
+        // The peer is going: we close too, once our messages are out.
+        if self.closing.is_none() {
+            self.closing = Some((ErrorCode::NO_ERROR, String::new()));
         }
         self.check_graceful_end();
     }
@@ -724,11 +768,17 @@ impl Connection {
             self.abort(PipeError::IdleTimeout(idle));
             return;
         }
-        if self.peer.is_some()
-            && let Some(opaque) = self.keepalive.ping_due(now)
-        {
+        let Some(opaque) = self.keepalive.ping_due(now) else {
+            return;
+        };
+        let lossy = self.config.decode_mode == DecodeMode::Resync;
+        if lossy && !self.peer_has_hello {
+            // Our HELLO may have been lost: say it again.
+            self.control.push_back(Frame::Hello(self.hello.clone()));
+        }
+        if self.peer.is_some() {
             self.control.push_back(Frame::Ping(Ping { opaque }));
-            if self.config.decode_mode == DecodeMode::Resync {
+            if lossy {
                 // CREDIT frames can be lost on a lossy link; limits are
                 // absolute, so repeating them is harmless and unsticks a
                 // sender waiting for one that never came.
@@ -844,29 +894,15 @@ impl Connection {
 
     // ----- closing ---------------------------------------------------------
 
-    /// Starts a graceful close: GOAWAY is sent, no new messages may be opened,
-    /// messages in flight both ways finish. [`Event::Closed`] follows once
-    /// both sides are done.
+    /// Starts a graceful close: no new messages may be opened; those already
+    /// accepted are sent, then GOAWAY says no more will come; messages in
+    /// flight both ways finish. [`Event::Closed`] follows once both sides are
+    /// done.
     pub fn close(&mut self, code: ErrorCode, reason: &str) {
-        if self.closed || self.goaway_sent {
+        if self.closed || self.goaway_sent || self.closing.is_some() {
             return;
         }
-        // Messages not yet started will not be.
-        let unopened: Vec<u64> = self
-            .send
-            .messages
-            .iter()
-            .filter(|(_, m)| !m.opened())
-            .map(|(id, _)| *id)
-            .collect();
-        for id in unopened {
-            self.send.remove(id);
-            self.events.push_back(Event::OutgoingFailed {
-                id,
-                error: PipeError::Closed,
-            });
-        }
-        self.send_goaway(code, reason.to_owned());
+        self.closing = Some((code, reason.to_owned()));
         self.check_graceful_end();
     }
 
@@ -893,9 +929,16 @@ impl Connection {
         }));
     }
 
-    /// Once both sides said GOAWAY and nothing is in flight, the connection
-    /// is over.
+    /// Sends our GOAWAY once a close was asked for and our messages are all
+    /// framed; once both sides said GOAWAY and nothing is in flight, the
+    /// connection is over.
     fn check_graceful_end(&mut self) {
+        if !self.goaway_sent
+            && self.send.messages.is_empty()
+            && let Some((code, reason)) = self.closing.take()
+        {
+            self.send_goaway(code, reason);
+        }
         if self.goaway_sent
             && self.peer_goaway
             && self.send.messages.is_empty()

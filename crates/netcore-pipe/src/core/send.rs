@@ -90,16 +90,21 @@ pub(crate) struct SendSide {
 }
 
 impl SendSide {
-    /// Registers a new message; returns its id.
+    /// The id the next message would get.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id + 1
+    }
+
+    /// Registers a new message under `id` (unused, ≥ 1).
     pub(crate) fn open(
         &mut self,
+        id: u64,
         priority: Priority,
         headers: Headers,
         total_len: Option<u64>,
         initial_limit: u64,
     ) -> u64 {
-        self.next_id += 1;
-        let id = self.next_id;
+        self.next_id = self.next_id.max(id);
         self.messages.insert(
             id,
             Outgoing {
@@ -126,6 +131,9 @@ impl SendSide {
             return Err(PipeError::Closed);
         };
         if message.body_finished {
+            if chunk.is_empty() && finish {
+                return Ok(()); // finishing twice is harmless
+            }
             return Err(PipeError::LengthMismatch {
                 announced: message.sent + message.buffered,
                 supplied: message.sent + message.buffered + chunk.len() as u64,

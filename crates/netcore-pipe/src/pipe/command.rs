@@ -1,0 +1,37 @@
+//! What handles ask the driver task to do.
+
+use netcore_protocol::{Headers, Priority};
+
+use super::outgoing::{Body, OutgoingEntry};
+
+/// A request from a handle to the driver task.
+pub(crate) enum Command {
+    /// Start sending a message.
+    Send {
+        id: u64,
+        priority: Priority,
+        headers: Headers,
+        body: Body,
+        entry: OutgoingEntry,
+    },
+    /// Abandon an outgoing message.
+    CancelOutgoing(u64),
+    /// The application read `n` body bytes of an incoming message.
+    Consumed(u64, u64),
+    /// The application dropped an incoming message's body.
+    DropIncoming(u64),
+    /// Close gracefully.
+    Close,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Send { id, .. } => write!(f, "Send({id})"),
+            Command::CancelOutgoing(id) => write!(f, "CancelOutgoing({id})"),
+            Command::Consumed(id, n) => write!(f, "Consumed({id}, {n})"),
+            Command::DropIncoming(id) => write!(f, "DropIncoming({id})"),
+            Command::Close => f.write_str("Close"),
+        }
+    }
+}

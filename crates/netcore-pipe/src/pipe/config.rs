@@ -1,0 +1,84 @@
+//! Settings of the async [`Pipe`](super::Pipe).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::core::CoreConfig;
+
+/// How incoming messages reach the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReceiveMode {
+    /// Whole messages, in the order they complete, from
+    /// [`Pipe::recv`](super::Pipe::recv). Bodies are collected in the
+    /// background, in memory up to the spill threshold and in a temporary file
+    /// beyond it.
+    #[default]
+    Complete,
+    /// Each message as soon as it is opened, its body a stream, from
+    /// [`Pipe::accept`](super::Pipe::accept). Flow-control credit goes back as
+    /// the application reads, so a slow reader slows the sender.
+    Streaming,
+}
+
+/// Settings of a [`Pipe`](super::Pipe).
+///
+/// ```
+/// use netcore_pipe::{PipeConfig, ReceiveMode};
+/// let config = PipeConfig {
+///     receive: ReceiveMode::Streaming,
+///     ..PipeConfig::default()
+/// };
+/// assert_eq!(config.core.chunk_size, 64 * 1024);
+/// ```
+#[derive(Debug, Clone)]
+pub struct PipeConfig {
+    /// The protocol state machine's settings (limits, chunk size, windows,
+    /// keepalive, decode mode).
+    pub core: CoreConfig,
+    /// How incoming messages are delivered.
+    pub receive: ReceiveMode,
+    /// In [`ReceiveMode::Complete`], bodies larger than this go to a
+    /// temporary file instead of memory.
+    pub spill_threshold: u64,
+    /// Where spill files are created (default: the system temporary directory).
+    pub spill_dir: Option<PathBuf>,
+    /// In [`ReceiveMode::Complete`], most body bytes held in memory for
+    /// messages the application has not taken yet; when it is full, collection
+    /// (and so the sender) waits.
+    pub receive_buffer: u64,
+    /// Most bytes handed to the transport in one write. Small values keep a
+    /// newly queued small message close to the head of the line.
+    pub write_batch: usize,
+    /// Size of each read from the transport.
+    pub read_size: usize,
+    /// How long a graceful close waits for messages in flight before giving up.
+    pub close_grace: Duration,
+}
+
+impl Default for PipeConfig {
+    fn default() -> Self {
+        PipeConfig {
+            core: CoreConfig::default(),
+            receive: ReceiveMode::Complete,
+            spill_threshold: 16 << 20,
+            spill_dir: None,
+            receive_buffer: 64 << 20,
+            write_batch: 128 << 10,
+            read_size: 128 << 10,
+            close_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+impl PipeConfig {
+    /// Settings for a slow, lossy link (serial, radio): resync decoding,
+    /// small chunks, small writes.
+    pub fn lossy_link() -> PipeConfig {
+        PipeConfig {
+            core: CoreConfig::lossy_link(),
+            write_batch: 1024,
+            read_size: 1024,
+            ..PipeConfig::default()
+        }
+    }
+}

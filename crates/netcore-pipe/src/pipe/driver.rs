@@ -1,0 +1,532 @@
+//! The driver task: owns the sans-IO [`Connection`], feeds it what the I/O
+//! tasks and handles report, and hands its output back out.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use netcore_protocol::ErrorCode;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+
+use super::command::Command;
+use super::config::PipeConfig;
+use super::incoming::{BodyStream, Collect, Incoming, Piece, Received};
+use super::io::{Batch, Progress, ReadEvent};
+use super::outgoing::{Body, OutgoingEntry};
+use super::shared::Shared;
+use super::stats::Counters;
+use crate::core::{Connection, Event};
+use crate::error::PipeError;
+
+/// What a body feeder task sends.
+pub(crate) enum Feed {
+    Chunk(Bytes),
+    End,
+    Failed(std::io::Error),
+}
+
+/// Where accepted or completed messages go.
+pub(crate) enum Delivery {
+    Streaming(mpsc::UnboundedSender<Incoming>),
+    Complete {
+        collect: Collect,
+        done: mpsc::UnboundedSender<Result<Received, PipeError>>,
+    },
+}
+
+pub(crate) struct Driver {
+    pub(crate) core: Connection,
+    pub(crate) config: PipeConfig,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) commands: mpsc::UnboundedReceiver<Command>,
+    pub(crate) reads: mpsc::Receiver<ReadEvent>,
+    pub(crate) writer: Option<mpsc::Sender<Batch>>,
+    pub(crate) writer_task: JoinHandle<Result<(), PipeError>>,
+    pub(crate) reader_task: JoinHandle<()>,
+    pub(crate) delivery: Option<Delivery>,
+    pub(crate) outgoing: HashMap<u64, OutgoingEntry>,
+    pub(crate) incoming: HashMap<u64, mpsc::UnboundedSender<Piece>>,
+    pub(crate) feeders: HashMap<u64, mpsc::Receiver<Feed>>,
+    pub(crate) feed_notify: Arc<Notify>,
+    pub(crate) batch: Batch,
+    pub(crate) close_deadline: Option<tokio::time::Instant>,
+    pub(crate) reads_open: bool,
+}
+
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+impl Driver {
+    pub(crate) async fn run(mut self) {
+        let mut commands_open = true;
+        let mut writer_done = false;
+        loop {
+            // Take whatever is already waiting, from every source, before
+            // writing more: a busy link must not starve commands or reads.
+            while let Ok(command) = self.commands.try_recv() {
+                self.on_command(command);
+            }
+            for _ in 0..16 {
+                match self.reads.try_recv() {
+                    Ok(event) => self.on_read(Some(event)),
+                    Err(_) => break,
+                }
+            }
+            self.pump_feeders();
+            self.dispatch_events();
+            self.fill_batch();
+            if self.core.is_closed() && self.batch.is_empty() {
+                break;
+            }
+            let timer = self.next_timer();
+            let writer = self.writer.clone().filter(|_| !self.batch.is_empty());
+            let wake = tokio::select! {
+                biased;
+                result = &mut self.writer_task, if !writer_done => Wake::Writer(result),
+                read = self.reads.recv(), if self.reads_open => Wake::Read(read),
+                command = self.commands.recv(), if commands_open => Wake::Command(command),
+                permit = reserve(writer), if !self.batch.is_empty() => Wake::Writable(permit),
+                () = self.feed_notify.notified() => Wake::Fed,
+                () = sleep_until(timer), if timer.is_some() => Wake::Timer,
+            };
+            match wake {
+                Wake::Writer(result) => {
+                    writer_done = true;
+                    let error = match result {
+                        Ok(Err(error)) => error,
+                        Ok(Ok(())) => PipeError::Closed,
+                        Err(join) => PipeError::transport(std::io::Error::other(join)),
+                    };
+                    self.writer = None;
+                    self.core.handle_transport_error(error);
+                }
+                Wake::Read(read) => self.on_read(read),
+                Wake::Writable(Some(permit)) => {
+                    permit.send(std::mem::take(&mut self.batch));
+                }
+                Wake::Writable(None) => {
+                    // The write task is gone; its result says why.
+                    self.batch = Batch::default();
+                }
+                Wake::Command(Some(command)) => self.on_command(command),
+                Wake::Command(None) => {
+                    commands_open = false;
+                    self.start_close();
+                }
+                Wake::Fed => {}
+                Wake::Timer => self.on_timer(),
+            }
+        }
+        self.finish(writer_done).await;
+    }
+
+    fn on_read(&mut self, read: Option<ReadEvent>) {
+        match read {
+            Some(ReadEvent::Items(items)) => {
+                let now = now();
+                let frames = items
+                    .iter()
+                    .filter(|item| matches!(item, netcore_protocol::Decoded::Frame(_)))
+                    .count();
+                Counters::add(&self.shared.counters.frames_received, frames as u64);
+                for item in items {
+                    self.core.handle_decoded(item, now);
+                }
+            }
+            Some(ReadEvent::Failed(error)) => {
+                self.reads_open = false;
+                match error {
+                    PipeError::Decode(error) => self.core.abort(PipeError::Decode(error)),
+                    error => self.core.handle_transport_error(error),
+                }
+            }
+            Some(ReadEvent::Eof) | None => {
+                self.reads_open = false;
+                self.core.handle_eof(now());
+            }
+        }
+    }
+
+    fn next_timer(&self) -> Option<tokio::time::Instant> {
+        let core = self.core.poll_timeout().map(tokio::time::Instant::from_std);
+        match (core, self.close_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn on_timer(&mut self) {
+        let now = tokio::time::Instant::now();
+        if self.close_deadline.is_some_and(|deadline| now >= deadline) {
+            self.close_deadline = None;
+            tracing::debug!("graceful close timed out; aborting");
+            self.core.abort(PipeError::Closed);
+        }
+        self.core.handle_timeout(now.into_std());
+    }
+
+    fn start_close(&mut self) {
+        if self.close_deadline.is_none() {
+            self.close_deadline = Some(tokio::time::Instant::now() + self.config.close_grace);
+        }
+        self.core.close(ErrorCode::NO_ERROR, "");
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Send {
+                id,
+                priority,
+                headers,
+                body,
+                entry,
+            } => {
+                let span = tracing::debug_span!("send", message = id);
+                let _enter = span.enter();
+                match self.core.open_with_id(id, priority, headers, body.len()) {
+                    Ok(_) => {
+                        tracing::debug!(len = ?body.len(), "message queued");
+                        self.outgoing.insert(id, entry);
+                        self.start_body(id, body);
+                    }
+                    Err(error) => {
+                        let _ = entry.done.send(Err(error));
+                    }
+                }
+            }
+            Command::CancelOutgoing(id) => {
+                self.feeders.remove(&id);
+                if self.core.cancel_outgoing(id) {
+                    tracing::debug!(message = id, "outgoing message cancelled");
+                    Counters::add(&self.shared.counters.cancels, 1);
+                    if let Some(entry) = self.outgoing.remove(&id) {
+                        let _ = entry.done.send(Err(PipeError::Cancelled));
+                    }
+                }
+            }
+            Command::Consumed(id, n) => self.core.consumed(id, n, now()),
+            Command::DropIncoming(id) => {
+                self.incoming.remove(&id);
+                if self.core.cancel_incoming(id, now()) {
+                    tracing::debug!(message = id, "incoming message dropped by the application");
+                }
+            }
+            Command::Close => self.start_close(),
+        }
+    }
+
+    /// Supplies the body: at once for bytes, through a feeder task otherwise.
+    fn start_body(&mut self, id: u64, body: Body) {
+        let chunk = self.config.core.chunk_size.max(1);
+        let (tx, rx) = mpsc::channel(2);
+        let notify = self.feed_notify.clone();
+        match body {
+            Body::Bytes(bytes) => {
+                // A length mismatch cannot happen: the length came from the bytes.
+                let _ = self.core.push_body(id, bytes, true);
+                return;
+            }
+            Body::File { file, len } => {
+                tokio::spawn(feed_file(file, len, chunk, tx, notify));
+            }
+            Body::Stream(stream) => {
+                tokio::spawn(feed_stream(stream, tx, notify));
+            }
+        }
+        self.feeders.insert(id, rx);
+    }
+
+    /// Moves body chunks from feeder tasks into the core, keeping about two
+    /// chunks buffered per message.
+    fn pump_feeders(&mut self) {
+        let low_water = 2 * self.config.core.chunk_size as u64;
+        let mut finished = Vec::new();
+        for (id, rx) in &mut self.feeders {
+            loop {
+                match self.core.buffered(*id) {
+                    None => {
+                        finished.push(*id);
+                        break;
+                    }
+                    Some(buffered) if buffered >= low_water => break,
+                    Some(_) => {}
+                }
+                match rx.try_recv() {
+                    Ok(Feed::Chunk(chunk)) => {
+                        if self.core.push_body(*id, chunk, false).is_err() {
+                            finished.push(*id);
+                            break;
+                        }
+                    }
+                    Ok(Feed::End) => {
+                        let _ = self.core.push_body(*id, Bytes::new(), true);
+                        finished.push(*id);
+                        break;
+                    }
+                    Ok(Feed::Failed(error)) => {
+                        self.core.cancel_outgoing(*id);
+                        if let Some(entry) = self.outgoing.remove(id) {
+                            let _ = entry.done.send(Err(PipeError::Body(Arc::new(error))));
+                        }
+                        finished.push(*id);
+                        break;
+                    }
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        let _ = self.core.push_body(*id, Bytes::new(), true);
+                        finished.push(*id);
+                        break;
+                    }
+                }
+            }
+        }
+        for id in finished {
+            self.feeders.remove(&id);
+        }
+    }
+
+    /// Fills the next write batch from the core, up to `write_batch` bytes.
+    fn fill_batch(&mut self) {
+        if self.writer.is_none() {
+            // Nothing can be written; keep the core's queue from growing.
+            while self.core.poll_transmit(now()).is_some() {}
+            return;
+        }
+        let now = now();
+        while self.batch.bytes < self.config.write_batch {
+            let Some(transmit) = self.core.poll_transmit(now) else {
+                break;
+            };
+            if let Some(id) = transmit.message_id {
+                let done = if transmit.last {
+                    self.batch.messages_done += 1;
+                    self.outgoing
+                        .remove(&id)
+                        .map(|entry| (entry.progress, Some(entry.done)))
+                } else {
+                    self.outgoing
+                        .get(&id)
+                        .map(|entry| (entry.progress.clone(), None))
+                };
+                if let Some((counter, done)) = done {
+                    self.batch.progress.push(Progress {
+                        counter,
+                        body_len: transmit.body_len as u64,
+                        done,
+                    });
+                }
+            }
+            self.batch.bytes += transmit.frame.len();
+            self.batch.frames.push(transmit.frame);
+        }
+    }
+
+    fn dispatch_events(&mut self) {
+        while let Some(event) = self.core.poll_event() {
+            match event {
+                Event::Connected { peer } => {
+                    tracing::debug!(agent = peer.headers.get_str("agent"), "peer said HELLO");
+                }
+                Event::IncomingOpened {
+                    id,
+                    priority,
+                    headers,
+                    total_len,
+                } => {
+                    tracing::debug!(message = id, ?total_len, "incoming message opened");
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    self.incoming.insert(id, tx);
+                    let incoming = Incoming {
+                        id,
+                        headers,
+                        priority,
+                        total_len,
+                        body: BodyStream::new(id, rx, self.shared.clone()),
+                    };
+                    self.deliver(incoming);
+                }
+                Event::IncomingData { id, bytes } => {
+                    if let Some(tx) = self.incoming.get(&id) {
+                        let _ = tx.send(Piece::Chunk(bytes));
+                    }
+                }
+                Event::IncomingFinished { id } => {
+                    tracing::debug!(message = id, "incoming message complete");
+                    Counters::add(&self.shared.counters.messages_received, 1);
+                    if let Some(tx) = self.incoming.remove(&id) {
+                        let _ = tx.send(Piece::End);
+                    }
+                }
+                Event::IncomingFailed { id, error } => {
+                    tracing::debug!(message = id, %error, "incoming message failed");
+                    if matches!(error, PipeError::CancelledByPeer { .. }) {
+                        Counters::add(&self.shared.counters.cancels, 1);
+                    }
+                    if let Some(tx) = self.incoming.remove(&id) {
+                        let _ = tx.send(Piece::Failed(error));
+                    }
+                }
+                Event::OutgoingFramed { .. } => {}
+                Event::OutgoingFailed { id, error } => {
+                    tracing::debug!(message = id, %error, "outgoing message failed");
+                    if matches!(error, PipeError::CancelledByPeer { .. }) {
+                        Counters::add(&self.shared.counters.cancels, 1);
+                    }
+                    self.feeders.remove(&id);
+                    if let Some(entry) = self.outgoing.remove(&id) {
+                        let _ = entry.done.send(Err(error));
+                    }
+                }
+                Event::PeerGoingAway { code, reason } => {
+                    tracing::debug!(%code, reason, "peer is going away");
+                }
+                Event::Rtt(_) => {
+                    if let Some(rtt) = self.core.rtt() {
+                        let nanos = u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX).max(1);
+                        self.shared
+                            .counters
+                            .rtt_nanos
+                            .store(nanos, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+                Event::Closed { error } => {
+                    match &error {
+                        None => tracing::debug!("connection closed"),
+                        Some(error) => tracing::debug!(%error, "connection ended"),
+                    }
+                    let stats = self.core.stats();
+                    Counters::add(&self.shared.counters.frames_received, stats.frames_received);
+                    self.shared.end(error);
+                    // No more messages will come.
+                    self.delivery = None;
+                }
+            }
+        }
+    }
+
+    fn deliver(&mut self, incoming: Incoming) {
+        match &self.delivery {
+            Some(Delivery::Streaming(tx)) => {
+                let _ = tx.send(incoming);
+            }
+            Some(Delivery::Complete { collect, done }) => {
+                let collect = collect.clone();
+                let done = done.clone();
+                tokio::spawn(async move {
+                    let result = collect.run(incoming).await;
+                    let _ = done.send(result);
+                });
+            }
+            None => {}
+        }
+    }
+
+    /// The connection is over: flush what is queued, close the write side,
+    /// stop reading.
+    async fn finish(mut self, writer_done: bool) {
+        let writer = self.writer.take();
+        if let (Some(writer), false) = (writer, writer_done) {
+            if !self.batch.is_empty() {
+                let _ = writer.send(std::mem::take(&mut self.batch)).await;
+            }
+            drop(writer);
+            let grace = self.config.close_grace;
+            if tokio::time::timeout(grace, &mut self.writer_task)
+                .await
+                .is_err()
+            {
+                self.writer_task.abort();
+            }
+        }
+        self.reader_task.abort();
+        for (_, entry) in self.outgoing.drain() {
+            let _ = entry.done.send(Err(self.shared.end_error()));
+        }
+        for (_, tx) in self.incoming.drain() {
+            let _ = tx.send(Piece::Failed(self.shared.end_error()));
+        }
+        if !self.shared.is_ended() {
+            self.shared.end(Some(PipeError::Closed));
+        }
+    }
+}
+
+/// Why the driver woke up.
+enum Wake {
+    Writer(Result<Result<(), PipeError>, tokio::task::JoinError>),
+    Read(Option<ReadEvent>),
+    Writable(Option<mpsc::OwnedPermit<Batch>>),
+    Command(Option<Command>),
+    Fed,
+    Timer,
+}
+
+async fn reserve(writer: Option<mpsc::Sender<Batch>>) -> Option<mpsc::OwnedPermit<Batch>> {
+    match writer {
+        Some(writer) => writer.reserve_owned().await.ok(),
+        None => None,
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn feed_file(
+    mut file: tokio::fs::File,
+    len: u64,
+    chunk: usize,
+    tx: mpsc::Sender<Feed>,
+    notify: Arc<Notify>,
+) {
+    use tokio::io::AsyncReadExt;
+    let mut left = len;
+    while left > 0 {
+        let want = (chunk as u64).min(left) as usize;
+        let mut buf = bytes::BytesMut::zeroed(want);
+        let feed = match file.read_exact(&mut buf).await {
+            Ok(_) => {
+                left -= want as u64;
+                Feed::Chunk(buf.freeze())
+            }
+            Err(error) => Feed::Failed(error),
+        };
+        let failed = matches!(feed, Feed::Failed(_));
+        if tx.send(feed).await.is_err() || failed {
+            notify.notify_one();
+            return;
+        }
+        notify.notify_one();
+    }
+    let _ = tx.send(Feed::End).await;
+    notify.notify_one();
+}
+
+async fn feed_stream(
+    mut stream: super::outgoing::ChunkStream,
+    tx: mpsc::Sender<Feed>,
+    notify: Arc<Notify>,
+) {
+    while let Some(item) = stream.next().await {
+        let feed = match item {
+            Ok(chunk) if chunk.is_empty() => continue,
+            Ok(chunk) => Feed::Chunk(chunk),
+            Err(error) => Feed::Failed(error),
+        };
+        let failed = matches!(feed, Feed::Failed(_));
+        if tx.send(feed).await.is_err() || failed {
+            notify.notify_one();
+            return;
+        }
+        notify.notify_one();
+    }
+    let _ = tx.send(Feed::End).await;
+    notify.notify_one();
+}

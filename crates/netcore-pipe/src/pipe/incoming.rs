@@ -1,0 +1,307 @@
+//! Receiving: streamed bodies ([`Incoming`], [`BodyStream`]) and whole
+//! messages ([`Received`]) whose large bodies spill to a temporary file.
+
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use futures::{Stream, StreamExt};
+use netcore_protocol::{Headers, Priority};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+
+use super::command::Command;
+use super::shared::Shared;
+use crate::error::PipeError;
+
+/// What the driver puts into a body channel.
+#[derive(Debug)]
+pub(crate) enum Piece {
+    Chunk(Bytes),
+    End,
+    Failed(PipeError),
+}
+
+/// A message as soon as the peer opened it; its body arrives as a stream.
+#[derive(Debug)]
+pub struct Incoming {
+    /// The message id (in the peer's numbering).
+    pub id: u64,
+    /// Its headers.
+    pub headers: Headers,
+    /// Its priority.
+    pub priority: Priority,
+    /// Its total length, if the peer announced it.
+    pub total_len: Option<u64>,
+    /// Its body.
+    pub body: BodyStream,
+}
+
+impl Incoming {
+    /// Reads the whole body into memory.
+    pub async fn bytes(self) -> Result<Bytes, PipeError> {
+        let mut body = self.body;
+        let mut out = BytesMut::with_capacity(self.total_len.unwrap_or(0).min(1 << 20) as usize);
+        let mut single: Option<Bytes> = None;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk?;
+            match single.take() {
+                // One chunk is handed out as it came: no copy.
+                None if out.is_empty() => single = Some(chunk),
+                first => {
+                    if let Some(first) = first {
+                        out.extend_from_slice(&first);
+                    }
+                    out.extend_from_slice(&chunk);
+                }
+            }
+        }
+        Ok(single.unwrap_or_else(|| out.freeze()))
+    }
+}
+
+/// The body of an [`Incoming`] message: a stream of chunks, in order.
+///
+/// Flow-control credit goes back to the sender as chunks are taken from the
+/// stream, so a reader that stops reading stops the sender. It ends with
+/// `None` after the last chunk, or with one `Err` if the message fails.
+/// Dropping it before the end cancels the message at the sender.
+#[derive(Debug)]
+pub struct BodyStream {
+    id: u64,
+    rx: mpsc::UnboundedReceiver<Piece>,
+    shared: Arc<Shared>,
+    done: bool,
+}
+
+impl BodyStream {
+    pub(crate) fn new(
+        id: u64,
+        rx: mpsc::UnboundedReceiver<Piece>,
+        shared: Arc<Shared>,
+    ) -> BodyStream {
+        BodyStream {
+            id,
+            rx,
+            shared,
+            done: false,
+        }
+    }
+}
+
+impl Stream for BodyStream {
+    type Item = Result<Bytes, PipeError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        let piece = match self.rx.poll_recv(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(piece) => piece,
+        };
+        Poll::Ready(match piece {
+            Some(Piece::Chunk(bytes)) => {
+                self.shared
+                    .command(Command::Consumed(self.id, bytes.len() as u64));
+                Some(Ok(bytes))
+            }
+            Some(Piece::End) => {
+                self.done = true;
+                None
+            }
+            Some(Piece::Failed(error)) => {
+                self.done = true;
+                Some(Err(error))
+            }
+            None => {
+                self.done = true;
+                Some(Err(self.shared.end_error()))
+            }
+        })
+    }
+}
+
+impl Drop for BodyStream {
+    fn drop(&mut self) {
+        if !self.done {
+            self.shared.command(Command::DropIncoming(self.id));
+        }
+    }
+}
+
+/// A whole incoming message, as [`Pipe::recv`](super::Pipe::recv) returns it.
+#[derive(Debug)]
+pub struct Received {
+    /// The message id (in the peer's numbering).
+    pub id: u64,
+    /// Its headers.
+    pub headers: Headers,
+    /// Its priority.
+    pub priority: Priority,
+    /// Its body, in memory or in a temporary file.
+    pub body: ReceivedBody,
+    /// The share of the receive buffer this message holds, released on drop.
+    _budget: Option<OwnedSemaphorePermit>,
+}
+
+/// The body of a [`Received`] message.
+#[derive(Debug)]
+pub enum ReceivedBody {
+    /// Held in memory.
+    Memory(Bytes),
+    /// Spilled to a temporary file, removed when this is dropped.
+    File(SpilledFile),
+}
+
+impl ReceivedBody {
+    /// The body's length in bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            ReceivedBody::Memory(bytes) => bytes.len() as u64,
+            ReceivedBody::File(file) => file.len,
+        }
+    }
+
+    /// Whether the body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The whole body in memory (reads the file if it spilled).
+    pub async fn to_bytes(&self) -> std::io::Result<Bytes> {
+        match self {
+            ReceivedBody::Memory(bytes) => Ok(bytes.clone()),
+            ReceivedBody::File(file) => tokio::fs::read(file.path()).await.map(Bytes::from),
+        }
+    }
+}
+
+/// A body that spilled to disk. The file is removed when this is dropped.
+#[derive(Debug)]
+pub struct SpilledFile {
+    file: tempfile::TempPath,
+    len: u64,
+}
+
+impl SpilledFile {
+    /// Where the body is.
+    pub fn path(&self) -> &Path {
+        &self.file
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Opens it for reading.
+    pub async fn open(&self) -> std::io::Result<tokio::fs::File> {
+        tokio::fs::File::open(self.path()).await
+    }
+}
+
+/// How the background collector of [`ReceiveMode::Complete`](super::ReceiveMode::Complete) stores bodies.
+#[derive(Debug, Clone)]
+pub(crate) struct Collect {
+    pub(crate) spill_threshold: u64,
+    pub(crate) spill_dir: Option<PathBuf>,
+    pub(crate) budget: Arc<Semaphore>,
+}
+
+impl Collect {
+    /// Collects `incoming` whole: in memory (holding receive-buffer permits)
+    /// until the spill threshold, then in a temporary file.
+    pub(crate) async fn run(self, incoming: Incoming) -> Result<Received, PipeError> {
+        let Incoming {
+            id,
+            headers,
+            priority,
+            total_len,
+            mut body,
+        } = incoming;
+        let spill = |e: std::io::Error| PipeError::Spill(Arc::new(e));
+        let mut parts: Vec<Bytes> = Vec::new();
+        let mut in_memory = 0u64;
+        let mut permit: Option<OwnedSemaphorePermit> = None;
+        let mut file: Option<(tempfile::TempPath, tokio::io::BufWriter<tokio::fs::File>)> = None;
+        let mut len = 0u64;
+        if total_len.is_some_and(|total| total > self.spill_threshold) {
+            file = Some(self.create_file().await.map_err(spill)?);
+        }
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk?;
+            len += chunk.len() as u64;
+            if file.is_none() && in_memory + chunk.len() as u64 > self.spill_threshold {
+                let (path, mut writer) = self.create_file().await.map_err(spill)?;
+                for part in parts.drain(..) {
+                    writer.write_all(&part).await.map_err(spill)?;
+                }
+                permit = None;
+                file = Some((path, writer));
+            }
+            match &mut file {
+                Some((_, writer)) => writer.write_all(&chunk).await.map_err(spill)?,
+                None => {
+                    let wanted = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
+                    let more = self
+                        .budget
+                        .clone()
+                        .acquire_many_owned(wanted)
+                        .await
+                        .map_err(|_| PipeError::Closed)?;
+                    match &mut permit {
+                        Some(held) => held.merge(more),
+                        None => permit = Some(more),
+                    }
+                    in_memory += chunk.len() as u64;
+                    parts.push(chunk);
+                }
+            }
+        }
+        let body = match file {
+            Some((path, mut writer)) => {
+                writer.flush().await.map_err(spill)?;
+                ReceivedBody::File(SpilledFile { file: path, len })
+            }
+            None if parts.len() == 1 => ReceivedBody::Memory(parts.remove(0)),
+            None => {
+                let mut joined = BytesMut::with_capacity(in_memory as usize);
+                for part in &parts {
+                    joined.extend_from_slice(part);
+                }
+                ReceivedBody::Memory(joined.freeze())
+            }
+        };
+        Ok(Received {
+            id,
+            headers,
+            priority,
+            body,
+            _budget: permit,
+        })
+    }
+
+    async fn create_file(
+        &self,
+    ) -> std::io::Result<(tempfile::TempPath, tokio::io::BufWriter<tokio::fs::File>)> {
+        let dir = self.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+        let named = tokio::task::spawn_blocking(move || {
+            tempfile::Builder::new()
+                .prefix("netcore-spill-")
+                .tempfile_in(dir)
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        let (file, path) = named.into_parts();
+        let writer = tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::from_std(file));
+        Ok((path, writer))
+    }
+}

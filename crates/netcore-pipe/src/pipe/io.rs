@@ -1,0 +1,163 @@
+//! The two I/O tasks: one reads and decodes, one writes. They never wait on
+//! each other, so two peers sending large messages to each other cannot
+//! deadlock on full kernel buffers.
+
+use std::io::IoSlice;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::BytesMut;
+use netcore_protocol::{DecodeMode, Decoded, Decoder, EncodedFrame, Limits};
+use tokio::sync::{mpsc, oneshot};
+
+use super::shared::Shared;
+use super::stats::Counters;
+use crate::error::PipeError;
+use crate::transport::{TransportRead, TransportWrite};
+
+/// What the read task reports.
+#[derive(Debug)]
+pub(crate) enum ReadEvent {
+    /// Items decoded from one read.
+    Items(Vec<Decoded>),
+    /// The peer closed the link.
+    Eof,
+    /// Reading or decoding failed.
+    Failed(PipeError),
+}
+
+/// Reads, decodes (CRC checks included, on this task's core) and forwards.
+pub(crate) async fn read_loop<R: TransportRead>(
+    mut reader: R,
+    limits: Limits,
+    mode: DecodeMode,
+    read_size: usize,
+    out: mpsc::Sender<ReadEvent>,
+    shared: Arc<Shared>,
+) {
+    let mut decoder = Decoder::with_mode(limits, mode);
+    let mut buf = BytesMut::with_capacity(read_size * 2);
+    loop {
+        let start = buf.len();
+        buf.resize(start + read_size, 0);
+        let read = reader.read(&mut buf[start..]).await;
+        let n = match read {
+            Ok(n) => n,
+            Err(error) => {
+                let _ = out
+                    .send(ReadEvent::Failed(PipeError::transport(error)))
+                    .await;
+                return;
+            }
+        };
+        buf.truncate(start + n);
+        Counters::add(&shared.counters.bytes_read, n as u64);
+        let eof = n == 0;
+        let mut items = Vec::new();
+        let failed = loop {
+            let item = if eof {
+                decoder.decode_eof(&mut buf)
+            } else {
+                decoder.decode(&mut buf)
+            };
+            match item {
+                Ok(Some(item)) => items.push(item),
+                Ok(None) => break None,
+                Err(error) => break Some(PipeError::Decode(error)),
+            }
+        };
+        let stats = decoder.stats();
+        shared
+            .counters
+            .resyncs
+            .store(stats.resyncs, Ordering::Relaxed);
+        shared
+            .counters
+            .damaged_bytes
+            .store(stats.skipped_bytes, Ordering::Relaxed);
+        if !items.is_empty() && out.send(ReadEvent::Items(items)).await.is_err() {
+            return;
+        }
+        let last = match failed {
+            Some(error) => Some(ReadEvent::Failed(error)),
+            None if eof => Some(ReadEvent::Eof),
+            None => None,
+        };
+        if let Some(last) = last {
+            let _ = out.send(last).await;
+            return;
+        }
+        if buf.capacity() - buf.len() < read_size {
+            // Frames handed out still share the old allocation; start afresh.
+            buf.reserve(read_size * 2);
+        }
+    }
+}
+
+/// One outgoing message's share of a batch.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    pub(crate) counter: Arc<AtomicU64>,
+    pub(crate) body_len: u64,
+    /// Set on the message's last frame.
+    pub(crate) done: Option<oneshot::Sender<Result<(), PipeError>>>,
+}
+
+/// Frames to write in one go.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    pub(crate) frames: Vec<EncodedFrame>,
+    pub(crate) progress: Vec<Progress>,
+    pub(crate) bytes: usize,
+    pub(crate) messages_done: u64,
+}
+
+impl Batch {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+}
+
+/// Writes batches in order with gathered writes; completes send handles as
+/// their last byte is handed over. Returns when the driver drops its sender
+/// (after closing the write side) or a write fails.
+pub(crate) async fn write_loop<W: TransportWrite>(
+    mut writer: W,
+    mut batches: mpsc::Receiver<Batch>,
+    shared: Arc<Shared>,
+) -> Result<(), PipeError> {
+    while let Some(batch) = batches.recv().await {
+        let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(batch.frames.len() * 3);
+        for frame in &batch.frames {
+            let mut parts = [IoSlice::new(&[]); 3];
+            let filled = bytes::Buf::chunks_vectored(frame, &mut parts);
+            slices.extend_from_slice(&parts[..filled]);
+        }
+        let mut result = writer.write_vectored(&slices).await;
+        if result.is_ok() && batches.is_empty() {
+            result = writer.flush().await;
+        }
+        if let Err(error) = result {
+            let error = PipeError::transport(error);
+            for progress in batch.progress {
+                if let Some(done) = progress.done {
+                    let _ = done.send(Err(error.clone()));
+                }
+            }
+            return Err(error);
+        }
+        let counters = &shared.counters;
+        Counters::add(&counters.bytes_written, batch.bytes as u64);
+        Counters::add(&counters.frames_sent, batch.frames.len() as u64);
+        Counters::add(&counters.messages_sent, batch.messages_done);
+        for progress in batch.progress {
+            progress
+                .counter
+                .fetch_add(progress.body_len, Ordering::Relaxed);
+            if let Some(done) = progress.done {
+                let _ = done.send(Ok(()));
+            }
+        }
+    }
+    writer.close().await.map_err(PipeError::transport)
+}

@@ -1,0 +1,221 @@
+//! The async [`Pipe`]: a thin driver around the sans-IO
+//! [`Connection`](crate::core::Connection).
+//!
+//! Three tasks serve a pipe: a reader (reads and decodes, so CRC checks run
+//! beside the rest), a writer (gathered writes, completing send handles) and
+//! the driver that owns the connection state. Handles talk to the driver
+//! through a command channel, so `send` returns at once.
+
+mod command;
+mod config;
+mod driver;
+mod incoming;
+mod io;
+mod outgoing;
+mod shared;
+mod stats;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{Mutex, Notify, Semaphore, mpsc};
+
+pub use config::{PipeConfig, ReceiveMode};
+pub use incoming::{BodyStream, Incoming, Received, ReceivedBody, SpilledFile};
+pub use outgoing::{Body, ChunkStream, Message, SendHandle};
+pub use stats::PipeStats;
+
+use crate::core::Connection;
+use crate::error::PipeError;
+use crate::transport::Transport;
+use command::Command;
+use driver::{Delivery, Driver};
+use incoming::Collect;
+use shared::Shared;
+
+/// Many concurrent messages over one transport.
+///
+/// Build it over any [`Transport`] inside a tokio runtime; it spawns its
+/// tasks at once and says HELLO. [`Pipe::send`] returns a [`SendHandle`]
+/// immediately; messages are cut into chunks and time-sliced — strict priority
+/// tiers, deficit round robin inside a tier — so a small message never waits
+/// behind a big one. Incoming messages arrive whole from [`Pipe::recv`]
+/// (bodies over the spill threshold in a temporary file) or, in
+/// [`ReceiveMode::Streaming`], as soon as they open from [`Pipe::accept`].
+///
+/// When the transport fails or the peer goes away, every pending send,
+/// receive and body stream ends with an error that says why. Dropping the
+/// pipe closes it gracefully.
+///
+/// ```
+/// use netcore_pipe::{Message, Pipe, PipeConfig, transport::memory_pair};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (a, b) = memory_pair(64 * 1024);
+/// let left = Pipe::new(a, PipeConfig::default());
+/// let right = Pipe::new(b, PipeConfig::default());
+///
+/// left.send(Message::new("hello").header("route", "/greet")?)?.await?;
+/// let message = right.recv().await?;
+/// assert_eq!(message.headers.get_str("route"), Some("/greet"));
+/// assert_eq!(message.body.to_bytes().await?, "hello");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Pipe {
+    shared: Arc<Shared>,
+    next_id: AtomicU64,
+    accepted: Mutex<mpsc::UnboundedReceiver<Incoming>>,
+    completed: Mutex<mpsc::UnboundedReceiver<Result<Received, PipeError>>>,
+    mode: ReceiveMode,
+}
+
+impl Pipe {
+    /// Starts a pipe over `transport`. Must be called inside a tokio runtime.
+    pub fn new<T: Transport>(transport: T, mut config: PipeConfig) -> Pipe {
+        config.receive_buffer = config.receive_buffer.clamp(1, u64::from(u32::MAX));
+        config.spill_threshold = config.spill_threshold.min(config.receive_buffer);
+        let (commands_tx, commands) = mpsc::unbounded_channel();
+        let shared = Shared::new(commands_tx);
+        let (reader, writer) = transport.split();
+        let (reads_tx, reads) = mpsc::channel(4);
+        let reader_task = tokio::spawn(io::read_loop(
+            reader,
+            config.core.limits,
+            config.core.decode_mode,
+            config.read_size.max(64),
+            reads_tx,
+            shared.clone(),
+        ));
+        let (writer_tx, batches) = mpsc::channel(1);
+        let writer_task = tokio::spawn(io::write_loop(writer, batches, shared.clone()));
+        let (accepted_tx, accepted) = mpsc::unbounded_channel();
+        let (completed_tx, completed) = mpsc::unbounded_channel();
+        let delivery = match config.receive {
+            ReceiveMode::Streaming => Delivery::Streaming(accepted_tx),
+            ReceiveMode::Complete => Delivery::Complete {
+                collect: Collect {
+                    spill_threshold: config.spill_threshold,
+                    spill_dir: config.spill_dir.clone(),
+                    budget: Arc::new(Semaphore::new(config.receive_buffer as usize)),
+                },
+                done: completed_tx,
+            },
+        };
+        let mode = config.receive;
+        let core = Connection::new(config.core.clone(), tokio::time::Instant::now().into_std());
+        let driver = Driver {
+            core,
+            config,
+            shared: shared.clone(),
+            commands,
+            reads,
+            writer: Some(writer_tx),
+            writer_task,
+            reader_task,
+            delivery: Some(delivery),
+            outgoing: HashMap::new(),
+            incoming: HashMap::new(),
+            feeders: HashMap::new(),
+            feed_notify: Arc::new(Notify::new()),
+            batch: io::Batch::default(),
+            close_deadline: None,
+            reads_open: true,
+        };
+        tokio::spawn(driver.run());
+        Pipe {
+            shared,
+            next_id: AtomicU64::new(1),
+            accepted: Mutex::new(accepted),
+            completed: Mutex::new(completed),
+            mode,
+        }
+    }
+
+    /// Starts sending `message` and returns at once.
+    ///
+    /// Fails only if the pipe is already closed; everything else (the peer
+    /// refusing, the link dying) is reported by the handle.
+    pub fn send(&self, message: Message) -> Result<SendHandle, PipeError> {
+        if self.shared.is_ended() {
+            return Err(self.shared.end_error());
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (handle, entry) = SendHandle::new(id, message.body.len(), self.shared.clone());
+        let sent = self.shared.command(Command::Send {
+            id,
+            priority: message.priority,
+            headers: message.headers,
+            body: message.body,
+            entry,
+        });
+        if !sent {
+            return Err(self.shared.end_error());
+        }
+        Ok(handle)
+    }
+
+    /// The next complete incoming message, in the order messages complete
+    /// ([`ReceiveMode::Complete`]).
+    pub async fn recv(&self) -> Result<Received, PipeError> {
+        if self.mode != ReceiveMode::Complete {
+            return Err(PipeError::WrongReceiveMode(
+                "recv needs ReceiveMode::Complete",
+            ));
+        }
+        match self.completed.lock().await.recv().await {
+            Some(result) => result,
+            None => Err(self.shared.end_error()),
+        }
+    }
+
+    /// The next incoming message as soon as it is opened, its body a stream
+    /// ([`ReceiveMode::Streaming`]).
+    pub async fn accept(&self) -> Result<Incoming, PipeError> {
+        if self.mode != ReceiveMode::Streaming {
+            return Err(PipeError::WrongReceiveMode(
+                "accept needs ReceiveMode::Streaming",
+            ));
+        }
+        match self.accepted.lock().await.recv().await {
+            Some(incoming) => Ok(incoming),
+            None => Err(self.shared.end_error()),
+        }
+    }
+
+    /// Closes gracefully: no new messages, those in flight both ways finish
+    /// (within `close_grace`), then the transport is closed. Returns how the
+    /// connection ended.
+    pub async fn close(&self) -> Result<(), PipeError> {
+        self.shared.command(Command::Close);
+        self.closed().await
+    }
+
+    /// Waits until the connection has ended; `Ok` after a graceful close.
+    pub async fn closed(&self) -> Result<(), PipeError> {
+        self.shared.wait_ended().await;
+        match self.shared.outcome() {
+            Some(Some(error)) => Err(error),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_ended()
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> PipeStats {
+        self.shared.counters.snapshot()
+    }
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        self.shared.command(Command::Close);
+    }
+}

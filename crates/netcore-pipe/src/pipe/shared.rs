@@ -1,0 +1,67 @@
+//! State shared by the pipe's handles and its driver task.
+
+use std::sync::{Arc, OnceLock};
+
+use tokio::sync::{mpsc, watch};
+
+use super::command::Command;
+use super::stats::Counters;
+use crate::error::PipeError;
+
+/// What every handle needs: a way to reach the driver, the counters and, once
+/// the pipe is over, why.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) commands: mpsc::UnboundedSender<Command>,
+    pub(crate) counters: Counters,
+    /// Set once, when the connection ends: `None` after a graceful close.
+    ended: OnceLock<Option<PipeError>>,
+    ended_tx: watch::Sender<bool>,
+}
+
+impl Shared {
+    pub(crate) fn new(commands: mpsc::UnboundedSender<Command>) -> Arc<Shared> {
+        Arc::new(Shared {
+            commands,
+            counters: Counters::default(),
+            ended: OnceLock::new(),
+            ended_tx: watch::channel(false).0,
+        })
+    }
+
+    /// Records how the connection ended (first call wins) and wakes waiters.
+    pub(crate) fn end(&self, error: Option<PipeError>) {
+        let _ = self.ended.set(error);
+        self.ended_tx.send_replace(true);
+    }
+
+    /// Whether the connection has ended.
+    pub(crate) fn is_ended(&self) -> bool {
+        self.ended.get().is_some()
+    }
+
+    /// The error to report for something cut short by the end of the pipe.
+    pub(crate) fn end_error(&self) -> PipeError {
+        match self.ended.get() {
+            Some(Some(error)) => error.clone(),
+            _ => PipeError::Closed,
+        }
+    }
+
+    /// How the connection ended, once it has.
+    pub(crate) fn outcome(&self) -> Option<Option<PipeError>> {
+        self.ended.get().cloned()
+    }
+
+    /// Waits until the connection has ended.
+    pub(crate) async fn wait_ended(&self) {
+        let mut rx = self.ended_tx.subscribe();
+        // The sender lives in `self`, so this only ends when the flag is set.
+        let _ = rx.wait_for(|ended| *ended).await;
+    }
+
+    /// Sends a command to the driver; false if the driver is gone.
+    pub(crate) fn command(&self, command: Command) -> bool {
+        self.commands.send(command).is_ok()
+    }
+}
