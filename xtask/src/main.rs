@@ -7,9 +7,10 @@
 //! - `cargo xtask fuzz <target> [--seconds N] [--sanitizer none]`: runs a
 //!   cargo-fuzz target for N seconds on stable Rust (via `RUSTC_BOOTSTRAP=1`),
 //!   installing cargo-fuzz first if it is missing.
-//! - `cargo xtask bench [--bench NAME] [-- ARGS…]`: runs a criterion bench
-//!   (`codec` by default) with `--noplot` and any extra criterion arguments,
-//!   for instance `cargo xtask bench -- --quick`.
+//! - `cargo xtask bench [--bench NAME] [-- ARGS…]`: runs every bench (or the
+//!   one named): `codec` (criterion, with `--noplot`) and `pipe` (the Pipe
+//!   against raw TCP over loopback; figures also in `target/bench/pipe.json`),
+//!   passing extra arguments on, for instance `cargo xtask bench -- --quick`.
 //!
 //! Every command runs from the workspace root. The only dependency is clap, so
 //! that the tool itself builds in seconds.
@@ -53,12 +54,13 @@ enum Task {
         #[arg(last = true)]
         libfuzzer_args: Vec<String>,
     },
-    /// Run a criterion benchmark (`codec` by default) without plots.
+    /// Run the benchmarks: every one (`codec`, criterion; `pipe`, the Pipe
+    /// against raw TCP) unless `--bench` names one.
     Bench {
-        /// Bench target to run.
-        #[arg(long, default_value = "codec")]
-        bench: String,
-        /// Extra arguments for criterion, after `--` (e.g. `-- --quick`).
+        /// Bench target to run; all of them when omitted.
+        #[arg(long)]
+        bench: Option<String>,
+        /// Extra arguments for the benches, after `--` (e.g. `-- --quick`).
         #[arg(last = true)]
         criterion_args: Vec<String>,
     },
@@ -283,21 +285,28 @@ fn fuzz(
         .run()
 }
 
-/// `cargo xtask bench`: runs one criterion bench with `--noplot` and extra args.
-fn bench(root: &Path, bench: &str, criterion_args: &[String]) -> Result<(), Failure> {
-    let mut args: Vec<String> = [
-        "bench",
-        "--all-features",
-        "--bench",
-        bench,
-        "--",
-        "--noplot",
-    ]
-    .map(String::from)
-    .to_vec();
-    args.extend(criterion_args.iter().cloned());
-    let name = format!("cargo {}", args.join(" "));
-    Step::cargo(root, name, args).run()
+/// Every bench target, in the order `cargo xtask bench` runs them.
+const BENCHES: [&str; 2] = ["codec", "pipe"];
+
+/// `cargo xtask bench`: runs one bench, or all of them, passing extra args
+/// through (criterion benches also get `--noplot`: no gnuplot here).
+fn bench(root: &Path, only: Option<&str>, extra_args: &[String]) -> Result<(), Failure> {
+    let names: Vec<&str> = match only {
+        Some(name) => vec![name],
+        None => BENCHES.to_vec(),
+    };
+    for name in names {
+        let mut args: Vec<String> = ["bench", "--all-features", "--bench", name, "--"]
+            .map(String::from)
+            .to_vec();
+        if name != "pipe" {
+            args.push("--noplot".to_owned());
+        }
+        args.extend(extra_args.iter().cloned());
+        let step = format!("cargo {}", args.join(" "));
+        Step::cargo(root, step, args).run()?;
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -319,7 +328,7 @@ fn main() -> ExitCode {
         Task::Bench {
             bench: name,
             criterion_args,
-        } => bench(&root, name, criterion_args),
+        } => bench(&root, name.as_deref(), criterion_args),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -383,3 +383,25 @@ fn error_codes_name_the_problem() {
         "unsupported wire-format version 1 (this side speaks version 2)"
     );
 }
+
+#[test]
+fn inline_body_of_unknown_length_over_the_message_limit() {
+    let limits = Limits {
+        max_message_size: 100,
+        ..limits()
+    };
+    let mut payload = vec![128];
+    payload.extend(u64::MAX.to_be_bytes()); // length unknown
+    payload.extend(0u16.to_be_bytes());
+    payload.extend([0u8; 200]);
+    let wire = raw_frame(OPEN, 0, 9, &payload);
+    let mut decoder = Decoder::new(limits);
+    assert_eq!(
+        feed(&mut decoder, &wire, &[wire.len()]),
+        Err(DecodeError::MessageTooLarge {
+            message_id: 9,
+            len: 200,
+            max: 100
+        })
+    );
+}

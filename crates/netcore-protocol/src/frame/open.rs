@@ -108,6 +108,13 @@ impl Open {
         };
         let headers = super::read_header_block(&mut r, limits)?;
         let body = r.rest();
+        if body.len() as u64 > limits.max_message_size {
+            return Err(DecodeError::MessageTooLarge {
+                message_id,
+                len: body.len() as u64,
+                max: limits.max_message_size,
+            });
+        }
         if let Some(total) = total_len
             && body.len() as u64 > total
         {
