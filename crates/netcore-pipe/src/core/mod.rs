@@ -957,7 +957,15 @@ impl Connection {
                 error: error.clone(),
             });
         }
-        for id in self.tracker.clear() {
+        // Only messages the application was told about can fail.
+        self.tracker.clear();
+        let announced: Vec<u64> = self
+            .incoming
+            .iter()
+            .filter(|(_, state)| !state.complete)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in announced {
             self.incoming.remove(&id);
             self.events.push_back(Event::IncomingFailed {
                 id,

@@ -557,3 +557,42 @@ fn a_body_that_does_not_match_its_length_fails() {
             .any(|e| matches!(e, Event::OutgoingFailed { id: got, .. } if *got == id))
     );
 }
+
+#[test]
+fn an_open_past_the_connection_window_fails_only_what_was_announced() {
+    // Found by the `pipe` fuzz target: the OPEN broke the connection window,
+    // and the message it tried to open was reported failed though it was
+    // never announced.
+    let now = Instant::now();
+    let config = CoreConfig {
+        connection_window: 1024,
+        ..CoreConfig::default()
+    };
+    let mut b = Connection::new(config, now);
+    let encoder = Encoder::default();
+    let mut wire = BytesMut::new();
+    for frame in [
+        Frame::Hello(Hello::new(Limits::default())),
+        Frame::Open(Open {
+            body: pattern(2000, 0),
+            ..Open::new(3, Some(4000))
+        }),
+    ] {
+        encoder.encode_into(&frame, &mut wire).expect("encodes");
+    }
+    b.handle_input(&wire, now);
+    let events: Vec<Event> = std::iter::from_fn(|| b.poll_event()).collect();
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            Event::IncomingFailed { .. } | Event::IncomingOpened { .. }
+        )),
+        "{events:?}"
+    );
+    assert!(matches!(
+        events.last(),
+        Some(Event::Closed {
+            error: Some(PipeError::FlowControl { .. })
+        })
+    ));
+}
