@@ -5,5 +5,14 @@
 //! notifications; lifecycle and user events; a scheduler; a TTL cache; and a
 //! multi-connection `Server`.
 //!
-//! **Status:** a placeholder. The crate is filled by the "netcore-endpoint"
-//! issue.
+//! **Status:** in progress (see the "netcore-endpoint" issue). Built so far:
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`events`] | lifecycle and user events: `on`, `once`, `off`, async listeners |
+//! | [`scheduler`] | `after` / `every` tasks with cancellable handles |
+//! | [`cache`] | a typed TTL cache with a size bound, on moka |
+
+pub mod cache;
+pub mod events;
+pub mod scheduler;
