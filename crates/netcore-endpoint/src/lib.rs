@@ -1,18 +1,72 @@
 //! # netcore-endpoint
 //!
-//! The application layer: a `Router` with exact routes, blueprints (nesting),
-//! middleware as tower layers and hooks; request/response calls and
-//! notifications; lifecycle and user events; a scheduler; a TTL cache; and a
-//! multi-connection `Server`.
+//! The application layer of Netcore, in the shape Rust users expect from
+//! axum: handlers are plain async functions taking extractors, routers nest
+//! as blueprints, middleware is tower layers.
 //!
-//! **Status:** in progress (see the "netcore-endpoint" issue). Built so far:
+//! Both ends of a connection are peers: each runs an [`Endpoint`] with its
+//! own routes and calls the other's through its [`Peer`]. A call is a pipe
+//! message carrying a route; its reply comes back as another message, so
+//! thousands of calls share one connection, big bodies are time-sliced with
+//! small ones, and dropping a call's future cancels it at the peer.
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`router`] | [`Router`]: routes, [`nest`](Router::nest) for blueprints, fallback, [`layer`](Router::layer), hooks, [`Routes`] |
+//! | `handler`, `extract` | the [`Handler`] trait for async functions, [`FromRequest`] extractors: [`Bytes`](bytes::Bytes), [`String`], [`Json`], [`RequestMeta`], [`State`], [`Peer`] |
+//! | `reply` | [`Reply`], [`ReplyError`], [`ReplyCode`], [`IntoReply`] |
+//! | `peer` | [`Peer`]: [`call`](Peer::call), [`call_json`](Peer::call_json), [`notify`](Peer::notify); [`CallError`] |
+//! | `endpoint` | [`Endpoint`]: one connection's dispatcher |
 //! | [`events`] | lifecycle and user events: `on`, `once`, `off`, async listeners |
 //! | [`scheduler`] | `after` / `every` tasks with cancellable handles |
 //! | [`cache`] | a typed TTL cache with a size bound, on moka |
+//! | `wire` | the headers calls and replies carry over the pipe |
+//!
+//! **Status:** in progress (see the "netcore-endpoint" issue): the server,
+//! event wiring and the full demo are still to come.
+//!
+//! ```
+//! use netcore_endpoint::{Endpoint, EndpointConfig, Json, Router};
+//! use netcore_pipe::transport::memory_pair;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize)]
+//! struct Add { a: i64, b: i64 }
+//!
+//! async fn add(Json(add): Json<Add>) -> Json<i64> { Json(add.a + add.b) }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let math = Router::new().route("/add", add);
+//! let routes = Router::new().nest("/math", math).build()?;
+//! let (a, b) = memory_pair(64 * 1024);
+//! let _server = Endpoint::new(b, routes, EndpointConfig::default());
+//! let client = Endpoint::new(a, Router::new().build()?, EndpointConfig::default());
+//! let sum: i64 = client.peer().call_json("/math/add", &Add { a: 2, b: 3 }).await?;
+//! assert_eq!(sum, 5);
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod cache;
+mod endpoint;
 pub mod events;
+mod extract;
+mod handler;
+mod peer;
+mod peer_id;
+mod reply;
+mod request;
+pub mod router;
 pub mod scheduler;
+mod wire;
+
+pub use endpoint::{Endpoint, EndpointConfig};
+pub use extract::{FromRequest, State};
+pub use handler::Handler;
+pub use peer::{CallError, CallOptions, Peer, Response};
+pub use peer_id::PeerId;
+pub use reply::{IntoReply, Json, Reply, ReplyCode, ReplyError};
+pub use request::{Request, RequestMeta};
+pub use router::{RouteService, Router, RouterError, Routes};
+pub use wire::{CONTENT_TYPE, JSON};

@@ -194,6 +194,11 @@ impl Pipe {
         self.closed().await
     }
 
+    /// Starts a graceful close (as [`Pipe::close`]) without waiting for it.
+    pub fn start_close(&self) {
+        self.shared.command(Command::Close);
+    }
+
     /// Waits until the connection has ended; `Ok` after a graceful close.
     pub async fn closed(&self) -> Result<(), PipeError> {
         self.shared.wait_ended().await;

@@ -1,0 +1,329 @@
+//! The [`Endpoint`]: one connection's dispatcher. It routes the peer's calls
+//! and notifications to handlers (each in its own task) and the peer's
+//! replies to the calls waiting for them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use netcore_pipe::protocol::Headers;
+use netcore_pipe::{Incoming, Message, Pipe, PipeConfig, PipeError, ReceiveMode, Transport};
+use tokio::sync::Semaphore;
+use tokio::task::AbortHandle;
+
+use crate::peer::{CallError, Peer, Response};
+use crate::peer_id::PeerId;
+use crate::reply::{Reply, ReplyCode, ReplyError};
+use crate::request::Request;
+use crate::router::Routes;
+use crate::wire::{self, Kind};
+
+/// Settings of an endpoint.
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    /// The pipe's settings (its receive mode is set to streaming).
+    pub pipe: PipeConfig,
+    /// Handlers running at once on this connection; further requests wait,
+    /// which backs the peer off (backpressure).
+    pub max_concurrent_handlers: usize,
+    /// Timeout of calls that do not set their own; `None`: wait forever.
+    pub default_timeout: Option<Duration>,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        EndpointConfig {
+            pipe: PipeConfig::default(),
+            max_concurrent_handlers: 256,
+            default_timeout: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+static NEXT_PEER: AtomicU64 = AtomicU64::new(1);
+
+/// One connection with routes on this side and a [`Peer`] on the other.
+/// Both sides are peers: each can call the other's routes.
+///
+/// ```
+/// use netcore_endpoint::{Endpoint, EndpointConfig, Router};
+/// use netcore_pipe::transport::memory_pair;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// async fn hello(name: String) -> String { format!("hello, {name}") }
+/// let (a, b) = memory_pair(64 * 1024);
+/// let server = Endpoint::new(b, Router::new().route("/hello", hello).build()?, EndpointConfig::default());
+/// let client = Endpoint::new(a, Router::new().build()?, EndpointConfig::default());
+/// let reply = client.peer().call("/hello", "world").await?;
+/// assert_eq!(reply.body, "hello, world");
+/// # drop(server);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Endpoint {
+    peer: Peer,
+    dispatcher: tokio::task::JoinHandle<()>,
+}
+
+impl Endpoint {
+    /// Starts an endpoint over `transport`, serving `routes`. Must be called
+    /// inside a tokio runtime.
+    pub fn new<T: Transport>(transport: T, routes: Routes, config: EndpointConfig) -> Endpoint {
+        let id = PeerId(NEXT_PEER.fetch_add(1, Ordering::Relaxed));
+        Endpoint::with_id(transport, routes, config, id)
+    }
+
+    pub(crate) fn with_id<T: Transport>(
+        transport: T,
+        routes: Routes,
+        mut config: EndpointConfig,
+        id: PeerId,
+    ) -> Endpoint {
+        config.pipe.receive = ReceiveMode::Streaming;
+        let pipe = Pipe::new(transport, config.pipe.clone());
+        let peer = Peer::new(id, pipe, config.default_timeout);
+        let dispatcher = Dispatcher {
+            peer: peer.clone(),
+            routes: Arc::new(routes),
+            handlers: Arc::new(Semaphore::new(config.max_concurrent_handlers.max(1))),
+            running: Arc::new(Mutex::new(HashMap::new())),
+        };
+        let dispatcher = tokio::spawn(dispatcher.run());
+        Endpoint { peer, dispatcher }
+    }
+
+    /// The other side, to call and notify.
+    pub fn peer(&self) -> &Peer {
+        &self.peer
+    }
+
+    /// This connection's id.
+    pub fn id(&self) -> PeerId {
+        self.peer.id()
+    }
+
+    /// Closes gracefully: calls in flight both ways finish, then the link closes.
+    pub async fn close(&self) -> Result<(), PipeError> {
+        self.peer.close().await
+    }
+
+    /// Waits until the connection has ended.
+    pub async fn closed(&self) -> Result<(), PipeError> {
+        self.peer.closed().await
+    }
+}
+
+impl Drop for Endpoint {
+    /// Dropping the endpoint closes its connection gracefully; `Peer` clones
+    /// kept elsewhere then see the connection end. The dispatcher stops when
+    /// the pipe has closed.
+    fn drop(&mut self) {
+        self.peer.inner.pipe.start_close();
+        let _ = &self.dispatcher;
+    }
+}
+
+type Running = Arc<Mutex<HashMap<u64, AbortHandle>>>;
+
+struct Dispatcher {
+    peer: Peer,
+    routes: Arc<Routes>,
+    handlers: Arc<Semaphore>,
+    running: Running,
+}
+
+impl Dispatcher {
+    async fn run(self) {
+        let pipe = &self.peer.inner.pipe;
+        let error = loop {
+            let incoming = match pipe.accept().await {
+                Ok(incoming) => incoming,
+                Err(error) => break error,
+            };
+            match Kind::of(&incoming.headers) {
+                Some(Kind::Reply | Kind::Error) => {
+                    let peer = self.peer.clone();
+                    tokio::spawn(deliver_reply(peer, incoming));
+                }
+                Some(kind @ (Kind::Call | Kind::Notify)) => {
+                    // Backpressure: wait for a handler slot before taking more.
+                    let Ok(permit) = self.handlers.clone().acquire_owned().await else {
+                        break PipeError::Closed;
+                    };
+                    let call_id = (kind == Kind::Call)
+                        .then(|| wire::number(&incoming.headers, wire::CALL))
+                        .flatten();
+                    let task = tokio::spawn(serve(
+                        self.peer.clone(),
+                        self.routes.clone(),
+                        incoming,
+                        call_id,
+                        self.running.clone(),
+                    ));
+                    if let Some(call_id) = call_id {
+                        lock(&self.running).insert(call_id, task.abort_handle());
+                    }
+                    tokio::spawn(async move {
+                        let _ = task.await;
+                        drop(permit);
+                    });
+                }
+                Some(Kind::Cancel) => {
+                    if let Some(call_id) = wire::number(&incoming.headers, wire::CALL)
+                        && let Some(task) = lock(&self.running).remove(&call_id)
+                    {
+                        tracing::debug!(call = call_id, "call cancelled by the caller");
+                        task.abort();
+                    }
+                }
+                None => {
+                    tracing::debug!(
+                        message = incoming.id,
+                        "message without a known nc-kind dropped"
+                    );
+                }
+            }
+        };
+        tracing::debug!(peer = %self.peer.id(), %error, "connection over");
+        self.peer.fail_all(error);
+        for (_, task) in lock(&self.running).drain() {
+            task.abort();
+        }
+    }
+}
+
+fn lock(running: &Running) -> std::sync::MutexGuard<'_, HashMap<u64, AbortHandle>> {
+    running.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Completes the call a reply answers.
+async fn deliver_reply(peer: Peer, incoming: Incoming) {
+    let Some(call_id) = wire::number(&incoming.headers, wire::CALL) else {
+        tracing::debug!(message = incoming.id, "reply without a call id dropped");
+        return;
+    };
+    let is_error = Kind::of(&incoming.headers) == Some(Kind::Error);
+    let headers = incoming.headers.clone();
+    let result = match incoming.bytes().await {
+        Err(error) => Err(CallError::Connection(error)),
+        Ok(body) if is_error => {
+            let code = wire::number(&headers, wire::CODE)
+                .and_then(|code| u32::try_from(code).ok())
+                .unwrap_or(ReplyCode::INTERNAL.0);
+            let message = String::from_utf8_lossy(&body).into_owned();
+            Err(CallError::Remote(ReplyError::new(ReplyCode(code), message)))
+        }
+        Ok(body) => Ok(Response { headers, body }),
+    };
+    peer.complete(call_id, result);
+}
+
+/// Runs one request through the routes and answers it (for calls).
+async fn serve(
+    peer: Peer,
+    routes: Arc<Routes>,
+    incoming: Incoming,
+    call_id: Option<u64>,
+    running: Running,
+) {
+    let deadline = wire::number(&incoming.headers, wire::DEADLINE).map(Duration::from_millis);
+    let route = incoming
+        .headers
+        .get_str(wire::ROUTE)
+        .unwrap_or_default()
+        .to_owned();
+    let message_id = incoming.id;
+    let headers = incoming.headers.clone();
+    let reply = match incoming.bytes().await {
+        Err(error) => {
+            tracing::debug!(%error, route, "request body failed");
+            Reply::error(
+                ReplyCode::BAD_REQUEST,
+                format!("the request body failed: {error}"),
+            )
+        }
+        Ok(body) => {
+            let request = Request {
+                route: route.clone(),
+                message_id,
+                call_id,
+                headers,
+                body,
+                peer: peer.clone(),
+            };
+            // The handler runs in its own task, so a panic is caught here;
+            // if this task is aborted (the caller cancelled), so is it.
+            let handler = tokio::spawn(async move { routes.dispatch(request).await });
+            let abort = handler.abort_handle();
+            let _abort_with_me = AbortOnDrop(handler.abort_handle());
+            let outcome = match deadline {
+                Some(deadline) => tokio::time::timeout(deadline, handler).await.ok(),
+                None => Some(handler.await),
+            };
+            match outcome {
+                None => {
+                    abort.abort();
+                    Reply::error(ReplyCode::TIMEOUT, format!("{route} passed its deadline"))
+                }
+                Some(Ok(reply)) => reply,
+                Some(Err(join)) if join.is_panic() => {
+                    tracing::warn!(route, "handler panicked");
+                    Reply::error(
+                        ReplyCode::INTERNAL,
+                        format!("the handler of {route} panicked"),
+                    )
+                }
+                Some(Err(_)) => Reply::error(ReplyCode::CANCELLED, "cancelled"),
+            }
+        }
+    };
+    let Some(call_id) = call_id else {
+        if let Reply::Err(error) = reply {
+            tracing::debug!(route, %error, "notification handler failed");
+        }
+        return;
+    };
+    lock(&running).remove(&call_id);
+    if let Err(error) = send_reply(&peer, call_id, reply) {
+        tracing::debug!(%error, call = call_id, "reply not sent");
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn send_reply(peer: &Peer, call_id: u64, reply: Reply) -> Result<(), String> {
+    let (kind, mut headers, body) = match reply {
+        Reply::Ok { headers, body } => (Kind::Reply, headers, body),
+        Reply::Err(error) => {
+            let mut headers = Headers::new();
+            headers
+                .insert(wire::CODE, error.code.0.to_string())
+                .map_err(|e| e.to_string())?;
+            (Kind::Error, headers, Bytes::from(error.message))
+        }
+    };
+    headers
+        .insert(wire::KIND, kind.as_str())
+        .map_err(|e| e.to_string())?;
+    headers
+        .insert(wire::CALL, call_id.to_string())
+        .map_err(|e| e.to_string())?;
+    let mut message = Message::new(body).priority(netcore_pipe::protocol::Priority::HIGH);
+    message.headers = headers;
+    peer.inner
+        .pipe
+        .send(message)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}

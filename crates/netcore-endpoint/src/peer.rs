@@ -1,0 +1,285 @@
+//! The [`Peer`]: the other end of a connection, to call and notify.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use netcore_pipe::protocol::{Headers, Priority};
+use netcore_pipe::{Body, Message, Pipe, PipeError, SendHandle};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::oneshot;
+
+use crate::peer_id::PeerId;
+use crate::reply::{ReplyCode, ReplyError};
+use crate::wire::{self, Kind};
+
+/// Why a call did not produce a reply.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallError {
+    /// The peer answered with an error reply.
+    #[error("the peer answered with {0}")]
+    Remote(ReplyError),
+    /// No reply came within the timeout (the call was cancelled at the peer).
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    /// The connection failed or closed before the reply came.
+    #[error("the connection ended: {0}")]
+    Connection(PipeError),
+    /// The request could not be built (headers too large, bad JSON…).
+    #[error("the request could not be built: {0}")]
+    Request(String),
+    /// The reply could not be read as the expected type.
+    #[error("the reply could not be decoded: {0}")]
+    Decode(String),
+}
+
+impl CallError {
+    /// The remote error code, if the peer answered with an error.
+    pub fn code(&self) -> Option<ReplyCode> {
+        match self {
+            CallError::Remote(error) => Some(error.code),
+            _ => None,
+        }
+    }
+}
+
+/// A successful reply to a call.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The reply's headers.
+    pub headers: Headers,
+    /// The reply's body.
+    pub body: Bytes,
+}
+
+impl Response {
+    /// The body parsed as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, CallError> {
+        serde_json::from_slice(&self.body).map_err(|error| CallError::Decode(error.to_string()))
+    }
+}
+
+/// Per-call settings.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// How long to wait for the reply (the peer is told, and aborts its
+    /// handler when it passes). `None`: the peer's default, if any.
+    pub timeout: Option<Duration>,
+    /// Extra headers for the request.
+    pub headers: Headers,
+    /// Priority of the request message.
+    pub priority: Option<Priority>,
+}
+
+pub(crate) type PendingReply = oneshot::Sender<Result<Response, CallError>>;
+
+pub(crate) struct PeerInner {
+    pub(crate) id: PeerId,
+    pub(crate) pipe: Pipe,
+    pub(crate) pending: Mutex<HashMap<u64, PendingReply>>,
+    next_call: AtomicU64,
+    default_timeout: Option<Duration>,
+}
+
+/// The other end of a connection: call its routes, notify it. Cheap to
+/// clone; handlers get one as an extractor to call back whoever called them.
+#[derive(Clone)]
+pub struct Peer {
+    pub(crate) inner: Arc<PeerInner>,
+}
+
+impl std::fmt::Debug for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peer").field("id", &self.inner.id).finish()
+    }
+}
+
+impl Peer {
+    pub(crate) fn new(id: PeerId, pipe: Pipe, default_timeout: Option<Duration>) -> Peer {
+        Peer {
+            inner: Arc::new(PeerInner {
+                id,
+                pipe,
+                pending: Mutex::new(HashMap::new()),
+                next_call: AtomicU64::new(1),
+                default_timeout,
+            }),
+        }
+    }
+
+    /// This connection's id (the Python framework's `pipe_safe_code`).
+    pub fn id(&self) -> PeerId {
+        self.inner.id
+    }
+
+    /// Calls `route` with `body` and waits for the reply (the endpoint's
+    /// default timeout applies). Dropping the future cancels the call at the
+    /// peer, whose handler is aborted.
+    pub async fn call(&self, route: &str, body: impl Into<Body>) -> Result<Response, CallError> {
+        self.call_with(route, body, CallOptions::default()).await
+    }
+
+    /// Calls `route` with a JSON request and parses the JSON reply.
+    pub async fn call_json<Req, Resp>(&self, route: &str, request: &Req) -> Result<Resp, CallError>
+    where
+        Req: Serialize + ?Sized,
+        Resp: DeserializeOwned,
+    {
+        let body = serde_json::to_vec(request).map_err(|e| CallError::Request(e.to_string()))?;
+        let mut options = CallOptions::default();
+        // A constant, valid header: cannot fail.
+        let _ = options.headers.insert(wire::CONTENT_TYPE, wire::JSON);
+        self.call_with(route, body, options).await?.json()
+    }
+
+    /// Calls `route` with per-call options.
+    pub async fn call_with(
+        &self,
+        route: &str,
+        body: impl Into<Body>,
+        options: CallOptions,
+    ) -> Result<Response, CallError> {
+        let call_id = self.inner.next_call.fetch_add(1, Ordering::Relaxed);
+        let timeout = options.timeout.or(self.inner.default_timeout);
+        let (reply_tx, reply_rx) = oneshot::channel();
+        self.lock_pending().insert(call_id, reply_tx);
+        // From here on, dropping this future cancels the call.
+        let mut guard = CallGuard {
+            peer: self,
+            call_id,
+            request: None,
+            done: false,
+        };
+        let mut message = request_message(Kind::Call, route, body.into(), options.headers)?;
+        set(&mut message.headers, wire::CALL, call_id.to_string())?;
+        if let Some(timeout) = timeout {
+            set(
+                &mut message.headers,
+                wire::DEADLINE,
+                timeout.as_millis().to_string(),
+            )?;
+        }
+        message.priority = options.priority.unwrap_or(Priority::HIGH);
+        guard.request = Some(
+            self.inner
+                .pipe
+                .send(message)
+                .map_err(CallError::Connection)?,
+        );
+        let reply = match timeout {
+            Some(timeout) => match tokio::time::timeout(timeout, reply_rx).await {
+                Ok(reply) => reply,
+                Err(_) => return Err(CallError::Timeout(timeout)),
+            },
+            None => reply_rx.await,
+        };
+        guard.done = true;
+        match reply {
+            Ok(result) => result,
+            Err(_) => Err(CallError::Connection(PipeError::Closed)),
+        }
+    }
+
+    /// Sends a notification: `route` runs at the peer, no reply comes back.
+    /// Returns once the message is handed to the transport.
+    pub async fn notify(&self, route: &str, body: impl Into<Body>) -> Result<(), CallError> {
+        let message = request_message(Kind::Notify, route, body.into(), Headers::new())?;
+        let handle = self
+            .inner
+            .pipe
+            .send(message)
+            .map_err(CallError::Connection)?;
+        handle.await.map_err(CallError::Connection)
+    }
+
+    /// Closes the connection gracefully (calls in flight both ways finish).
+    pub async fn close(&self) -> Result<(), PipeError> {
+        self.inner.pipe.close().await
+    }
+
+    /// Waits until the connection has ended.
+    pub async fn closed(&self) -> Result<(), PipeError> {
+        self.inner.pipe.closed().await
+    }
+
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.inner.pipe.is_closed()
+    }
+
+    /// Calls waiting for a reply.
+    pub fn pending_calls(&self) -> usize {
+        self.lock_pending().len()
+    }
+
+    pub(crate) fn lock_pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, PendingReply>> {
+        // A poisoned map is still a valid map: a panic elsewhere must not
+        // wedge every later call.
+        self.inner.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Completes a pending call.
+    pub(crate) fn complete(&self, call_id: u64, result: Result<Response, CallError>) {
+        if let Some(pending) = self.lock_pending().remove(&call_id) {
+            let _ = pending.send(result);
+        }
+    }
+
+    /// Fails every pending call (the connection is over).
+    pub(crate) fn fail_all(&self, error: PipeError) {
+        let pending: Vec<PendingReply> = self.lock_pending().drain().map(|(_, tx)| tx).collect();
+        for tx in pending {
+            let _ = tx.send(Err(CallError::Connection(error.clone())));
+        }
+    }
+}
+
+/// Cancels a call whose future is dropped before its reply came.
+struct CallGuard<'a> {
+    peer: &'a Peer,
+    call_id: u64,
+    request: Option<SendHandle>,
+    done: bool,
+}
+
+impl Drop for CallGuard<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        self.peer.lock_pending().remove(&self.call_id);
+        if let Some(request) = &self.request {
+            request.cancel();
+        }
+        // Tell the peer to abort the handler (it may already be running).
+        let mut message = Message::new(Bytes::new()).priority(Priority::HIGH);
+        let ok = set(&mut message.headers, wire::KIND, Kind::Cancel.as_str()).is_ok()
+            && set(&mut message.headers, wire::CALL, self.call_id.to_string()).is_ok();
+        if ok {
+            let _ = self.peer.inner.pipe.send(message);
+        }
+    }
+}
+
+fn set(headers: &mut Headers, name: &str, value: impl Into<Bytes>) -> Result<(), CallError> {
+    headers
+        .insert(name, value)
+        .map(|_| ())
+        .map_err(|e| CallError::Request(e.to_string()))
+}
+
+fn request_message(
+    kind: Kind,
+    route: &str,
+    body: Body,
+    headers: Headers,
+) -> Result<Message, CallError> {
+    let mut message = Message::new(body);
+    message.headers = headers;
+    set(&mut message.headers, wire::KIND, kind.as_str())?;
+    set(&mut message.headers, wire::ROUTE, route.to_owned())?;
+    Ok(message)
+}
