@@ -3,7 +3,7 @@
 //! replies to the calls waiting for them.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -67,33 +67,38 @@ static NEXT_PEER: AtomicU64 = AtomicU64::new(1);
 pub struct Endpoint {
     peer: Peer,
     dispatcher: tokio::task::JoinHandle<()>,
+    handlers: Arc<Semaphore>,
+    max_handlers: u32,
+    closing: Arc<AtomicBool>,
 }
 
 impl Endpoint {
     /// Starts an endpoint over `transport`, serving `routes`. Must be called
     /// inside a tokio runtime.
-    pub fn new<T: Transport>(transport: T, routes: Routes, config: EndpointConfig) -> Endpoint {
+    pub fn new<T: Transport>(transport: T, routes: Routes, mut config: EndpointConfig) -> Endpoint {
         let id = PeerId(NEXT_PEER.fetch_add(1, Ordering::Relaxed));
-        Endpoint::with_id(transport, routes, config, id)
-    }
-
-    pub(crate) fn with_id<T: Transport>(
-        transport: T,
-        routes: Routes,
-        mut config: EndpointConfig,
-        id: PeerId,
-    ) -> Endpoint {
         config.pipe.receive = ReceiveMode::Streaming;
         let pipe = Pipe::new(transport, config.pipe.clone());
         let peer = Peer::new(id, pipe, config.default_timeout);
+        let max_handlers =
+            u32::try_from(config.max_concurrent_handlers.clamp(1, 1 << 20)).unwrap_or(1);
+        let handlers = Arc::new(Semaphore::new(max_handlers as usize));
+        let closing = Arc::new(AtomicBool::new(false));
         let dispatcher = Dispatcher {
             peer: peer.clone(),
             routes: Arc::new(routes),
-            handlers: Arc::new(Semaphore::new(config.max_concurrent_handlers.max(1))),
+            handlers: handlers.clone(),
             running: Arc::new(Mutex::new(HashMap::new())),
+            closing: closing.clone(),
         };
         let dispatcher = tokio::spawn(dispatcher.run());
-        Endpoint { peer, dispatcher }
+        Endpoint {
+            peer,
+            dispatcher,
+            handlers,
+            max_handlers,
+            closing,
+        }
     }
 
     /// The other side, to call and notify.
@@ -106,8 +111,16 @@ impl Endpoint {
         self.peer.id()
     }
 
-    /// Closes gracefully: calls in flight both ways finish, then the link closes.
+    /// Closes gracefully: new calls from the peer are refused
+    /// ([`ReplyCode::OVERLOADED`], "shutting down"), the handlers running
+    /// finish and their replies are sent, calls this side made get their
+    /// replies, then the link closes.
     pub async fn close(&self) -> Result<(), PipeError> {
+        self.closing.store(true, Ordering::SeqCst);
+        // Every handler slot free means no handler is running.
+        if let Ok(all) = self.handlers.acquire_many(self.max_handlers).await {
+            drop(all);
+        }
         self.peer.close().await
     }
 
@@ -134,6 +147,7 @@ struct Dispatcher {
     routes: Arc<Routes>,
     handlers: Arc<Semaphore>,
     running: Running,
+    closing: Arc<AtomicBool>,
 }
 
 impl Dispatcher {
@@ -148,6 +162,14 @@ impl Dispatcher {
                 Some(Kind::Reply | Kind::Error) => {
                     let peer = self.peer.clone();
                     tokio::spawn(deliver_reply(peer, incoming));
+                }
+                Some(kind @ (Kind::Call | Kind::Notify)) if self.closing.load(Ordering::SeqCst) => {
+                    if kind == Kind::Call
+                        && let Some(call_id) = wire::number(&incoming.headers, wire::CALL)
+                    {
+                        let refusal = Reply::error(ReplyCode::OVERLOADED, "shutting down");
+                        let _ = send_reply(&self.peer, call_id, refusal);
+                    }
                 }
                 Some(kind @ (Kind::Call | Kind::Notify)) => {
                     // Backpressure: wait for a handler slot before taking more.

@@ -17,12 +17,13 @@
 //! | `reply` | [`Reply`], [`ReplyError`], [`ReplyCode`], [`IntoReply`] |
 //! | `peer` | [`Peer`]: [`call`](Peer::call), [`call_json`](Peer::call_json), [`notify`](Peer::notify); [`CallError`] |
 //! | `endpoint` | [`Endpoint`]: one connection's dispatcher |
+//! | `server`, `listener` | [`Server`]: an accept loop over any [`Listener`] (TCP, Unix, …), one endpoint per connection, peer list, broadcast, connection limit, graceful shutdown |
 //! | [`events`] | lifecycle and user events: `on`, `once`, `off`, async listeners |
 //! | [`scheduler`] | `after` / `every` tasks with cancellable handles |
 //! | [`cache`] | a typed TTL cache with a size bound, on moka |
 //! | `wire` | the headers calls and replies carry over the pipe |
 //!
-//! **Status:** in progress (see the "netcore-endpoint" issue): the server,
+//! **Status:** in progress (see the "netcore-endpoint" issue): lifecycle
 //! event wiring and the full demo are still to come.
 //!
 //! ```
@@ -53,20 +54,24 @@ mod endpoint;
 pub mod events;
 mod extract;
 mod handler;
+mod listener;
 mod peer;
 mod peer_id;
 mod reply;
 mod request;
 pub mod router;
 pub mod scheduler;
+mod server;
 mod wire;
 
 pub use endpoint::{Endpoint, EndpointConfig};
 pub use extract::{FromRequest, State};
 pub use handler::Handler;
+pub use listener::Listener;
 pub use peer::{CallError, CallOptions, Peer, Response};
 pub use peer_id::PeerId;
 pub use reply::{IntoReply, Json, Reply, ReplyCode, ReplyError};
 pub use request::{Request, RequestMeta};
 pub use router::{RouteService, Router, RouterError, Routes};
+pub use server::{Server, ServerConfig};
 pub use wire::{CONTENT_TYPE, JSON};

@@ -1,0 +1,164 @@
+//! The server over loopback TCP: many clients, one router, peer list,
+//! broadcast, connection limit, graceful shutdown.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use netcore_endpoint::{
+    CallError, Endpoint, EndpointConfig, RequestMeta, Router, Routes, Server, ServerConfig, State,
+};
+
+const GUARD: Duration = Duration::from_secs(30);
+
+async fn guard<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(GUARD, future)
+        .await
+        .expect("test took too long: something hangs")
+}
+
+async fn whoami(meta: RequestMeta) -> String {
+    meta.peer_id.to_string()
+}
+
+async fn start(
+    config: ServerConfig,
+) -> (
+    Server,
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let routes = Router::new()
+        .route("/whoami", whoami)
+        .build()
+        .expect("routes");
+    let server = Server::new(routes, config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let serving = tokio::spawn({
+        let server = server.clone();
+        async move { server.serve(listener).await }
+    });
+    (server, address, serving)
+}
+
+async fn client(address: std::net::SocketAddr, routes: Routes) -> Endpoint {
+    let stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    Endpoint::new(stream, routes, EndpointConfig::default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_clients_share_one_router_and_hear_broadcasts() {
+    let (server, address, serving) = start(ServerConfig::default()).await;
+    let heard = Arc::new(AtomicUsize::new(0));
+    async fn news(State(heard): State<Arc<AtomicUsize>>, body: String) {
+        assert_eq!(body, "hello everyone");
+        heard.fetch_add(1, Ordering::SeqCst);
+    }
+    let mut clients = Vec::new();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let routes = Router::with_state(heard.clone())
+            .route("/news", news)
+            .build()
+            .expect("routes");
+        let client = client(address, routes).await;
+        let id = guard(client.peer().call("/whoami", ""))
+            .await
+            .expect("reply");
+        ids.push(String::from_utf8(id.body.to_vec()).expect("utf-8"));
+        clients.push(client);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "each connection has its own peer id");
+    assert_eq!(server.connection_count(), 3);
+    let peers = server.peers();
+    assert!(ids.contains(&peers[0].id().to_string()));
+    assert!(server.peer(peers[0].id()).is_some());
+    let reached = guard(server.broadcast("/news", Bytes::from_static(b"hello everyone"))).await;
+    assert_eq!(reached, 3);
+    guard(async {
+        while heard.load(Ordering::SeqCst) < 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    // A client leaving is noticed.
+    drop(clients.pop());
+    guard(async {
+        while server.connection_count() > 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    guard(server.shutdown(Duration::from_secs(5))).await;
+    for client in &clients {
+        guard(client.closed()).await.expect("closed gracefully");
+    }
+    guard(serving)
+        .await
+        .expect("task")
+        .expect("serve ended cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_limit_are_refused() {
+    let config = ServerConfig {
+        max_connections: 1,
+        ..ServerConfig::default()
+    };
+    let (server, address, _serving) = start(config).await;
+    let no_routes = || Router::new().build().expect("routes");
+    let first = client(address, no_routes()).await;
+    guard(first.peer().call("/whoami", ""))
+        .await
+        .expect("first is served");
+    let second = client(address, no_routes()).await;
+    let refused = guard(second.peer().call("/whoami", "")).await;
+    assert!(
+        matches!(refused, Err(CallError::Connection(_))),
+        "{refused:?}"
+    );
+    assert_eq!(server.connection_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_calls_in_flight_finish() {
+    async fn slow(State(started): State<Arc<tokio::sync::Notify>>) -> &'static str {
+        started.notify_one();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        "finished"
+    }
+    let started = Arc::new(tokio::sync::Notify::new());
+    let routes = Router::with_state(started.clone())
+        .route("/slow", slow)
+        .build()
+        .expect("routes");
+    let server = Server::new(routes, ServerConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let serving = tokio::spawn({
+        let server = server.clone();
+        async move { server.serve(listener).await }
+    });
+    let client = client(address, Router::new().build().expect("routes")).await;
+    let call = tokio::spawn({
+        let peer = client.peer().clone();
+        async move { peer.call("/slow", "").await }
+    });
+    guard(started.notified()).await; // the call is in flight
+    guard(server.shutdown(Duration::from_secs(5))).await;
+    let reply = guard(call).await.expect("task").expect("the call finished");
+    assert_eq!(reply.body, "finished");
+    guard(serving).await.expect("task").expect("serve ended");
+    assert_eq!(server.connection_count(), 0);
+    guard(client.closed()).await.expect("closed gracefully");
+}
