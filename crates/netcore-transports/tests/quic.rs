@@ -117,6 +117,33 @@ async fn fifty_messages_each_way_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_both_ways_over_ipv6_loopback() {
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        // No IPv6 loopback on this machine: nothing to test.
+        return;
+    }
+    let server = QuicServerConfig::self_signed(&["localhost", "::1"]).expect("a certificate");
+    let roots = TrustRoots::new()
+        .add_der(server.certificate_der().clone())
+        .expect("a trust root");
+    let listener = QuicListener::bind("[::1]:0".parse().expect("address"), &server).expect("bind");
+    let addr = listener.local_addr().expect("address");
+    assert!(addr.is_ipv6());
+    let client = QuicClientConfig::new(roots);
+    let (connected, accepted) = guarded("connect and accept", async {
+        tokio::join!(
+            quic::connect(addr, "::1", &client, PipeConfig::default()),
+            listener.accept()
+        )
+    })
+    .await;
+    let a = connected.expect("connect over IPv6, checking the IP address SAN");
+    let (b, peer) = accepted.expect("accept");
+    assert_eq!(peer.ip(), std::net::Ipv6Addr::LOCALHOST);
+    scenarios::concurrent_both_ways(&a, &b, 20, 64 * KIB).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_32_mib_message() {
     let (a, b, _listener) = pipes().await;
     scenarios::large_message(&a, &b, 32 * MIB).await;
@@ -193,6 +220,52 @@ async fn a_peer_that_dies_mid_transfer_fails_the_sender_without_a_hang() {
     // stays here and tells the survivor the connection is gone.
     let start_peer = move || Pipe::new(server, streaming(PipeConfig::default()));
     scenarios::peer_dies_mid_transfer(a, start_peer, 64 * MIB, MIB).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_drops_its_pipe_mid_transfer_fails_the_sender_without_a_hang() {
+    let (server, client) = self_signed_setup();
+    let listener = QuicListener::bind(loopback(), &server)
+        .expect("bind")
+        .with_pipe_config(streaming(PipeConfig::default()));
+    let (a, b) = connect_pipes(&listener, &client, streaming(PipeConfig::default())).await;
+    let a = Arc::new(a);
+    let mut handle = a.send(numbered(0, pattern(3, 64 * MIB))).expect("send");
+    let pending_accept = tokio::spawn({
+        let a = Arc::clone(&a);
+        async move { a.accept().await.map(drop) }
+    });
+    let incoming = guarded("accept", b.accept())
+        .await
+        .expect("the message opens");
+    let mut body = incoming.body;
+    let mut read = 0;
+    while read < MIB {
+        read += guarded("a chunk", body.next())
+            .await
+            .expect("the body goes on")
+            .expect("a chunk")
+            .len();
+    }
+    drop(body); // abandons the message: the sender is told
+    drop(b); // and walks away (a graceful close)
+
+    let sent = guarded("the send handle", handle.finished()).await;
+    assert!(
+        matches!(sent, Err(PipeError::CancelledByPeer { .. })),
+        "an abandoned message must fail as cancelled, got {sent:?}"
+    );
+    assert!(handle.bytes_sent() < 64 * MIB as u64);
+    let accepted = guarded("the pending accept", pending_accept)
+        .await
+        .expect("the task");
+    assert!(
+        accepted.is_err(),
+        "a pending accept must end when the peer leaves"
+    );
+    guarded("closed", a.closed())
+        .await
+        .expect("the peer left gracefully");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

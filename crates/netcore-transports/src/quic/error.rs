@@ -99,7 +99,7 @@ pub enum QuicError {
     Timeout {
         /// The peer.
         addr: SocketAddr,
-        /// The QUIC error, or a description of the local deadline.
+        /// The QUIC error (`TimedOut`).
         #[source]
         source: ConnectionError,
     },

@@ -168,7 +168,7 @@ async fn accept_loop(settings: Arc<Settings>, ready: mpsc::Sender<Ready>) {
                     let _ = ready.send((stream, peer)).await;
                 }
                 Ok(Err(error)) => tracing::info!(%peer, %error, "QUIC connection refused"),
-                Err(_) => tracing::info!(
+                Err(_) => tracing::debug!(
                     %peer,
                     timeout = ?settings.accept_timeout,
                     "QUIC connection dropped: no handshake and stream in time"
