@@ -618,3 +618,39 @@ fn pem_errors_name_the_file_at_fault() {
         .expect_err("the key does not match the certificate");
     assert!(matches!(error, QuicError::Tls(_)), "{error:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_times_out_naming_the_address() {
+    // A UDP socket that takes packets and never answers.
+    let silent = std::net::UdpSocket::bind(LOOPBACK).expect("bind");
+    let addr = silent.local_addr().expect("address");
+    let (_, client) = self_signed_setup();
+    let client = client.options(QuicOptions {
+        idle_timeout: Duration::from_secs(1),
+        ..QuicOptions::default()
+    });
+    let error = guarded(
+        "connect",
+        quic::connect(addr, "localhost", &client, PipeConfig::default()),
+    )
+    .await
+    .expect_err("nobody answers");
+    assert!(
+        matches!(error, QuicError::Timeout { addr: at, .. } if at == addr),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains(&addr.to_string()), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binding_a_used_address_names_it() {
+    let taken = std::net::UdpSocket::bind(LOOPBACK).expect("bind");
+    let addr = taken.local_addr().expect("address");
+    let (server, _) = self_signed_setup();
+    let error = QuicListener::bind(addr, &server).expect_err("the port is taken");
+    assert!(
+        matches!(error, QuicError::Bind { addr: at, .. } if at == addr),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains(&addr.to_string()), "{error}");
+}
