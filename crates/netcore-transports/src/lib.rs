@@ -17,25 +17,28 @@
 //! | TCP | `tcp` (default) | [`tcp::connect`]`(addr, &TcpOptions::default())` | [`tcp::Listener`]`::bind(addr, options)`, `.accept()` | [`tcp::connect_stream`], [`tcp::Listener::accept_stream`] | [`PipeConfig::default`]: 64 KiB chunks, strict decoding |
 //! | Unix socket | `unix` (Unix only) | [`unix::connect`]`(path, &PipeConfig::default())` | [`unix::Listener`]`::bind(path, config)`, `.accept()` | [`unix::connect_stream`], [`unix::Listener::accept_stream`] | [`PipeConfig::default`] |
 //! | serial port | `serial` | [`serial::open`]`(&SerialOptions::new("/dev/ttyUSB0"))` | — (a line has two ends, both "open") | [`serial::open_stream`]; [`serial::pair`] (pseudo-terminals, for tests) | [`PipeConfig::lossy_link`]: resync decoding, 512-byte chunks |
-//! | QUIC | `quic` | see [`quic`] | see [`quic`] | see [`quic`] | see [`quic`] |
+//! | QUIC | `quic` | [`quic::connect`]`(addr, server_name, &QuicClientConfig, config)` | [`quic::QuicListener`]`::bind(addr, &QuicServerConfig)`, `.accept()` | [`quic::QuicStream`], [`quic::QuicListener::accept_stream`] | [`PipeConfig::default`] (one QUIC stream per pipe) |
 //! | in memory | always | [`memory::pipes`]`(&PipeConfig::default())` | — | [`memory::pair`] | any |
 //!
-//! Every helper that can fail returns this crate's [`Error`], whose message
-//! names what was being done and where: the address that refused, the
-//! serial port and baud rate that could not be opened. Once a pipe runs,
-//! its failures are [`PipeError`](netcore_pipe::PipeError)s, reported by the
-//! pipe's handles.
+//! The TCP, Unix and serial helpers return this crate's [`Error`], whose
+//! message names what was being done and where: the address that refused,
+//! the serial port and baud rate that could not be opened. QUIC, with
+//! certificates and TLS alerts to report as well, has its own
+//! [`quic::QuicError`] in the same spirit. Once a pipe runs, its failures are
+//! [`PipeError`](netcore_pipe::PipeError)s, reported by the pipe's handles.
 //!
 //! ## Quick start
 //!
 //! A server and a client over loopback TCP:
 //!
 //! ```
+//! # #[cfg(feature = "tcp")]
+//! # mod example {
 //! use netcore_transports::pipe::Message;
 //! use netcore_transports::tcp::{self, TcpOptions};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let listener = tcp::Listener::bind("127.0.0.1:0", TcpOptions::default()).await?;
 //! let address = listener.local_addr();
 //! let server = tokio::spawn(async move {
@@ -55,6 +58,11 @@
 //! server.await?.map_err(|error| error.to_string())?;
 //! # Ok(())
 //! # }
+//! # }
+//! # #[cfg(feature = "tcp")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> { example::main() }
+//! # #[cfg(not(feature = "tcp"))]
+//! # fn main() {}
 //! ```
 //!
 //! ## Where things are
@@ -64,9 +72,9 @@
 //! | [`tcp`] | [`TcpOptions`](tcp::TcpOptions) (nodelay, keepalive, `TCP_NOTSENT_LOWAT`, connect timeout, pipe settings), `connect`, `Listener`, `configure` for your own sockets, [`TcpTransport`](tcp::TcpTransport) |
 //! | [`unix`] | the same shape over Unix domain socket paths |
 //! | [`serial`] | [`SerialOptions`](serial::SerialOptions) (path, baud, data bits, parity, stop bits, flow control, pipe settings), `open`, `pair` for tests, tokio-serial's line-setting types |
-//! | [`quic`] | QUIC through quinn and rustls: certificates, trust, mutual TLS |
+//! | [`quic`] | QUIC through quinn and rustls: server identities (PEM files or self-signed), trust roots, mutual TLS, ALPN `netcore/2`, its own [`QuicError`](quic::QuicError) |
 //! | [`memory`] | the in-memory pair, and two connected pipes in one call |
-//! | [`Error`], [`Address`] | what went wrong while setting a transport up, and where |
+//! | [`Error`], [`Address`] | what went wrong while setting up a TCP, Unix or serial transport, and where |
 //! | [`pipe`] | `netcore-pipe` itself: [`Pipe`], [`PipeConfig`], messages, the [`Transport`](pipe::Transport) trait and its adapters |
 //!
 //! ## Your own transport
@@ -171,9 +179,9 @@
 //! Netcore's own scheduling, flow control and cancellation work exactly as
 //! over TCP; the price is that a lost packet delays every message on the
 //! connection, not only the one it belonged to. Mapping messages onto native
-//! QUIC streams removes that head-of-line blocking but hands scheduling and
-//! flow control to QUIC. The [`quic`] module documents the trade-off and its
-//! options.
+//! QUIC streams would remove that head-of-line blocking but hand scheduling
+//! and flow control to QUIC; the [`quic`] module weighs the two (that mode
+//! is future work).
 
 #[cfg(feature = "tcp")]
 pub mod tcp;
