@@ -411,3 +411,31 @@ async fn a_faulty_link_fails_damaged_messages_and_delivers_the_rest_intact() {
     assert!(intact + failed <= count);
     assert!(b.stats().resyncs > 0 || failed > 0 || intact == count);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_returns_only_once_the_last_frames_are_out() {
+    // The closing side exits (its runtime is dropped) as soon as `close()`
+    // returns: the peer must still see a graceful end, not a cut-off frame.
+    let (a, b) = memory_pair(64 << 10);
+    let b = Pipe::new(b, PipeConfig::default());
+    let closer = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let a = Pipe::new(a, PipeConfig::default());
+            a.send(message(pattern(100_000, 1), 0)).expect("send");
+            a.close().await
+        })
+        // The runtime, and everything it ran, is dropped here.
+    });
+    let received = guard(b.recv()).await.expect("the message arrived");
+    assert_eq!(received.body.len(), 100_000);
+    tokio::task::spawn_blocking(move || closer.join())
+        .await
+        .expect("join")
+        .expect("closer thread")
+        .expect("graceful close on the closing side");
+    assert!(guard(b.closed()).await.is_ok(), "the peer saw a cut-off");
+}

@@ -452,6 +452,9 @@ impl Driver {
         if !self.shared.is_ended() {
             self.shared.end(Some(PipeError::Closed));
         }
+        // Only now: the final frames (GOAWAY) are written and the transport
+        // closed, so a program may exit as soon as `closed()` returns.
+        self.shared.wake_ended();
     }
 }
 

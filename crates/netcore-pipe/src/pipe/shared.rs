@@ -29,9 +29,15 @@ impl Shared {
         })
     }
 
-    /// Records how the connection ended (first call wins) and wakes waiters.
+    /// Records how the connection ended (first call wins). Waiters are woken
+    /// by [`Shared::wake_ended`], once the transport is closed too.
     pub(crate) fn end(&self, error: Option<PipeError>) {
         let _ = self.ended.set(error);
+    }
+
+    /// Wakes everything waiting for the end: the last frames are written and
+    /// the transport is closed.
+    pub(crate) fn wake_ended(&self) {
         self.ended_tx.send_replace(true);
     }
 
@@ -53,7 +59,7 @@ impl Shared {
         self.ended.get().cloned()
     }
 
-    /// Waits until the connection has ended.
+    /// Waits until the connection has ended and its transport is closed.
     pub(crate) async fn wait_ended(&self) {
         let mut rx = self.ended_tx.subscribe();
         // The sender lives in `self`, so this only ends when the flag is set.
