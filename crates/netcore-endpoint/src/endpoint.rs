@@ -13,6 +13,7 @@ use netcore_pipe::{Incoming, Message, Pipe, PipeConfig, PipeError, ReceiveMode, 
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
+use crate::events::{Events, LifecycleEvent};
 use crate::peer::{CallError, Peer, Response};
 use crate::peer_id::PeerId;
 use crate::reply::{Reply, ReplyCode, ReplyError};
@@ -30,6 +31,9 @@ pub struct EndpointConfig {
     pub max_concurrent_handlers: usize,
     /// Timeout of calls that do not set their own; `None`: wait forever.
     pub default_timeout: Option<Duration>,
+    /// Where lifecycle events go (peer connected or gone, request, reply,
+    /// cancel, transport error). A server shares one hub across connections.
+    pub events: Events,
 }
 
 impl Default for EndpointConfig {
@@ -38,6 +42,7 @@ impl Default for EndpointConfig {
             pipe: PipeConfig::default(),
             max_concurrent_handlers: 256,
             default_timeout: Some(Duration::from_secs(30)),
+            events: Events::new(),
         }
     }
 }
@@ -70,6 +75,7 @@ pub struct Endpoint {
     handlers: Arc<Semaphore>,
     max_handlers: u32,
     closing: Arc<AtomicBool>,
+    events: Events,
 }
 
 impl Endpoint {
@@ -90,9 +96,11 @@ impl Endpoint {
             handlers: handlers.clone(),
             running: Arc::new(Mutex::new(HashMap::new())),
             closing: closing.clone(),
+            events: config.events.clone(),
         };
         let dispatcher = tokio::spawn(dispatcher.run());
         Endpoint {
+            events: config.events,
             peer,
             dispatcher,
             handlers,
@@ -109,6 +117,11 @@ impl Endpoint {
     /// This connection's id.
     pub fn id(&self) -> PeerId {
         self.peer.id()
+    }
+
+    /// The hub this endpoint reports its lifecycle events to.
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 
     /// Closes gracefully: new calls from the peer are refused
@@ -148,10 +161,14 @@ struct Dispatcher {
     handlers: Arc<Semaphore>,
     running: Running,
     closing: Arc<AtomicBool>,
+    events: Events,
 }
 
 impl Dispatcher {
     async fn run(self) {
+        let peer_id = self.peer.id();
+        self.events
+            .emit_lifecycle(LifecycleEvent::PeerConnected { peer: peer_id });
         let pipe = &self.peer.inner.pipe;
         let error = loop {
             let incoming = match pipe.accept().await {
@@ -185,6 +202,7 @@ impl Dispatcher {
                         incoming,
                         call_id,
                         self.running.clone(),
+                        self.events.clone(),
                     ));
                     if let Some(call_id) = call_id {
                         lock(&self.running).insert(call_id, task.abort_handle());
@@ -200,6 +218,11 @@ impl Dispatcher {
                     {
                         tracing::debug!(call = call_id, "call cancelled by the caller");
                         task.abort();
+                        self.events
+                            .emit_lifecycle(LifecycleEvent::MessageCancelled {
+                                peer: peer_id,
+                                message_id: incoming.id,
+                            });
                     }
                 }
                 None => {
@@ -210,11 +233,24 @@ impl Dispatcher {
                 }
             }
         };
-        tracing::debug!(peer = %self.peer.id(), %error, "connection over");
-        self.peer.fail_all(error);
+        tracing::debug!(peer = %peer_id, %error, "connection over");
         for (_, task) in lock(&self.running).drain() {
             task.abort();
         }
+        self.peer.fail_all(error);
+        // How it ended: the pipe's own verdict, once it is in.
+        let outcome = self.peer.closed().await;
+        if let Err(PipeError::Transport(io)) = &outcome {
+            self.events.emit_lifecycle(LifecycleEvent::TransportError {
+                peer: peer_id,
+                error: io.to_string(),
+            });
+        }
+        self.events
+            .emit_lifecycle(LifecycleEvent::PeerDisconnected {
+                peer: peer_id,
+                reason: outcome.err().map(|error| error.to_string()),
+            });
     }
 }
 
@@ -251,6 +287,7 @@ async fn serve(
     incoming: Incoming,
     call_id: Option<u64>,
     running: Running,
+    events: Events,
 ) {
     let deadline = wire::number(&incoming.headers, wire::DEADLINE).map(Duration::from_millis);
     let route = incoming
@@ -260,6 +297,11 @@ async fn serve(
         .to_owned();
     let message_id = incoming.id;
     let headers = incoming.headers.clone();
+    events.emit_lifecycle(LifecycleEvent::Request {
+        peer: peer.id(),
+        route: route.clone(),
+        message_id,
+    });
     let reply = match incoming.bytes().await {
         Err(error) => {
             tracing::debug!(%error, route, "request body failed");
@@ -310,8 +352,17 @@ async fn serve(
         return;
     };
     lock(&running).remove(&call_id);
-    if let Err(error) = send_reply(&peer, call_id, reply) {
-        tracing::debug!(%error, call = call_id, "reply not sent");
+    let ok = !reply.is_err();
+    match send_reply(&peer, call_id, reply) {
+        Ok(()) => {
+            events.emit_lifecycle(LifecycleEvent::Reply {
+                peer: peer.id(),
+                route,
+                message_id,
+                ok,
+            });
+        }
+        Err(error) => tracing::debug!(%error, call = call_id, "reply not sent"),
     }
 }
 

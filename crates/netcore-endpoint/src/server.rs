@@ -9,6 +9,7 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 use crate::endpoint::{Endpoint, EndpointConfig};
+use crate::events::{Events, LifecycleEvent};
 use crate::listener::Listener;
 use crate::peer::Peer;
 use crate::peer_id::PeerId;
@@ -93,10 +94,17 @@ impl Server {
             .unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The hub every connection reports its lifecycle events to (and the
+    /// server its `Started` / `Stopped`); add user events as you like.
+    pub fn events(&self) -> &Events {
+        &self.inner.config.endpoint.events
+    }
+
     /// Accepts connections until [`Server::shutdown`]; returns an error only
     /// if the listener fails for good.
     pub async fn serve<L: Listener>(&self, mut listener: L) -> io::Result<()> {
         let mut stop = self.inner.stop.subscribe();
+        self.events().emit_lifecycle(LifecycleEvent::Started);
         loop {
             if *stop.borrow() {
                 return Ok(());
@@ -191,6 +199,7 @@ impl Server {
             tracing::warn!("shutdown grace period over; dropping remaining connections");
         }
         self.connections().clear();
+        self.events().emit_lifecycle(LifecycleEvent::Stopped);
     }
 }
 

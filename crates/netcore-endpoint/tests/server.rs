@@ -162,3 +162,82 @@ async fn shutdown_lets_calls_in_flight_finish() {
     assert_eq!(server.connection_count(), 0);
     guard(client.closed()).await.expect("closed gracefully");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_events_report_connections_requests_and_replies() {
+    use netcore_endpoint::events::{Lifecycle, LifecycleEvent};
+    let (server, address, serving) = start(ServerConfig::default()).await;
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    server.events().on(Lifecycle, {
+        let seen = seen.clone();
+        move |event: LifecycleEvent| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().expect("lock").push(event);
+            }
+        }
+    });
+    let client = client(address, Router::new().build().expect("routes")).await;
+    guard(client.peer().call("/whoami", ""))
+        .await
+        .expect("reply");
+    let missing = guard(client.peer().call("/missing", "")).await;
+    assert!(missing.is_err());
+    drop(client);
+    guard(async {
+        loop {
+            let done = seen
+                .lock()
+                .expect("lock")
+                .iter()
+                .any(|e| matches!(e, LifecycleEvent::PeerDisconnected { .. }));
+            if done {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    guard(server.shutdown(Duration::from_secs(5))).await;
+    guard(serving).await.expect("task").expect("serve ended");
+    // Listeners run as tasks: wait for the last one.
+    guard(async {
+        while !seen
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|e| matches!(e, LifecycleEvent::Stopped))
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    let seen = seen.lock().expect("lock").clone();
+    let kinds: Vec<String> = seen.iter().map(|e| format!("{:?}", e.kind())).collect();
+    for expected in [
+        "Started",
+        "PeerConnected",
+        "Request",
+        "Reply",
+        "PeerDisconnected",
+        "Stopped",
+    ] {
+        assert!(
+            kinds.iter().any(|k| k == expected),
+            "no {expected} in {kinds:?}"
+        );
+    }
+    let mut replies: Vec<bool> = seen
+        .iter()
+        .filter_map(|e| match e {
+            LifecycleEvent::Reply { ok, .. } => Some(*ok),
+            _ => None,
+        })
+        .collect();
+    replies.sort();
+    assert_eq!(
+        replies,
+        vec![false, true],
+        "one error reply, one good reply"
+    );
+}
