@@ -24,6 +24,27 @@ pub(crate) enum Piece {
     Failed(PipeError),
 }
 
+/// Yields to the runtime after every few hundred KiB copied, so that
+/// collecting a big body never holds a worker thread for milliseconds while
+/// small messages wait (the channel's cooperative budget alone would let a
+/// task copy megabytes per poll).
+#[derive(Debug, Default)]
+struct Pacer {
+    since_yield: usize,
+}
+
+impl Pacer {
+    const SLICE: usize = 256 << 10;
+
+    async fn copied(&mut self, bytes: usize) {
+        self.since_yield += bytes;
+        if self.since_yield >= Self::SLICE {
+            self.since_yield = 0;
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
 /// A message as soon as the peer opened it; its body arrives as a stream.
 #[derive(Debug)]
 pub struct Incoming {
@@ -43,15 +64,21 @@ impl Incoming {
     /// Reads the whole body into memory.
     pub async fn bytes(self) -> Result<Bytes, PipeError> {
         let mut body = self.body;
-        let mut out = BytesMut::with_capacity(self.total_len.unwrap_or(0).min(1 << 20) as usize);
+        // The announced length was checked against the message limit: room
+        // for it up front saves re-copying a growing buffer.
+        let capacity = self.total_len.map_or(64 << 10, |len| len as usize);
+        let mut out = BytesMut::new();
         let mut single: Option<Bytes> = None;
+        let mut pacer = Pacer::default();
         while let Some(chunk) = body.next().await {
             let chunk = chunk?;
+            pacer.copied(chunk.len()).await;
             match single.take() {
                 // One chunk is handed out as it came: no copy.
                 None if out.is_empty() => single = Some(chunk),
                 first => {
                     if let Some(first) = first {
+                        out.reserve(capacity.max(first.len() + chunk.len()));
                         out.extend_from_slice(&first);
                     }
                     out.extend_from_slice(&chunk);
@@ -236,8 +263,10 @@ impl Collect {
         if total_len.is_some_and(|total| total > self.spill_threshold) {
             file = Some(self.create_file().await.map_err(spill)?);
         }
+        let mut pacer = Pacer::default();
         while let Some(chunk) = body.next().await {
             let chunk = chunk?;
+            pacer.copied(chunk.len()).await;
             len += chunk.len() as u64;
             if file.is_none() && in_memory + chunk.len() as u64 > self.spill_threshold {
                 let (path, mut writer) = self.create_file().await.map_err(spill)?;
