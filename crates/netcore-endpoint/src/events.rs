@@ -608,6 +608,16 @@ struct Slot {
     call: Call,
 }
 
+impl Slot {
+    /// Whether this listener hears lifecycle events of `kind`.
+    fn hears(&self, kind: LifecycleKind) -> bool {
+        match self.selector {
+            Selector::Lifecycle(filter) => filter.is_none_or(|wanted| wanted == kind),
+            Selector::User(_) => false,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Registry {
     /// Lifecycle listeners, in registration order.
@@ -809,6 +819,31 @@ impl Events {
         self.registry().len()
     }
 
+    /// Whether a listener would hear lifecycle events of `kind` — lets an
+    /// emitter on a hot path (one event per request) skip building events
+    /// nobody listens to.
+    ///
+    /// ```
+    /// use netcore_endpoint::events::{Events, LifecycleEvent, LifecycleKind};
+    ///
+    /// let events = Events::new();
+    /// assert!(!events.has_lifecycle_listener(LifecycleKind::Request));
+    /// events.on(LifecycleKind::Request, |_event: LifecycleEvent| async {});
+    /// assert!(events.has_lifecycle_listener(LifecycleKind::Request));
+    /// assert!(!events.has_lifecycle_listener(LifecycleKind::Reply));
+    /// ```
+    pub fn has_lifecycle_listener(&self, kind: LifecycleKind) -> bool {
+        self.registry()
+            .lifecycle
+            .iter()
+            .any(|slot| slot.hears(kind))
+    }
+
+    /// Whether a listener would hear the user events called `name`.
+    pub fn has_listener(&self, name: &str) -> bool {
+        self.registry().user.contains_key(name)
+    }
+
     /// Emits the user event `name` with `payload`, serialized to JSON once
     /// and handed to every listener of that name.
     ///
@@ -840,10 +875,7 @@ impl Events {
             .registry()
             .lifecycle
             .iter()
-            .filter(|slot| match slot.selector {
-                Selector::Lifecycle(filter) => filter.is_none_or(|wanted| wanted == kind),
-                Selector::User(_) => false,
-            })
+            .filter(|slot| slot.hears(kind))
             .cloned()
             .collect();
         if slots.is_empty() {

@@ -458,6 +458,50 @@ fn emitting_outside_a_runtime_delivers_nothing_and_does_not_panic() {
     assert_eq!(events.listener_count(), 1);
 }
 
+#[tokio::test]
+async fn the_topic_types_the_listener_argument() {
+    #[derive(Deserialize)]
+    struct Point {
+        x: i32,
+    }
+    let events = Events::new();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    // No annotations: each closure's argument type comes from its topic.
+    let sent = tx.clone();
+    events.on(LifecycleKind::Started, move |event| {
+        let sent = sent.clone();
+        async move { sent.send(format!("{}", event.kind())).expect("test alive") }
+    });
+    let sent = tx.clone();
+    events.on("raw", move |payload| {
+        let sent = sent.clone();
+        async move { sent.send(payload.to_string()).expect("test alive") }
+    });
+    let sent = tx;
+    events.once(Typed::new("point"), move |point: Point| async move {
+        sent.send(point.x.to_string()).expect("test alive")
+    });
+    assert!(events.has_lifecycle_listener(LifecycleKind::Started));
+    assert!(!events.has_lifecycle_listener(LifecycleKind::Stopped));
+    assert!(events.has_listener("point"));
+    assert!(!events.has_listener("nothing"));
+
+    bounded(events.emit_lifecycle(LifecycleEvent::Started)).await;
+    bounded(events.emit("raw", [1, 2]).expect("serializable")).await;
+    bounded(
+        events
+            .emit("point", json!({ "x": -3 }))
+            .expect("serializable"),
+    )
+    .await;
+    assert!(!events.has_listener("point"), "the once listener is gone");
+    let mut got = Vec::new();
+    while let Ok(line) = rx.try_recv() {
+        got.push(line);
+    }
+    assert_eq!(got, ["started", "[1,2]", "-3"]);
+}
+
 #[test]
 fn listener_results() {
     assert_eq!(().into_listener_result(), Ok(()));
