@@ -13,12 +13,13 @@ use netcore_pipe::{Incoming, Message, Pipe, PipeConfig, PipeError, ReceiveMode, 
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
-use crate::events::{Events, LifecycleEvent};
+use crate::events::{Events, LifecycleEvent, LifecycleKind};
 use crate::peer::{CallError, Peer, Response};
 use crate::peer_id::PeerId;
 use crate::reply::{Reply, ReplyCode, ReplyError};
 use crate::request::Request;
 use crate::router::Routes;
+use crate::scheduler::Scheduler;
 use crate::wire::{self, Kind};
 
 /// Settings of an endpoint.
@@ -76,6 +77,7 @@ pub struct Endpoint {
     max_handlers: u32,
     closing: Arc<AtomicBool>,
     events: Events,
+    scheduler: Scheduler,
 }
 
 impl Endpoint {
@@ -90,6 +92,7 @@ impl Endpoint {
             u32::try_from(config.max_concurrent_handlers.clamp(1, 1 << 20)).unwrap_or(1);
         let handlers = Arc::new(Semaphore::new(max_handlers as usize));
         let closing = Arc::new(AtomicBool::new(false));
+        let scheduler = Scheduler::new();
         let dispatcher = Dispatcher {
             peer: peer.clone(),
             routes: Arc::new(routes),
@@ -97,10 +100,12 @@ impl Endpoint {
             running: Arc::new(Mutex::new(HashMap::new())),
             closing: closing.clone(),
             events: config.events.clone(),
+            scheduler: scheduler.clone(),
         };
         let dispatcher = tokio::spawn(dispatcher.run());
         Endpoint {
             events: config.events,
+            scheduler,
             peer,
             dispatcher,
             handlers,
@@ -122,6 +127,11 @@ impl Endpoint {
     /// The hub this endpoint reports its lifecycle events to.
     pub fn events(&self) -> &Events {
         &self.events
+    }
+
+    /// This connection's scheduler: its tasks stop when the connection ends.
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.scheduler
     }
 
     /// Closes gracefully: new calls from the peer are refused
@@ -162,6 +172,7 @@ struct Dispatcher {
     running: Running,
     closing: Arc<AtomicBool>,
     events: Events,
+    scheduler: Scheduler,
 }
 
 impl Dispatcher {
@@ -170,7 +181,11 @@ impl Dispatcher {
         self.events
             .emit_lifecycle(LifecycleEvent::PeerConnected { peer: peer_id });
         let pipe = &self.peer.inner.pipe;
+        // Replies being read; the calls they answer must complete before the
+        // remaining ones are failed when the connection ends.
+        let mut deliveries = tokio::task::JoinSet::new();
         let error = loop {
+            while deliveries.try_join_next().is_some() {}
             let incoming = match pipe.accept().await {
                 Ok(incoming) => incoming,
                 Err(error) => break error,
@@ -178,7 +193,7 @@ impl Dispatcher {
             match Kind::of(&incoming.headers) {
                 Some(Kind::Reply | Kind::Error) => {
                     let peer = self.peer.clone();
-                    tokio::spawn(deliver_reply(peer, incoming));
+                    deliveries.spawn(deliver_reply(peer, incoming));
                 }
                 Some(kind @ (Kind::Call | Kind::Notify)) if self.closing.load(Ordering::SeqCst) => {
                     if kind == Kind::Call
@@ -234,6 +249,8 @@ impl Dispatcher {
             }
         };
         tracing::debug!(peer = %peer_id, %error, "connection over");
+        self.scheduler.shutdown();
+        while deliveries.join_next().await.is_some() {}
         for (_, task) in lock(&self.running).drain() {
             task.abort();
         }
@@ -297,11 +314,13 @@ async fn serve(
         .to_owned();
     let message_id = incoming.id;
     let headers = incoming.headers.clone();
-    events.emit_lifecycle(LifecycleEvent::Request {
-        peer: peer.id(),
-        route: route.clone(),
-        message_id,
-    });
+    if events.has_lifecycle_listener(LifecycleKind::Request) {
+        events.emit_lifecycle(LifecycleEvent::Request {
+            peer: peer.id(),
+            route: route.clone(),
+            message_id,
+        });
+    }
     let reply = match incoming.bytes().await {
         Err(error) => {
             tracing::debug!(%error, route, "request body failed");
@@ -354,7 +373,7 @@ async fn serve(
     lock(&running).remove(&call_id);
     let ok = !reply.is_err();
     match send_reply(&peer, call_id, reply) {
-        Ok(()) => {
+        Ok(()) if events.has_lifecycle_listener(LifecycleKind::Reply) => {
             events.emit_lifecycle(LifecycleEvent::Reply {
                 peer: peer.id(),
                 route,
@@ -362,6 +381,7 @@ async fn serve(
                 ok,
             });
         }
+        Ok(()) => {}
         Err(error) => tracing::debug!(%error, call = call_id, "reply not sent"),
     }
 }

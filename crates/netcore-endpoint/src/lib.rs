@@ -23,8 +23,9 @@
 //! | [`cache`] | a typed TTL cache with a size bound, on moka |
 //! | `wire` | the headers calls and replies carry over the pipe |
 //!
-//! **Status:** in progress (see the "netcore-endpoint" issue): lifecycle
-//! event wiring and the full demo are still to come.
+//! Endpoints and servers report their lifecycle to an [`Events`] hub; each
+//! has a [`Scheduler`] whose tasks stop with it; the [`Cache`] is yours to
+//! share through the router state.
 //!
 //! ```
 //! use netcore_endpoint::{Endpoint, EndpointConfig, Json, Router};
@@ -64,7 +65,11 @@ pub mod scheduler;
 mod server;
 mod wire;
 
+pub use cache::{Cache, CacheBuilder};
 pub use endpoint::{Endpoint, EndpointConfig};
+pub use events::{
+    Delivery, DeliveryReport, Events, Lifecycle, LifecycleEvent, LifecycleKind, ListenerId, Typed,
+};
 pub use extract::{FromRequest, State};
 pub use handler::Handler;
 pub use listener::Listener;
@@ -73,5 +78,6 @@ pub use peer_id::PeerId;
 pub use reply::{IntoReply, Json, Reply, ReplyCode, ReplyError};
 pub use request::{Request, RequestMeta};
 pub use router::{RouteService, Router, RouterError, Routes};
+pub use scheduler::{MissedTickBehavior, Scheduler, TaskHandle};
 pub use server::{Server, ServerConfig};
 pub use wire::{CONTENT_TYPE, JSON};

@@ -14,6 +14,7 @@ use crate::listener::Listener;
 use crate::peer::Peer;
 use crate::peer_id::PeerId;
 use crate::router::Routes;
+use crate::scheduler::Scheduler;
 
 /// Settings of a [`Server`].
 #[derive(Debug, Clone)]
@@ -39,6 +40,7 @@ struct Inner {
     config: ServerConfig,
     connections: Mutex<HashMap<PeerId, Arc<Endpoint>>>,
     stop: watch::Sender<bool>,
+    scheduler: Scheduler,
 }
 
 /// Accepts connections from any [`Listener`], runs one [`Endpoint`] per
@@ -83,6 +85,7 @@ impl Server {
                 config,
                 connections: Mutex::new(HashMap::new()),
                 stop: watch::channel(false).0,
+                scheduler: Scheduler::new(),
             }),
         }
     }
@@ -98,6 +101,11 @@ impl Server {
     /// server its `Started` / `Stopped`); add user events as you like.
     pub fn events(&self) -> &Events {
         &self.inner.config.endpoint.events
+    }
+
+    /// The server's scheduler: its tasks stop at [`Server::shutdown`].
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.inner.scheduler
     }
 
     /// Accepts connections until [`Server::shutdown`]; returns an error only
@@ -190,6 +198,7 @@ impl Server {
     /// are dropped.
     pub async fn shutdown(&self, grace: Duration) {
         self.inner.stop.send_replace(true);
+        self.inner.scheduler.shutdown();
         let endpoints: Vec<Arc<Endpoint>> = self.connections().values().cloned().collect();
         let closing = endpoints.iter().map(|endpoint| endpoint.close());
         if tokio::time::timeout(grace, futures::future::join_all(closing))

@@ -241,3 +241,54 @@ async fn lifecycle_events_report_connections_requests_and_replies() {
         "one error reply, one good reply"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn scheduled_tasks_stop_with_the_server_and_the_connection() {
+    let server = Server::new(
+        Router::new().build().expect("routes"),
+        ServerConfig::default(),
+    );
+    let server_ticks = Arc::new(AtomicUsize::new(0));
+    server.scheduler().every(Duration::from_secs(1), {
+        let ticks = server_ticks.clone();
+        move || {
+            let ticks = ticks.clone();
+            async move {
+                ticks.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    let (a, b) = netcore_pipe::transport::memory_pair(64 << 10);
+    let _served = server.adopt(b, "memory".into());
+    let client = Endpoint::new(
+        a,
+        Router::new().build().expect("routes"),
+        EndpointConfig::default(),
+    );
+    let client_ticks = Arc::new(AtomicUsize::new(0));
+    client.scheduler().every(Duration::from_secs(1), {
+        let ticks = client_ticks.clone();
+        move || {
+            let ticks = ticks.clone();
+            async move {
+                ticks.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert_eq!(server_ticks.load(Ordering::SeqCst), 3);
+    assert_eq!(client_ticks.load(Ordering::SeqCst), 3);
+    server.shutdown(Duration::from_secs(5)).await;
+    client.closed().await.expect("closed gracefully");
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(
+        server_ticks.load(Ordering::SeqCst),
+        3,
+        "server tasks stopped"
+    );
+    assert_eq!(
+        client_ticks.load(Ordering::SeqCst),
+        3,
+        "connection tasks stopped"
+    );
+}
