@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::timeout;
 
+mod common;
+use common::Capture;
+
 /// Every test is bounded: a hang fails instead of stalling the suite.
 const GUARD: Duration = Duration::from_secs(10);
 
@@ -541,90 +544,4 @@ impl serde::Serialize for Unserializable {
     fn serialize<S: serde::Serializer>(&self, _serializer: S) -> Result<S::Ok, S::Error> {
         Err(serde::ser::Error::custom("not serializable"))
     }
-}
-
-/// A minimal `tracing` subscriber recording every event with the thread
-/// that logged it. It is the global default (scoped subscribers race with
-/// other test threads over callsite interest); a test on a current-thread
-/// runtime reads back its own thread's records.
-struct Capture {
-    thread: std::thread::ThreadId,
-}
-
-type Record = (std::thread::ThreadId, tracing::Level, String, String);
-
-static RECORDS: Mutex<Vec<Record>> = Mutex::new(Vec::new());
-
-impl Capture {
-    fn install() -> Capture {
-        static INSTALL: std::sync::Once = std::sync::Once::new();
-        INSTALL.call_once(|| {
-            tracing::subscriber::set_global_default(Recorder)
-                .expect("no other global subscriber in this test binary");
-        });
-        Capture {
-            thread: std::thread::current().id(),
-        }
-    }
-
-    fn mine(&self) -> Vec<(tracing::Level, String, String)> {
-        RECORDS
-            .lock()
-            .expect("not poisoned")
-            .iter()
-            .filter(|record| record.0 == self.thread)
-            .map(|(_, level, message, fields)| (*level, message.clone(), fields.clone()))
-            .collect()
-    }
-
-    fn contains(&self, level: tracing::Level, message: &str) -> bool {
-        self.mine()
-            .iter()
-            .any(|(l, m, _)| *l == level && m == message)
-    }
-
-    fn any_field_contains(&self, text: &str) -> bool {
-        self.mine()
-            .iter()
-            .any(|(_, _, fields)| fields.contains(text))
-    }
-}
-
-struct Recorder;
-
-impl tracing::Subscriber for Recorder {
-    fn enabled(&self, _metadata: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _span: &tracing::span::Id, _values: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _span: &tracing::span::Id, _follows: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        #[derive(Default)]
-        struct Fields {
-            message: String,
-            rest: String,
-        }
-        impl tracing::field::Visit for Fields {
-            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
-                if field.name() == "message" {
-                    self.message = format!("{value:?}");
-                } else {
-                    self.rest.push_str(&format!("{}={value:?} ", field.name()));
-                }
-            }
-        }
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        RECORDS.lock().expect("not poisoned").push((
-            std::thread::current().id(),
-            *event.metadata().level(),
-            fields.message,
-            fields.rest,
-        ));
-    }
-    fn enter(&self, _span: &tracing::span::Id) {}
-    fn exit(&self, _span: &tracing::span::Id) {}
 }

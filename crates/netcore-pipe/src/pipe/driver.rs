@@ -231,7 +231,7 @@ impl Driver {
                 return;
             }
             Body::File { file, len } => {
-                tokio::spawn(feed_file(file, len, chunk, tx, notify));
+                tokio::spawn(feed_stream(file_chunks(file, len, chunk), tx, notify));
             }
             Body::Stream(stream) => {
                 tokio::spawn(feed_stream(stream, tx, notify));
@@ -482,36 +482,28 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-async fn feed_file(
-    mut file: tokio::fs::File,
-    len: u64,
-    chunk: usize,
-    tx: mpsc::Sender<Feed>,
-    notify: Arc<Notify>,
-) {
+/// A file body as a stream of chunks of at most `chunk` bytes, read as the
+/// message is sent (never loaded whole).
+fn file_chunks(file: tokio::fs::File, len: u64, chunk: usize) -> super::outgoing::ChunkStream {
     use tokio::io::AsyncReadExt;
-    let mut left = len;
-    while left > 0 {
-        let want = (chunk as u64).min(left) as usize;
-        let mut buf = bytes::BytesMut::zeroed(want);
-        let feed = match file.read_exact(&mut buf).await {
-            Ok(_) => {
-                left -= want as u64;
-                Feed::Chunk(buf.freeze())
+    Box::pin(futures::stream::unfold(
+        (file, len),
+        move |(mut file, left)| async move {
+            if left == 0 {
+                return None;
             }
-            Err(error) => Feed::Failed(error),
-        };
-        let failed = matches!(feed, Feed::Failed(_));
-        if tx.send(feed).await.is_err() || failed {
-            notify.notify_one();
-            return;
-        }
-        notify.notify_one();
-    }
-    let _ = tx.send(Feed::End).await;
-    notify.notify_one();
+            let want = (chunk as u64).min(left) as usize;
+            let mut buf = bytes::BytesMut::zeroed(want);
+            Some(match file.read_exact(&mut buf).await {
+                Ok(_) => (Ok(buf.freeze()), (file, left - want as u64)),
+                // After an error the stream ends.
+                Err(error) => (Err(error), (file, 0)),
+            })
+        },
+    ))
 }
 
+/// Moves a body's chunks to the driver, a bounded few at a time.
 async fn feed_stream(
     mut stream: super::outgoing::ChunkStream,
     tx: mpsc::Sender<Feed>,
