@@ -23,6 +23,7 @@
 //! | `decode` | the incremental [`Decoder`], strict or resyncing ([`DecodeMode`]) |
 //! | `inbound` | [`InboundTracker`]: message-level checks across frames |
 //! | `error`, `code` | [`DecodeError`], [`EncodeError`], [`InboundError`], [`ErrorCode`] |
+//! | [`py013`] | a second codec, for the wire format of the Python netcore 0.1.3 |
 //!
 //! ## Example
 //!
@@ -69,6 +70,7 @@ mod header;
 mod headers;
 mod inbound;
 mod limits;
+pub mod py013;
 
 pub use code::ErrorCode;
 pub use decode::{Damage, DecodeMode, Decoded, Decoder, DecoderStats};
