@@ -439,3 +439,18 @@ async fn closed_returns_only_once_the_last_frames_are_out() {
         .expect("graceful close on the closing side");
     assert!(guard(b.closed()).await.is_ok(), "the peer saw a cut-off");
 }
+
+#[tokio::test]
+async fn ready_waits_for_the_peers_hello_and_reports_a_dead_link() {
+    let (a, b) = memory_pair(64 << 10);
+    let a = Pipe::new(a, PipeConfig::default());
+    let b = Pipe::new(b, PipeConfig::default());
+    guard(a.ready()).await.expect("the peer said HELLO");
+    guard(b.ready()).await.expect("the peer said HELLO");
+    // A peer that never speaks the protocol: the link ends before any HELLO.
+    let (c, d) = memory_pair(64 << 10);
+    let c = Pipe::new(c, PipeConfig::default());
+    drop(d);
+    let result = guard(c.ready()).await;
+    assert!(result.is_err(), "{result:?}");
+}

@@ -330,6 +330,7 @@ impl Driver {
             match event {
                 Event::Connected { peer } => {
                     tracing::debug!(agent = peer.headers.get_str("agent"), "peer said HELLO");
+                    self.shared.said_hello();
                 }
                 Event::IncomingOpened {
                     id,

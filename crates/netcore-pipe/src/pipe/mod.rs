@@ -194,6 +194,18 @@ impl Pipe {
         self.closed().await
     }
 
+    /// Waits until the peer's HELLO has arrived: the link works both ways and
+    /// the peer speaks the protocol. Fails with why if the connection ends
+    /// first (a TLS refusal that only shows once data flows, a wrong peer…).
+    /// Sending does not need it: messages queue until then.
+    pub async fn ready(&self) -> Result<(), PipeError> {
+        if self.shared.wait_hello().await {
+            Ok(())
+        } else {
+            Err(self.shared.end_error())
+        }
+    }
+
     /// Starts a graceful close (as [`Pipe::close`]) without waiting for it.
     pub fn start_close(&self) {
         self.shared.command(Command::Close);

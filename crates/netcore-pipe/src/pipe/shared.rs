@@ -17,6 +17,8 @@ pub(crate) struct Shared {
     /// Set once, when the connection ends: `None` after a graceful close.
     ended: OnceLock<Option<PipeError>>,
     ended_tx: watch::Sender<bool>,
+    /// Set once the peer's HELLO arrived.
+    hello_tx: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -26,6 +28,7 @@ impl Shared {
             counters: Counters::default(),
             ended: OnceLock::new(),
             ended_tx: watch::channel(false).0,
+            hello_tx: watch::channel(false).0,
         })
     }
 
@@ -57,6 +60,21 @@ impl Shared {
     /// How the connection ended, once it has.
     pub(crate) fn outcome(&self) -> Option<Option<PipeError>> {
         self.ended.get().cloned()
+    }
+
+    /// The peer's HELLO arrived.
+    pub(crate) fn said_hello(&self) {
+        self.hello_tx.send_replace(true);
+    }
+
+    /// Waits for the peer's HELLO; `false` if the connection ended first.
+    pub(crate) async fn wait_hello(&self) -> bool {
+        let mut hello = self.hello_tx.subscribe();
+        let mut ended = self.ended_tx.subscribe();
+        tokio::select! {
+            result = hello.wait_for(|said| *said) => result.is_ok(),
+            _ = ended.wait_for(|ended| *ended) => *self.hello_tx.borrow(),
+        }
     }
 
     /// Waits until the connection has ended and its transport is closed.
