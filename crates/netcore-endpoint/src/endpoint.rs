@@ -321,7 +321,13 @@ async fn serve(
             message_id,
         });
     }
-    let reply = match incoming.bytes().await {
+    // A streaming handler gets the body as it arrives; others get it whole.
+    let (body, stream) = if routes.streams_body(&route) {
+        (Ok(Bytes::new()), Some(incoming.body))
+    } else {
+        (incoming.bytes().await, None)
+    };
+    let reply = match body {
         Err(error) => {
             tracing::debug!(%error, route, "request body failed");
             Reply::error(
@@ -337,6 +343,7 @@ async fn serve(
                 headers,
                 body,
                 peer: peer.clone(),
+                stream: Arc::new(Mutex::new(stream)),
             };
             // The handler runs in its own task, so a panic is caught here;
             // if this task is aborted (the caller cancelled), so is it.

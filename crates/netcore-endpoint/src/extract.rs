@@ -15,6 +15,10 @@ use crate::request::{Request, RequestMeta};
 
 /// Builds a handler argument from the request and the router's state.
 pub trait FromRequest<S>: Sized {
+    /// Whether this extractor takes the body as a stream: the endpoint then
+    /// hands the handler the body as it arrives instead of collecting it.
+    const STREAMS_BODY: bool = false;
+
     /// Extracts, or says why not.
     fn from_request(request: &Request, state: &S) -> Result<Self, ReplyError>;
 }
@@ -67,6 +71,42 @@ impl<S> FromRequest<S> for RequestMeta {
 impl<S> FromRequest<S> for Peer {
     fn from_request(request: &Request, _: &S) -> Result<Self, ReplyError> {
         Ok(request.peer.clone())
+    }
+}
+
+/// The request body as a stream of chunks, as they arrive: for large bodies,
+/// which are then never held whole in memory. A handler taking it gets an
+/// empty [`Request::body`](crate::Request::body), and so do the route's hooks
+/// and layers; flow-control credit goes back as the stream is read.
+///
+/// ```
+/// use futures::StreamExt;
+/// use netcore_endpoint::{Router, Streamed};
+///
+/// /// Counts the bytes of an upload without holding it.
+/// async fn upload(Streamed(mut body): Streamed) -> String {
+///     let mut total = 0;
+///     while let Some(Ok(chunk)) = body.next().await {
+///         total += chunk.len();
+///     }
+///     total.to_string()
+/// }
+/// let router = Router::new().route("/upload", upload);
+/// ```
+#[derive(Debug)]
+pub struct Streamed(pub netcore_pipe::BodyStream);
+
+impl<S> FromRequest<S> for Streamed {
+    const STREAMS_BODY: bool = true;
+
+    fn from_request(request: &Request, _: &S) -> Result<Self, ReplyError> {
+        request
+            .stream
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .map(Streamed)
+            .ok_or_else(|| ReplyError::internal("the request body stream was already taken"))
     }
 }
 

@@ -21,6 +21,11 @@ use crate::request::Request;
 pub trait Handler<T, S>: Clone + Send + Sync + Sized + 'static {
     /// Runs the handler on a request.
     fn call(self, request: Request, state: S) -> BoxFuture<'static, Reply>;
+
+    /// Whether one of the handler's extractors streams the body.
+    fn streams_body() -> bool {
+        false
+    }
 }
 
 macro_rules! impl_handler {
@@ -34,6 +39,10 @@ macro_rules! impl_handler {
             S: Send + Sync + 'static,
             $($arg: FromRequest<S> + Send + 'static,)*
         {
+            fn streams_body() -> bool {
+                false $(|| <$arg as FromRequest<S>>::STREAMS_BODY)*
+            }
+
             fn call(self, request: Request, state: S) -> BoxFuture<'static, Reply> {
                 $(
                     let $arg = match $arg::from_request(&request, &state) {

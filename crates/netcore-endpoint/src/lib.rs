@@ -13,7 +13,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`router`] | [`Router`]: routes, [`nest`](Router::nest) for blueprints, fallback, [`layer`](Router::layer), hooks, [`Routes`] |
-//! | `handler`, `extract` | the [`Handler`] trait for async functions, [`FromRequest`] extractors: [`Bytes`](bytes::Bytes), [`String`], [`Json`], [`RequestMeta`], [`State`], [`Peer`] |
+//! | `handler`, `extract` | the [`Handler`] trait for async functions, [`FromRequest`] extractors: [`Bytes`](bytes::Bytes), [`String`], [`Json`], [`RequestMeta`], [`State`], [`Peer`], and [`Streamed`] for bodies read as they arrive |
 //! | `reply` | [`Reply`], [`ReplyError`], [`ReplyCode`], [`IntoReply`] |
 //! | `peer` | [`Peer`]: [`call`](Peer::call), [`call_json`](Peer::call_json), [`notify`](Peer::notify); [`CallError`] |
 //! | `endpoint` | [`Endpoint`]: one connection's dispatcher |
@@ -70,7 +70,7 @@ pub use endpoint::{Endpoint, EndpointConfig};
 pub use events::{
     Delivery, DeliveryReport, Events, Lifecycle, LifecycleEvent, LifecycleKind, ListenerId, Typed,
 };
-pub use extract::{FromRequest, State};
+pub use extract::{FromRequest, State, Streamed};
 pub use handler::Handler;
 pub use listener::Listener;
 pub use peer::{CallError, CallOptions, Peer, Response};

@@ -1,6 +1,9 @@
 //! What a handler receives: a [`Request`], and its metadata.
 
+use std::sync::{Arc, Mutex};
+
 use bytes::Bytes;
+use netcore_pipe::BodyStream;
 use netcore_pipe::protocol::Headers;
 
 use crate::peer::Peer;
@@ -17,10 +20,13 @@ pub struct Request {
     pub call_id: Option<u64>,
     /// All headers.
     pub headers: Headers,
-    /// The body.
+    /// The body (empty for a route whose handler streams it with
+    /// [`Streamed`](crate::Streamed)).
     pub body: Bytes,
     /// The connection it came from.
     pub peer: Peer,
+    /// The body as a stream, for a handler that takes [`Streamed`](crate::Streamed).
+    pub(crate) stream: Arc<Mutex<Option<BodyStream>>>,
 }
 
 impl Request {

@@ -25,7 +25,7 @@
 //! prefix contains it, else the root fallback, else it is answered with
 //! [`ReplyCode::NOT_FOUND`](crate::ReplyCode::NOT_FOUND) — never silence.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
@@ -82,6 +82,8 @@ pub enum RouterError {
 pub struct Router<S = ()> {
     state: S,
     routes: HashMap<String, RouteService>,
+    /// Routes whose handler streams the request body.
+    streaming: HashSet<String>,
     /// Fallbacks by prefix ("" for this router's own).
     fallbacks: Vec<(String, RouteService)>,
     before: Vec<BeforeHook>,
@@ -109,6 +111,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         Router {
             state,
             routes: HashMap::new(),
+            streaming: HashSet::new(),
             fallbacks: Vec::new(),
             before: Vec::new(),
             after: Vec::new(),
@@ -126,6 +129,9 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         if let Err(error) = check_path(path) {
             self.errors.push(error);
             return self;
+        }
+        if H::streams_body() {
+            self.streaming.insert(path.to_owned());
         }
         let service = RouteService::new(HandlerService::new(handler, self.state.clone()));
         self.insert(path.to_owned(), service);
@@ -154,6 +160,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             self.errors.push(error);
             return self;
         }
+        let streaming = router.streaming.clone();
         let (routes, fallbacks, errors) = router.finish();
         self.errors.extend(errors);
         for (path, service) in routes {
@@ -162,6 +169,9 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             } else {
                 format!("{prefix}{path}")
             };
+            if streaming.contains(&path) {
+                self.streaming.insert(full.clone());
+            }
             self.insert(full, service);
         }
         for (inner, service) in fallbacks {
@@ -252,13 +262,18 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
 
     /// Finishes the router: hooks applied, every path checked.
     pub fn build(self) -> Result<Routes, RouterError> {
+        let streaming = self.streaming.clone();
         let (routes, mut fallbacks, errors) = self.finish();
         if let Some(error) = errors.into_iter().next() {
             return Err(error);
         }
         // Deepest prefix first, so the most specific fallback wins.
         fallbacks.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
-        Ok(Routes { routes, fallbacks })
+        Ok(Routes {
+            routes,
+            streaming,
+            fallbacks,
+        })
     }
 
     fn insert(&mut self, path: String, service: RouteService) {
@@ -376,6 +391,7 @@ fn check_prefix(prefix: &str) -> Result<(), RouterError> {
 #[derive(Clone)]
 pub struct Routes {
     routes: HashMap<String, RouteService>,
+    streaming: HashSet<String>,
     fallbacks: Vec<(String, RouteService)>,
 }
 
@@ -383,6 +399,11 @@ impl Routes {
     /// Whether `path` has a route.
     pub fn contains(&self, path: &str) -> bool {
         self.routes.contains_key(path)
+    }
+
+    /// Whether the handler of `path` streams the request body.
+    pub fn streams_body(&self, path: &str) -> bool {
+        self.streaming.contains(path)
     }
 
     /// Every routed path, in no particular order.

@@ -474,3 +474,45 @@ async fn pending_calls_fail_when_the_link_dies() {
         "{result:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streaming_handler_reads_the_body_as_it_arrives() {
+    use futures::StreamExt;
+    use netcore_endpoint::Streamed;
+    async fn count(meta: RequestMeta, Streamed(mut body): Streamed) -> String {
+        let mut total = 0;
+        let mut chunks = 0;
+        while let Some(chunk) = body.next().await {
+            total += chunk.expect("chunk").len();
+            chunks += 1;
+        }
+        format!("{} {total} {chunks}", meta.route)
+    }
+    async fn whole(body: Bytes) -> String {
+        body.len().to_string()
+    }
+    let routes = Router::new()
+        .route("/count", count)
+        .nest("/files", Router::new().route("/count", count))
+        .route("/whole", whole)
+        .build()
+        .expect("routes");
+    assert!(routes.streams_body("/count") && routes.streams_body("/files/count"));
+    assert!(!routes.streams_body("/whole"));
+    let (_server, client) = connect(routes, no_routes(), EndpointConfig::default());
+    let upload = Bytes::from(vec![7u8; 16 << 20]);
+    let reply = guard(client.peer().call("/files/count", upload.clone()))
+        .await
+        .expect("reply");
+    let text = String::from_utf8(reply.body.to_vec()).expect("utf-8");
+    let parts: Vec<&str> = text.split(' ').collect();
+    assert_eq!(parts[..2], ["/files/count", "16777216"]);
+    assert!(
+        parts[2].parse::<usize>().expect("chunks") > 1,
+        "the body came in chunks"
+    );
+    let reply = guard(client.peer().call("/whole", upload))
+        .await
+        .expect("reply");
+    assert_eq!(reply.body, "16777216");
+}
