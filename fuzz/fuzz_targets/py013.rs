@@ -6,7 +6,12 @@
 //! - bit 7: "framed" mode — the rest is cut at every `0xFF` byte into pieces,
 //!   taken in pairs as (ext, meta), and each pair is written with correct
 //!   little-endian lengths, so the fuzzer reaches the JSON without having to
-//!   get the lengths right.
+//!   get the lengths right;
+//! - bit 6 (when bit 7 is clear): "templated" mode — the rest is cut at every
+//!   `0xFF` byte into pieces; each piece's first byte picks a packet template
+//!   and the remaining bytes are spliced into it (the info object of a head,
+//!   a whole head meta, a data chunk, or the id of a data chunk or cancel),
+//!   so the fuzzer works on well-formed packets around the part it mutates.
 //!
 //! Checked:
 //! - no panic, and `decode_eof` ends with `Ok(None)` or an error within
@@ -118,6 +123,49 @@ fn frame_pieces(rest: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Templated mode: well-formed packets around mutated parts.
+fn template_pieces(rest: &[u8]) -> Vec<u8> {
+    fn packet(out: &mut Vec<u8>, ext: &[u8], meta: &[u8]) {
+        out.extend_from_slice(&(ext.len() as i32).to_le_bytes());
+        out.extend_from_slice(ext);
+        out.extend_from_slice(&(meta.len() as i32).to_le_bytes());
+        out.extend_from_slice(meta);
+    }
+    let mut out = Vec::with_capacity(rest.len() * 2 + 64);
+    for piece in rest.split(|&byte| byte == 0xFF) {
+        let Some((&pick, part)) = piece.split_first() else {
+            continue;
+        };
+        match pick % 5 {
+            0 => {
+                let mut meta = br#"{"extension": "fbZAVa", "length": 8, "info": {"#.to_vec();
+                meta.extend_from_slice(part);
+                meta.extend_from_slice(b"}}");
+                packet(&mut out, br#"{"type": "mission"}"#, &meta);
+            }
+            1 => packet(&mut out, br#"{"type": "mission"}"#, part),
+            2 => packet(
+                &mut out,
+                br#"{"type": "data", "extension": "fbZAVa"}"#,
+                part,
+            ),
+            3 => {
+                let mut ext = br#"{"type": "data", "extension": ""#.to_vec();
+                ext.extend_from_slice(part);
+                ext.extend_from_slice(br#""}"#);
+                packet(&mut out, &ext, b"x");
+            }
+            _ => {
+                let mut ext = br#"{"type": "cancel", "extension": ""#.to_vec();
+                ext.extend_from_slice(part);
+                ext.extend_from_slice(br#""}"#);
+                packet(&mut out, &ext, br#"{"extension": "fbZAVa"}"#);
+            }
+        }
+    }
+    out
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&control, rest)) = data.split_first() else {
         return;
@@ -125,6 +173,8 @@ fuzz_target!(|data: &[u8]| {
     let chunk = usize::from(control & 0x3f) + 1;
     let stream: Cow<'_, [u8]> = if control & 0x80 != 0 {
         Cow::Owned(frame_pieces(rest))
+    } else if control & 0x40 != 0 {
+        Cow::Owned(template_pieces(rest))
     } else {
         Cow::Borrowed(rest)
     };
