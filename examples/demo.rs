@@ -19,12 +19,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures::StreamExt;
 use netcore::endpoint::cache::Cache;
 use netcore::endpoint::events::{Events, Lifecycle, LifecycleEvent};
 use netcore::endpoint::scheduler::Scheduler;
 use netcore::endpoint::{
     CallOptions, Endpoint, EndpointConfig, Json, Listener, Reply, ReplyCode, ReplyError, Request,
-    Router, Server, ServerConfig, State,
+    Router, Server, ServerConfig, State, Streamed,
 };
 use netcore::pipe::protocol::Priority;
 use serde::{Deserialize, Serialize};
@@ -67,9 +68,16 @@ async fn get_user(
     Ok(Json(user))
 }
 
-/// `/files/upload`: takes a body, answers its length.
-async fn upload(body: Bytes) -> String {
-    body.len().to_string()
+/// `/files/upload`: reads the body as it arrives (never holding it whole),
+/// answers its length.
+async fn upload(Streamed(mut body): Streamed) -> std::result::Result<String, ReplyError> {
+    let mut total = 0usize;
+    while let Some(chunk) = body.next().await {
+        total += chunk
+            .map_err(|e| ReplyError::bad_request(e.to_string()))?
+            .len();
+    }
+    Ok(total.to_string())
 }
 
 async fn ping() -> &'static str {

