@@ -37,12 +37,10 @@ pub(crate) async fn read_loop<R: TransportRead>(
 ) {
     let mut decoder = Decoder::with_mode(limits, mode);
     let mut buf = BytesMut::with_capacity(read_size * 4);
-    // Reads land in a reused scratch buffer (zeroed once, hot in cache) and
-    // are appended to `buf`: cheaper than zeroing fresh room in `buf` for
-    // every read, since frames handed out keep its old allocations alive.
-    let mut scratch = vec![0u8; read_size];
     loop {
-        let read = reader.read(&mut scratch).await;
+        // Straight into the decode buffer: no copy, and no zeroing for tokio
+        // readers (see `TransportRead::read_buf`).
+        let read = reader.read_buf(&mut buf, read_size).await;
         let n = match read {
             Ok(n) => n,
             Err(error) => {
@@ -52,7 +50,7 @@ pub(crate) async fn read_loop<R: TransportRead>(
                 return;
             }
         };
-        buf.extend_from_slice(&scratch[..n]);
+
         Counters::add(&shared.counters.bytes_read, n as u64);
         let eof = n == 0;
         let mut items = Vec::new();

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::io::{self, IoSlice};
 
+use bytes::BufMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 
 use super::{Transport, TransportRead, TransportWrite};
@@ -31,6 +32,13 @@ where
 {
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         AsyncReadExt::read(self, buf).await
+    }
+
+    /// Reads straight into `buf`'s spare capacity, without zeroing it first.
+    async fn read_buf(&mut self, buf: &mut bytes::BytesMut, max: usize) -> io::Result<usize> {
+        buf.reserve(max);
+        let mut limited = (&mut *buf).limit(max);
+        AsyncReadExt::read_buf(self, &mut limited).await
     }
 }
 

@@ -94,6 +94,27 @@ pub trait TransportRead: Send + 'static {
     /// least one byte is available. After EOF, further reads should keep
     /// returning `Ok(0)` (all adapters of this module do).
     fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> + Send;
+
+    /// Reads some bytes into the spare capacity of `buf` (at most `max`),
+    /// appending them; Ok(0) means end of stream. The pipe reads this way.
+    ///
+    /// The default zeroes the room and calls [`read`](TransportRead::read);
+    /// readers that can fill uninitialised memory safely (every tokio
+    /// `AsyncRead`, through `read_buf`) override it and save that work.
+    fn read_buf(
+        &mut self,
+        buf: &mut bytes::BytesMut,
+        max: usize,
+    ) -> impl Future<Output = io::Result<usize>> + Send {
+        async move {
+            let start = buf.len();
+            buf.resize(start + max, 0);
+            let result = self.read(&mut buf[start..]).await;
+            let n = *result.as_ref().unwrap_or(&0);
+            buf.truncate(start + n);
+            result
+        }
+    }
 }
 
 /// The writing half of a [`Transport`].
