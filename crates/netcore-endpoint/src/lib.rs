@@ -21,6 +21,7 @@
 //! | [`events`] | lifecycle and user events: `on`, `once`, `off`, async listeners |
 //! | [`scheduler`] | `after` / `every` tasks with cancellable handles |
 //! | [`cache`] | a typed TTL cache with a size bound, on moka |
+//! | `typed` | typed routes: the [`Route`] trait and its derive, [`Router::typed`], [`Peer::call_typed`], schema fingerprints in the [`SCHEMA`] header |
 //! | `wire` | the headers calls and replies carry over the pipe |
 //!
 //! Endpoints and servers report their lifecycle to an [`Events`] hub; each
@@ -63,6 +64,7 @@ mod request;
 pub mod router;
 pub mod scheduler;
 mod server;
+mod typed;
 mod wire;
 
 pub use cache::{Cache, CacheBuilder};
@@ -73,6 +75,8 @@ pub use events::{
 pub use extract::{FromRequest, State, Streamed};
 pub use handler::Handler;
 pub use listener::Listener;
+/// Derives [`Route`](trait@Route); see the `netcore-macros` crate docs.
+pub use netcore_macros::Route;
 pub use peer::{CallError, CallOptions, Peer, Response};
 pub use peer_id::PeerId;
 pub use reply::{IntoReply, Json, Reply, ReplyCode, ReplyError};
@@ -80,4 +84,5 @@ pub use request::{Request, RequestMeta};
 pub use router::{RouteService, Router, RouterError, Routes};
 pub use scheduler::{MissedTickBehavior, Scheduler, TaskHandle};
 pub use server::{Server, ServerConfig};
+pub use typed::{Route, SCHEMA, TypedHandler};
 pub use wire::{CONTENT_TYPE, JSON};

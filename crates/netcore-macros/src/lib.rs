@@ -1,7 +1,415 @@
 //! # netcore-macros
 //!
 //! `#[derive(Route)]` turns a serde type into a typed route: its path, its
-//! response type, its codec and a schema fingerprint, so that the server handler
-//! and the client call can never drift apart.
+//! response type, its codec and a schema fingerprint, so that the server
+//! handler and the client call can never drift apart.
 //!
-//! **Status:** a placeholder. The crate is filled by the "netcore-macros" issue.
+//! Depend on `netcore-endpoint` (which re-exports the derive as
+//! `netcore_endpoint::Route`) or on the `netcore` facade with its `macros`
+//! feature; the generated code names the endpoint crate as
+//! `::netcore_endpoint`, or as the path given by `crate = …`.
+//!
+//! ```
+//! use netcore_endpoint::{Endpoint, EndpointConfig, ReplyError, Route, Router};
+//! use netcore_pipe::transport::memory_pair;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize, Debug, PartialEq)]
+//! struct User { id: u32, name: String }
+//!
+//! /// Asks for one user.
+//! #[derive(Serialize, Deserialize, Route)]
+//! #[route(path = "/users/get", response = User)]
+//! struct GetUser { id: u32 }
+//!
+//! async fn get_user(request: GetUser) -> Result<User, ReplyError> {
+//!     Ok(User { id: request.id, name: "ada".into() })
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let routes = Router::new().typed(get_user).build()?;
+//! let (a, b) = memory_pair(64 * 1024);
+//! let _server = Endpoint::new(b, routes, EndpointConfig::default());
+//! let client = Endpoint::new(a, Router::new().build()?, EndpointConfig::default());
+//! // The response type follows from the request type.
+//! let user = client.peer().call_typed(&GetUser { id: 7 }).await?;
+//! assert_eq!(user, User { id: 7, name: "ada".into() });
+//! assert_eq!(<GetUser as Route>::PATH, "/users/get");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## The attribute
+//!
+//! `#[route(path = "/users/get", response = User)]`, with:
+//!
+//! | key | required | meaning |
+//! |---|---|---|
+//! | `path` | yes | the route's full path, a string starting with `/` |
+//! | `response` | yes | the type the handler answers with (serde) |
+//! | `codec` | no | `json`, the default and for now the only codec; a compact binary codec (postcard, for serial links) is future work |
+//! | `crate` | no | the path of the endpoint crate, e.g. `crate = netcore::endpoint` when depending on the facade only |
+//!
+//! The type itself must also derive serde's `Serialize` and `Deserialize`,
+//! and may not be generic or a union.
+//!
+//! ## The schema fingerprint
+//!
+//! `Route::FINGERPRINT` is a 64-bit FNV-1a hash, computed while the macro
+//! expands (no run-time cost), of:
+//!
+//! - the path;
+//! - the request type's *shape*: struct or enum, its variants' names, its
+//!   fields' names and their types **as written** (tokens, whitespace
+//!   ignored), and the `#[serde(...)]` attributes on the type, its variants
+//!   and fields;
+//! - the response type **as written** in the attribute.
+//!
+//! What it cannot see: a macro only reads the tokens of the item it derives,
+//! so the fields *inside* a field's type or inside the response type are not
+//! covered (changing `User`'s fields keeps the fingerprint; renaming `User` or
+//! changing `response = User` to `response = Vec<User>` changes it), and two
+//! spellings of one type (`String` and `std::string::String`) hash apart.
+//! Renaming the request type itself does not change its fingerprint, since
+//! the name does not travel on the wire. It is a guard against drift between
+//! builds, not a proof of compatibility.
+//!
+//! The typed client sends the fingerprint in the `nc-schema` request header
+//! (16 hex digits); a typed handler compares it with its own and answers a
+//! mismatch with `ReplyCode::SCHEMA_MISMATCH`, naming the route and both
+//! fingerprints. Untyped callers send no such header and are not checked.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Delimiter, Span, TokenStream as TokenStream2, TokenTree};
+use quote::{ToTokens, quote};
+use syn::spanned::Spanned;
+use syn::{Attribute, Data, DeriveInput, Fields, LitStr, Path, Type};
+
+/// Derives `netcore_endpoint::Route` for a serde type; see the
+/// [crate docs](crate) for the attribute and the fingerprint.
+///
+/// ```
+/// use netcore_endpoint::Route;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, Route)]
+/// #[route(path = "/math/add", response = i64)]
+/// struct Add { a: i64, b: i64 }
+///
+/// assert_eq!(Add::PATH, "/math/add");
+/// // Same path, different shape: a different fingerprint.
+/// mod v2 {
+///     #[derive(serde::Serialize, serde::Deserialize, netcore_endpoint::Route)]
+///     #[route(path = "/math/add", response = i64)]
+///     pub struct Add { pub a: i64, pub b: i64, pub c: i64 }
+/// }
+/// assert_ne!(Add::FINGERPRINT, <v2::Add as Route>::FINGERPRINT);
+/// ```
+#[proc_macro_derive(Route, attributes(route))]
+pub fn derive_route(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as DeriveInput);
+    match expand(&input) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+/// The parsed `#[route(...)]` attribute.
+struct RouteAttr {
+    path: LitStr,
+    response: Type,
+    krate: Path,
+}
+
+fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
+    if let Data::Union(union) = &input.data {
+        return Err(syn::Error::new(
+            union.union_token.span,
+            "#[derive(Route)] cannot be used on a union: a route's request type is a struct or an enum that serde can (de)serialise",
+        ));
+    }
+    if !input.generics.params.is_empty() {
+        return Err(syn::Error::new(
+            input.generics.span(),
+            "#[derive(Route)] does not support generic types: a route has one concrete request type; \
+             wrap the generic type in a concrete struct",
+        ));
+    }
+    let attr = parse_attr(input)?;
+    let fingerprint = fingerprint(input, &attr);
+    let name = &input.ident;
+    let path = &attr.path;
+    let response = &attr.response;
+    let krate = &attr.krate;
+    Ok(quote! {
+        #[automatically_derived]
+        impl #krate::Route for #name {
+            const PATH: &'static str = #path;
+            type Response = #response;
+            const FINGERPRINT: u64 = #fingerprint;
+        }
+    })
+}
+
+fn parse_attr(input: &DeriveInput) -> syn::Result<RouteAttr> {
+    let attrs: Vec<&Attribute> = input
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("route"))
+        .collect();
+    let attr = match attrs.as_slice() {
+        [] => {
+            return Err(syn::Error::new(
+                input.ident.span(),
+                "#[derive(Route)] needs a #[route(path = \"/...\", response = Type)] attribute on the type",
+            ));
+        }
+        [attr] => *attr,
+        [_, second, ..] => {
+            return Err(syn::Error::new(
+                second.span(),
+                "only one #[route(...)] attribute is allowed: put all keys in one",
+            ));
+        }
+    };
+    let mut path: Option<LitStr> = None;
+    let mut response: Option<Type> = None;
+    let mut codec: Option<syn::Ident> = None;
+    let mut krate: Option<Path> = None;
+    attr.parse_nested_meta(|meta| {
+        let key = meta
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let duplicate = || meta.error(format!("`{key}` is given twice in #[route(...)]"));
+        match key.as_str() {
+            "path" => {
+                if path.is_some() {
+                    return Err(duplicate());
+                }
+                let value: LitStr = meta.value()?.parse().map_err(|error| {
+                    syn::Error::new(
+                        error.span(),
+                        "`path` takes a string literal: path = \"/users/get\"",
+                    )
+                })?;
+                let text = value.value();
+                if !text.starts_with('/') {
+                    return Err(syn::Error::new(
+                        value.span(),
+                        format!(
+                            "a route path starts with '/': write \"/{text}\" instead of \"{text}\""
+                        ),
+                    ));
+                }
+                path = Some(value);
+            }
+            "response" => {
+                if response.is_some() {
+                    return Err(duplicate());
+                }
+                response = Some(meta.value()?.parse()?);
+            }
+            "codec" => {
+                if codec.is_some() {
+                    return Err(duplicate());
+                }
+                let value: syn::Ident = meta.value()?.parse()?;
+                if value != "json" {
+                    return Err(syn::Error::new(
+                        value.span(),
+                        format!(
+                            "unknown codec `{value}`: only `json` is supported for now (a binary codec is planned)"
+                        ),
+                    ));
+                }
+                codec = Some(value);
+            }
+            "crate" => {
+                if krate.is_some() {
+                    return Err(duplicate());
+                }
+                krate = Some(meta.value()?.call(Path::parse_mod_style)?);
+            }
+            _ => {
+                return Err(meta.error(format!(
+                    "unknown key `{}` in #[route(...)]: expected `path`, `response`, `codec` or `crate`",
+                    meta.path.to_token_stream()
+                )));
+            }
+        }
+        Ok(())
+    })?;
+    let span = attr.path().span();
+    let path = path.ok_or_else(|| {
+        syn::Error::new(
+            span,
+            "#[route(...)] is missing `path`: add path = \"/...\", the route's full path",
+        )
+    })?;
+    let response = response.ok_or_else(|| {
+        syn::Error::new(
+            span,
+            "#[route(...)] is missing `response`: add response = Type, the type the handler answers with",
+        )
+    })?;
+    let krate = krate.unwrap_or_else(|| syn::parse_quote!(::netcore_endpoint));
+    Ok(RouteAttr {
+        path,
+        response,
+        krate,
+    })
+}
+
+/// The canonical description of the route that the fingerprint hashes.
+fn schema_text(input: &DeriveInput, attr: &RouteAttr) -> String {
+    let mut text = String::from("netcore-route-v1\npath ");
+    text.push_str(&attr.path.value());
+    text.push_str("\nrequest ");
+    text.push_str(&serde_attrs(&input.attrs));
+    match &input.data {
+        Data::Struct(data) => {
+            text.push_str("struct ");
+            text.push_str(&fields_text(&data.fields));
+        }
+        Data::Enum(data) => {
+            text.push_str("enum {");
+            for variant in &data.variants {
+                text.push_str(&serde_attrs(&variant.attrs));
+                text.push_str(&variant.ident.to_string());
+                text.push(' ');
+                text.push_str(&fields_text(&variant.fields));
+                text.push(';');
+            }
+            text.push('}');
+        }
+        Data::Union(_) => text.push_str("union"),
+    }
+    text.push_str("\nresponse ");
+    text.push_str(&canonical(attr.response.to_token_stream()));
+    text
+}
+
+fn fields_text(fields: &Fields) -> String {
+    let mut text = String::new();
+    let (open, close) = match fields {
+        Fields::Named(_) => ('{', '}'),
+        Fields::Unnamed(_) => ('(', ')'),
+        Fields::Unit => return "unit".to_owned(),
+    };
+    text.push(open);
+    for field in fields {
+        text.push_str(&serde_attrs(&field.attrs));
+        if let Some(ident) = &field.ident {
+            text.push_str(&ident.to_string());
+            text.push(':');
+        }
+        text.push_str(&canonical(field.ty.to_token_stream()));
+        text.push(',');
+    }
+    text.push(close);
+    text
+}
+
+/// The `#[serde(...)]` attributes, which change what travels on the wire.
+fn serde_attrs(attrs: &[Attribute]) -> String {
+    attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("serde"))
+        .map(|attr| format!("#[{}]", canonical(attr.meta.to_token_stream())))
+        .collect()
+}
+
+/// Tokens joined by single spaces: independent of how the source is laid out.
+fn canonical(tokens: TokenStream2) -> String {
+    let mut out = Vec::new();
+    for token in tokens {
+        match token {
+            TokenTree::Group(group) => {
+                let (open, close) = match group.delimiter() {
+                    Delimiter::Parenthesis => ("(", ")"),
+                    Delimiter::Brace => ("{", "}"),
+                    Delimiter::Bracket => ("[", "]"),
+                    Delimiter::None => ("", ""),
+                };
+                out.push(format!("{open}{}{close}", canonical(group.stream())));
+            }
+            TokenTree::Ident(ident) => out.push(ident.to_string()),
+            TokenTree::Punct(punct) => out.push(punct.as_char().to_string()),
+            TokenTree::Literal(literal) => out.push(literal.to_string()),
+        }
+    }
+    out.join(" ")
+}
+
+/// 64-bit FNV-1a.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+fn fingerprint(input: &DeriveInput, attr: &RouteAttr) -> syn::LitInt {
+    let hash = fnv1a(schema_text(input, attr).as_bytes());
+    syn::LitInt::new(&format!("{hash:#018x}_u64"), Span::call_site())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text_of(source: TokenStream2) -> String {
+        let input: DeriveInput = syn::parse2(source).expect("parses");
+        let attr = parse_attr(&input).expect("attribute");
+        schema_text(&input, &attr)
+    }
+
+    #[test]
+    fn fnv1a_matches_the_reference_values() {
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn the_schema_text_ignores_layout_and_the_type_name() {
+        let a = text_of(quote! {
+            #[route(path = "/a", response = Vec<u8>)]
+            struct A { x: Option<u32>, #[serde(default)] y: String }
+        });
+        let b = text_of(quote! {
+            #[route(response = Vec < u8 >, path = "/a")]
+            struct B {
+                x: Option < u32 >,
+                #[serde(default)]
+                y: String,
+            }
+        });
+        assert_eq!(a, b);
+        assert_eq!(
+            a,
+            "netcore-route-v1\npath /a\nrequest struct {x:Option < u32 >,#[serde (default)]y:String,}\nresponse Vec < u8 >"
+        );
+    }
+
+    #[test]
+    fn the_schema_text_sees_fields_variants_and_serde_attributes() {
+        let base =
+            text_of(quote! { #[route(path = "/a", response = u8)] enum E { A(u8), B { x: u8 } } });
+        for other in [
+            quote! { #[route(path = "/a", response = u8)] enum E { A(u16), B { x: u8 } } },
+            quote! { #[route(path = "/a", response = u8)] enum E { A(u8), C { x: u8 } } },
+            quote! { #[route(path = "/a", response = u8)] enum E { A(u8), B { y: u8 } } },
+            quote! { #[route(path = "/b", response = u8)] enum E { A(u8), B { x: u8 } } },
+            quote! { #[route(path = "/a", response = u16)] enum E { A(u8), B { x: u8 } } },
+            quote! { #[route(path = "/a", response = u8)] #[serde(tag = "t")] enum E { A(u8), B { x: u8 } } },
+        ] {
+            assert_ne!(base, text_of(other));
+        }
+    }
+}
