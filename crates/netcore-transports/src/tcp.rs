@@ -12,7 +12,7 @@
 //!     while let Ok((pipe, peer)) = listener.accept().await {
 //!         tokio::spawn(async move {
 //!             while let Ok(message) = pipe.recv().await {
-//!                 println!("{peer} sent {} bytes", message.body.len());
+//!                 tracing::info!("{peer} sent {} bytes", message.body.len());
 //!             }
 //!         });
 //!     }
@@ -333,7 +333,7 @@ impl Transport for TcpTransport {
 /// use netcore_transports::tcp::{self, TcpOptions};
 /// # async fn run() -> Result<(), netcore_transports::Error> {
 /// let listener = tcp::Listener::bind("[::1]:0", TcpOptions::default()).await?;
-/// println!("listening on {}", listener.local_addr());
+/// tracing::info!("listening on {}", listener.local_addr());
 /// loop {
 ///     match listener.accept().await {
 ///         Ok((pipe, peer)) => {

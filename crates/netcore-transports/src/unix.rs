@@ -11,7 +11,7 @@
 //!     while let Ok((pipe, _peer)) = listener.accept().await {
 //!         tokio::spawn(async move {
 //!             while let Ok(message) = pipe.recv().await {
-//!                 println!("got {} bytes", message.body.len());
+//!                 tracing::info!("got {} bytes", message.body.len());
 //!             }
 //!         });
 //!     }
