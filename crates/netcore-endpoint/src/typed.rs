@@ -97,13 +97,14 @@ fn check_schema<R: Route>(request: &Request) -> Result<(), ReplyError> {
 /// An async function usable with [`Router::typed`]: its first argument is
 /// the route type `R`, then up to seven [`FromRequest`] extractors, and it
 /// returns `Result<R::Response, E>` with `E` convertible into a
-/// [`ReplyError`].
+/// [`ReplyError`]; the `Ok` value goes back as JSON.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a typed handler for route `{R}`",
-    label = "not an async fn(`{R}`, extractors…) -> Result<`{R}`'s Response, E>",
-    note = "a typed handler takes the route type first, then extractors, and returns \
-            `Result<<{R} as Route>::Response, E>` where `E: Into<ReplyError>`; \
-            check that its return type matches the `response = ...` of the route"
+    message = "`{Self}` is not a typed handler",
+    label = "not an async fn(RouteType, extractors…) -> Result<Response, E>",
+    note = "a typed handler is an async fn whose first argument is a type that derives `Route`, \
+            followed by up to seven extractors (`State<_>`, `RequestMeta`, `Peer`, …)",
+    note = "it must return `Result<T, E>` where `T` is exactly the `response = ...` type of the \
+            route's #[route(...)] attribute and `E` converts into `ReplyError`"
 )]
 pub trait TypedHandler<R: Route, T, S>: Clone + Send + Sync + Sized + 'static {
     /// Runs the handler on a decoded request.

@@ -130,10 +130,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         ));
     }
     if !input.generics.params.is_empty() {
-        return Err(syn::Error::new(
-            input.generics.span(),
-            "#[derive(Route)] does not support generic types: a route has one concrete request type; \
-             wrap the generic type in a concrete struct",
+        return Err(syn::Error::new_spanned(
+            &input.generics,
+            "#[derive(Route)] does not support generic types: a route has one concrete request type, \
+             so give the fields concrete types instead of type parameters",
         ));
     }
     let attr = parse_attr(input)?;
@@ -242,16 +242,15 @@ fn parse_attr(input: &DeriveInput) -> syn::Result<RouteAttr> {
         }
         Ok(())
     })?;
-    let span = attr.path().span();
     let path = path.ok_or_else(|| {
-        syn::Error::new(
-            span,
+        syn::Error::new_spanned(
+            attr,
             "#[route(...)] is missing `path`: add path = \"/...\", the route's full path",
         )
     })?;
     let response = response.ok_or_else(|| {
-        syn::Error::new(
-            span,
+        syn::Error::new_spanned(
+            attr,
             "#[route(...)] is missing `response`: add response = Type, the type the handler answers with",
         )
     })?;

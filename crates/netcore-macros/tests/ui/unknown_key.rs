@@ -1,0 +1,9 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, netcore_endpoint::Route)]
+#[route(path = "/users/get", response = String, timeout = 5)]
+struct GetUser {
+    id: u32,
+}
+
+fn main() {}
