@@ -21,7 +21,7 @@
 //! | [`events`] | lifecycle and user events: `on`, `once`, `off`, async listeners |
 //! | [`scheduler`] | `after` / `every` tasks with cancellable handles |
 //! | [`cache`] | a typed TTL cache with a size bound, on moka |
-//! | `typed` | typed routes: the [`Route`] trait and its derive, [`Router::typed`], [`Peer::call_typed`], schema fingerprints in the [`SCHEMA`] header |
+//! | `typed` | typed routes: the [`Route`] trait and its derive, the [`service`] macro, [`Router::typed`], [`Peer::call_typed`], schema fingerprints in the [`SCHEMA`] header |
 //! | `wire` | the headers calls and replies carry over the pipe |
 //!
 //! Endpoints and servers report their lifecycle to an [`Events`] hub; each
@@ -77,6 +77,9 @@ pub use handler::Handler;
 pub use listener::Listener;
 /// Derives [`Route`](trait@Route); see the `netcore-macros` crate docs.
 pub use netcore_macros::Route;
+/// A trait of async methods as a service of typed routes; see the
+/// `netcore-macros` crate docs.
+pub use netcore_macros::service;
 pub use peer::{CallError, CallOptions, Peer, Response};
 pub use peer_id::PeerId;
 pub use reply::{IntoReply, Json, Reply, ReplyCode, ReplyError};
@@ -84,5 +87,7 @@ pub use request::{Request, RequestMeta};
 pub use router::{RouteService, Router, RouterError, Routes};
 pub use scheduler::{MissedTickBehavior, Scheduler, TaskHandle};
 pub use server::{Server, ServerConfig};
+#[doc(hidden)]
+pub use typed::__private;
 pub use typed::{Route, SCHEMA, TypedHandler};
 pub use wire::{CONTENT_TYPE, JSON};

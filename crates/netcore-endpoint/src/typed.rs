@@ -223,3 +223,10 @@ impl Peer {
         self.call_with(R::PATH, body, options).await?.json()
     }
 }
+
+/// What the macros' generated code needs, under a path that does not depend
+/// on the user's own dependencies. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+}

@@ -2,7 +2,9 @@
 //!
 //! `#[derive(Route)]` turns a serde type into a typed route: its path, its
 //! response type, its codec and a schema fingerprint, so that the server
-//! handler and the client call can never drift apart.
+//! handler and the client call can never drift apart. `#[service]` turns a
+//! trait of async methods into such routes, a typed client and a function
+//! serving an implementation.
 //!
 //! Depend on `netcore-endpoint` (which re-exports the derive as
 //! `netcore_endpoint::Route`) or on the `netcore` facade with its `macros`
@@ -79,6 +81,69 @@
 //! (16 hex digits); a typed handler compares it with its own and answers a
 //! mismatch with `ReplyCode::SCHEMA_MISMATCH`, naming the route and both
 //! fingerprints. Untyped callers send no such header and are not checked.
+//!
+//! ## The service macro
+//!
+//! `#[service(prefix = "/users")]` on a trait of `async fn(&self, …) ->
+//! Result<Response, Error>` methods (`Error: Into<ReplyError>`) keeps the
+//! trait (its methods now return `Send` futures, so handlers can run on any
+//! thread; implement them with `async fn`) and generates a module named after
+//! the trait in snake case, holding:
+//!
+//! - one request type per method, named after it in UpperCamelCase, whose
+//!   fields are the method's arguments, deriving `Route` at
+//!   `{prefix}/{method}` with the method's response type;
+//! - `Client`: `Client::new(peer)`, then one async method per route,
+//!   returning `Result<Response, CallError>`;
+//! - `serve(router, implementation)`: adds the typed routes to a router
+//!   (the root router: the paths are full paths), served by the
+//!   implementation, shared between requests;
+//! - `PREFIX`.
+//!
+//! The module reaches the trait's argument and response types through
+//! `use super::*`, so use the macro at module level (not inside a function
+//! body, whose local items a module cannot see). Methods cannot be generic,
+//! and arguments are plain `name: Type` pairs of owned serde types.
+//!
+//! ```
+//! use netcore_endpoint::{Endpoint, EndpointConfig, ReplyError, Router, service};
+//! use netcore_pipe::transport::memory_pair;
+//!
+//! /// A calculator.
+//! #[service(prefix = "/math")]
+//! trait Math {
+//!     /// The sum of two numbers.
+//!     async fn add(&self, a: i64, b: i64) -> Result<i64, ReplyError>;
+//!     /// `a / b`, refusing zero.
+//!     async fn div(&self, a: i64, b: i64) -> Result<i64, ReplyError>;
+//! }
+//!
+//! struct Calculator;
+//!
+//! impl Math for Calculator {
+//!     async fn add(&self, a: i64, b: i64) -> Result<i64, ReplyError> {
+//!         Ok(a + b)
+//!     }
+//!     async fn div(&self, a: i64, b: i64) -> Result<i64, ReplyError> {
+//!         a.checked_div(b).ok_or_else(|| ReplyError::bad_request("division by zero"))
+//!     }
+//! }
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let routes = math::serve(Router::new(), Calculator).build()?;
+//!     assert!(routes.contains("/math/add"));
+//!     let (a, b) = memory_pair(64 * 1024);
+//!     let _server = Endpoint::new(b, routes, EndpointConfig::default());
+//!     let client = Endpoint::new(a, Router::new().build()?, EndpointConfig::default());
+//!     let math = math::Client::new(client.peer().clone());
+//!     assert_eq!(math.add(2, 3).await?, 5);
+//!     assert!(math.div(1, 0).await.is_err());
+//!     Ok(())
+//! }
+//! ```
+
+mod service;
 
 use proc_macro::TokenStream;
 use proc_macro2::{Delimiter, Span, TokenStream as TokenStream2, TokenTree};
@@ -110,6 +175,38 @@ use syn::{Attribute, Data, DeriveInput, Fields, LitStr, Path, Type};
 pub fn derive_route(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as DeriveInput);
     match expand(&input) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+/// Turns a trait of async methods into a service: typed routes under a
+/// prefix, a typed client and a function serving an implementation; see the
+/// [crate docs](crate#the-service-macro) for what it generates.
+///
+/// ```
+/// use netcore_endpoint::{ReplyError, Route, Router, service};
+///
+/// #[service(prefix = "/clock")]
+/// trait Clock {
+///     /// Seconds since the epoch.
+///     async fn now(&self) -> Result<u64, ReplyError>;
+/// }
+///
+/// struct Fixed;
+/// impl Clock for Fixed {
+///     async fn now(&self) -> Result<u64, ReplyError> { Ok(1_700_000_000) }
+/// }
+///
+/// fn main() {
+///     let routes = clock::serve(Router::new(), Fixed).build().expect("routes");
+///     assert!(routes.contains("/clock/now"));
+///     assert_eq!(<clock::Now as Route>::PATH, "/clock/now");
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn service(args: TokenStream, item: TokenStream) -> TokenStream {
+    match service::expand(args.into(), item.into()) {
         Ok(tokens) => tokens.into(),
         Err(error) => error.to_compile_error().into(),
     }
