@@ -148,6 +148,8 @@ pub struct Connection {
     peer_goaway: bool,
     closed: bool,
     stats: CoreStats,
+    /// The latest time the core was told about.
+    now: Instant,
 }
 
 impl Connection {
@@ -189,6 +191,7 @@ impl Connection {
             peer_goaway: false,
             closed: false,
             stats: CoreStats::default(),
+            now,
             config,
         }
     }
@@ -399,6 +402,7 @@ impl Connection {
             }));
         }
         self.consume_connection(state.window.unconsumed(), now);
+        self.check_graceful_end();
         true
     }
 
@@ -458,6 +462,7 @@ impl Connection {
 
     /// A decoded item from the peer.
     pub fn handle_decoded(&mut self, item: Decoded, now: Instant) {
+        self.now = self.now.max(now);
         if self.closed {
             return;
         }
@@ -603,9 +608,7 @@ impl Connection {
                 self.refuse(id, ErrorCode::CANCELLED);
             }
             let released = body.len() as u64;
-            if let Some(window) = &mut self.recv_window {
-                window.consumed += released;
-            }
+            self.received_and_released(released);
             return Ok(());
         };
         if let Frame::Open(open) = frame {
@@ -731,13 +734,18 @@ impl Connection {
         self.refuse(id, error.code());
         if was_open {
             if let Some(state) = self.incoming.remove(&id) {
-                let unconsumed = state.window.unconsumed();
-                if let Some(window) = &mut self.recv_window {
-                    window.consumed += unconsumed;
-                }
+                self.consume_connection(state.window.unconsumed(), self.now);
             }
             self.events.push_back(Event::IncomingFailed { id, error });
+            self.check_graceful_end();
         }
+    }
+
+    /// Bytes counted against the connection window that nobody will read
+    /// (frames of a message already given up): released at once, with the
+    /// CREDIT that may be due — else the peer could wait for it forever.
+    fn received_and_released(&mut self, bytes: u64) {
+        self.consume_connection(bytes, self.now);
     }
 
     /// Forgets incoming message `id` and asks the peer to stop sending it.
@@ -761,6 +769,7 @@ impl Connection {
 
     /// Time passed: sends keepalive PINGs and enforces the idle timeout.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
         if self.closed {
             return;
         }

@@ -597,3 +597,41 @@ fn an_open_past_the_connection_window_fails_only_what_was_announced() {
         })
     ));
 }
+
+#[test]
+fn late_frames_of_refused_messages_give_their_credit_back() {
+    // Found in review: bytes of messages the receiver had cancelled were
+    // released without a connection CREDIT, and once they filled the
+    // connection window every later message stalled.
+    let mut wire = Wire::new(CoreConfig::default());
+    for n in 0..8 {
+        wire.send(Priority::NORMAL, pattern(1 << 20, n));
+    }
+    let mut refused = 0;
+    for _ in 0..1000 {
+        let moved = wire.step(usize::MAX);
+        let opened: Vec<u64> = wire
+            .b_events
+            .drain(..)
+            .filter_map(|e| match e {
+                Event::IncomingOpened { id, .. } => Some(id),
+                _ => None,
+            })
+            .collect();
+        for id in opened {
+            assert!(wire.b.cancel_incoming(id, wire.now));
+            refused += 1;
+        }
+        if moved == 0 {
+            break;
+        }
+    }
+    assert_eq!(refused, 8);
+    let after = wire.send(Priority::NORMAL, pattern(100_000, 9));
+    wire.run();
+    assert_eq!(
+        wire.body_at_b(after),
+        pattern(100_000, 9),
+        "the connection stalled"
+    );
+}

@@ -277,7 +277,14 @@ impl Driver {
                     }
                     Err(mpsc::error::TryRecvError::Empty) => break,
                     Err(mpsc::error::TryRecvError::Disconnected) => {
-                        let _ = self.core.push_body(*id, Bytes::new(), true);
+                        // The feeder died without saying End (its stream
+                        // panicked): the body is cut short, never complete.
+                        self.core.cancel_outgoing(*id);
+                        if let Some(entry) = self.outgoing.remove(id) {
+                            let error =
+                                std::io::Error::other("the body source ended without finishing");
+                            let _ = entry.done.send(Err(PipeError::Body(Arc::new(error))));
+                        }
                         finished.push(*id);
                         break;
                     }
@@ -399,8 +406,6 @@ impl Driver {
                         None => tracing::debug!("connection closed"),
                         Some(error) => tracing::debug!(%error, "connection ended"),
                     }
-                    let stats = self.core.stats();
-                    Counters::add(&self.shared.counters.frames_received, stats.frames_received);
                     self.shared.end(error);
                     // No more messages will come.
                     self.delivery = None;
@@ -505,11 +510,42 @@ fn file_chunks(file: tokio::fs::File, len: u64, chunk: usize) -> super::outgoing
 }
 
 /// Moves a body's chunks to the driver, a bounded few at a time.
+/// A feeder's sending end: when the feeder ends, however it ends (a
+/// panicking stream included), the channel closes *and then* the driver is
+/// woken, so it sees the feeder is gone.
+struct FeedSender {
+    tx: Option<mpsc::Sender<Feed>>,
+    notify: Arc<Notify>,
+}
+
+impl FeedSender {
+    /// Sends one item and wakes the driver; false if the driver is gone.
+    async fn send(&self, feed: Feed) -> bool {
+        let sent = match &self.tx {
+            Some(tx) => tx.send(feed).await.is_ok(),
+            None => false,
+        };
+        self.notify.notify_one();
+        sent
+    }
+}
+
+impl Drop for FeedSender {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        self.notify.notify_one();
+    }
+}
+
 async fn feed_stream(
     mut stream: super::outgoing::ChunkStream,
     tx: mpsc::Sender<Feed>,
     notify: Arc<Notify>,
 ) {
+    let feeder = FeedSender {
+        tx: Some(tx),
+        notify,
+    };
     while let Some(item) = stream.next().await {
         let feed = match item {
             Ok(chunk) if chunk.is_empty() => continue,
@@ -517,12 +553,9 @@ async fn feed_stream(
             Err(error) => Feed::Failed(error),
         };
         let failed = matches!(feed, Feed::Failed(_));
-        if tx.send(feed).await.is_err() || failed {
-            notify.notify_one();
+        if !feeder.send(feed).await || failed {
             return;
         }
-        notify.notify_one();
     }
-    let _ = tx.send(Feed::End).await;
-    notify.notify_one();
+    feeder.send(Feed::End).await;
 }

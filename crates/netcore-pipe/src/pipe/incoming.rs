@@ -66,7 +66,11 @@ impl Incoming {
         let mut body = self.body;
         // The announced length was checked against the message limit: room
         // for it up front saves re-copying a growing buffer.
-        let capacity = self.total_len.map_or(64 << 10, |len| len as usize);
+        // Not more than 1 MiB up front: the announced length is the peer's
+        // word, not bytes that arrived; the buffer grows with the data.
+        let capacity = self
+            .total_len
+            .map_or(64 << 10, |len| len.min(1 << 20) as usize);
         let mut out = BytesMut::new();
         let mut single: Option<Bytes> = None;
         let mut pacer = Pacer::default();
@@ -280,18 +284,28 @@ impl Collect {
                 Some((_, writer)) => writer.write_all(&chunk).await.map_err(spill)?,
                 None => {
                     let wanted = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
-                    let more = self
-                        .budget
-                        .clone()
-                        .acquire_many_owned(wanted)
-                        .await
-                        .map_err(|_| PipeError::Closed)?;
-                    match &mut permit {
-                        Some(held) => held.merge(more),
-                        None => permit = Some(more),
+                    // Never wait for the budget while holding part of it
+                    // (collectors would deadlock each other): when it is
+                    // short, this body goes to disk instead.
+                    match self.budget.clone().try_acquire_many_owned(wanted) {
+                        Ok(more) => {
+                            match &mut permit {
+                                Some(held) => held.merge(more),
+                                None => permit = Some(more),
+                            }
+                            in_memory += chunk.len() as u64;
+                            parts.push(chunk);
+                        }
+                        Err(_) => {
+                            let (path, mut writer) = self.create_file().await.map_err(spill)?;
+                            for part in parts.drain(..) {
+                                writer.write_all(&part).await.map_err(spill)?;
+                            }
+                            writer.write_all(&chunk).await.map_err(spill)?;
+                            permit = None;
+                            file = Some((path, writer));
+                        }
                     }
-                    in_memory += chunk.len() as u64;
-                    parts.push(chunk);
                 }
             }
         }

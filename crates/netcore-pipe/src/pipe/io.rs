@@ -140,9 +140,14 @@ pub(crate) async fn write_loop<W: TransportWrite>(
         }
         if let Err(error) = result {
             let error = PipeError::transport(error);
-            for progress in batch.progress {
-                if let Some(done) = progress.done {
-                    let _ = done.send(Err(error.clone()));
+            // This batch and any already queued will never be written.
+            batches.close();
+            let queued = std::iter::from_fn(|| batches.try_recv().ok());
+            for batch in std::iter::once(batch).chain(queued) {
+                for progress in batch.progress {
+                    if let Some(done) = progress.done {
+                        let _ = done.send(Err(error.clone()));
+                    }
                 }
             }
             return Err(error);
