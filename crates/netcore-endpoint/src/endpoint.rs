@@ -204,28 +204,35 @@ impl Dispatcher {
                     }
                 }
                 Some(kind @ (Kind::Call | Kind::Notify)) => {
-                    // Backpressure: wait for a handler slot before taking more.
-                    let Ok(permit) = self.handlers.clone().acquire_owned().await else {
-                        break PipeError::Closed;
-                    };
                     let call_id = (kind == Kind::Call)
                         .then(|| wire::number(&incoming.headers, wire::CALL))
                         .flatten();
-                    let task = tokio::spawn(serve(
+                    let handlers = self.handlers.clone();
+                    let serving = serve(
                         self.peer.clone(),
                         self.routes.clone(),
                         incoming,
                         call_id,
                         self.running.clone(),
                         self.events.clone(),
-                    ));
-                    if let Some(call_id) = call_id {
-                        lock(&self.running).insert(call_id, task.abort_handle());
-                    }
-                    tokio::spawn(async move {
-                        let _ = task.await;
-                        drop(permit);
+                    );
+                    // The request waits for a handler slot in its own task:
+                    // the dispatcher keeps reading, so replies and cancels
+                    // still get through when every slot is busy (handlers
+                    // that call back this peer would deadlock otherwise).
+                    // The waiting requests' bodies are not read, so flow
+                    // control holds their senders back.
+                    let mut running = lock(&self.running);
+                    let task = tokio::spawn(async move {
+                        let Ok(_slot) = handlers.acquire_owned().await else {
+                            return;
+                        };
+                        serving.await;
                     });
+                    // Registered before the task can finish and unregister.
+                    if let Some(call_id) = call_id {
+                        running.insert(call_id, task.abort_handle());
+                    }
                 }
                 Some(Kind::Cancel) => {
                     if let Some(call_id) = wire::number(&incoming.headers, wire::CALL)
@@ -379,7 +386,11 @@ async fn serve(
     };
     lock(&running).remove(&call_id);
     let ok = !reply.is_err();
-    match send_reply(&peer, call_id, reply) {
+    let sent = match send_reply(&peer, call_id, reply) {
+        Ok(handle) => handle.await.map_err(|error| error.to_string()),
+        Err(error) => Err(error),
+    };
+    match sent {
         Ok(()) if events.has_lifecycle_listener(LifecycleKind::Reply) => {
             events.emit_lifecycle(LifecycleEvent::Reply {
                 peer: peer.id(),
@@ -389,7 +400,16 @@ async fn serve(
             });
         }
         Ok(()) => {}
-        Err(error) => tracing::debug!(%error, call = call_id, "reply not sent"),
+        Err(error) => {
+            // The reply could not go (too large for the peer, say): tell the
+            // caller rather than leave it waiting for its timeout.
+            tracing::debug!(%error, call = call_id, "reply not sent");
+            let refusal = Reply::error(
+                ReplyCode::INTERNAL,
+                format!("the reply of {route} could not be sent: {error}"),
+            );
+            let _ = send_reply(&peer, call_id, refusal);
+        }
     }
 }
 
@@ -402,7 +422,7 @@ impl Drop for AbortOnDrop {
     }
 }
 
-fn send_reply(peer: &Peer, call_id: u64, reply: Reply) -> Result<(), String> {
+fn send_reply(peer: &Peer, call_id: u64, reply: Reply) -> Result<netcore_pipe::SendHandle, String> {
     let (kind, mut headers, body) = match reply {
         Reply::Ok { headers, body } => (Kind::Reply, headers, body),
         Reply::Err(error) => {
@@ -421,9 +441,5 @@ fn send_reply(peer: &Peer, call_id: u64, reply: Reply) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let mut message = Message::new(body).priority(netcore_pipe::protocol::Priority::HIGH);
     message.headers = headers;
-    peer.inner
-        .pipe
-        .send(message)
-        .map(drop)
-        .map_err(|e| e.to_string())
+    peer.inner.pipe.send(message).map_err(|e| e.to_string())
 }

@@ -169,18 +169,35 @@ impl Peer {
                 .send(message)
                 .map_err(CallError::Connection)?,
         );
+        // Wait for the reply — or for the request to fail on its way out
+        // (too large for the peer, refused, link gone): then no reply comes.
+        let wait = async {
+            let mut reply_rx = reply_rx;
+            if let Some(request) = guard.request.as_mut() {
+                tokio::select! {
+                    reply = &mut reply_rx => {
+                        return reply.unwrap_or(Err(CallError::Connection(PipeError::Closed)));
+                    }
+                    sent = request.finished() => {
+                        if let Err(error) = sent {
+                            return Err(CallError::Connection(error));
+                        }
+                    }
+                }
+            }
+            reply_rx
+                .await
+                .unwrap_or(Err(CallError::Connection(PipeError::Closed)))
+        };
         let reply = match timeout {
-            Some(timeout) => match tokio::time::timeout(timeout, reply_rx).await {
+            Some(timeout) => match tokio::time::timeout(timeout, wait).await {
                 Ok(reply) => reply,
                 Err(_) => return Err(CallError::Timeout(timeout)),
             },
-            None => reply_rx.await,
+            None => wait.await,
         };
         guard.done = true;
-        match reply {
-            Ok(result) => result,
-            Err(_) => Err(CallError::Connection(PipeError::Closed)),
-        }
+        reply
     }
 
     /// Sends a notification: `route` runs at the peer, no reply comes back.

@@ -516,3 +516,80 @@ async fn a_streaming_handler_reads_the_body_as_it_arrives() {
         .expect("reply");
     assert_eq!(reply.body, "16777216");
 }
+
+#[tokio::test]
+async fn a_request_too_large_for_the_peer_fails_at_once() {
+    // Found in review: the request's send failure was dropped and the caller
+    // waited for its timeout.
+    let mut small = EndpointConfig::default();
+    small.pipe.core.limits.max_message_size = 1000;
+    let routes = Router::new().route("/echo", echo).build().expect("routes");
+    let (a, b) = memory_pair(64 << 10);
+    let _server = Endpoint::new(b, routes, small);
+    let client = Endpoint::new(a, no_routes(), EndpointConfig::default());
+    guard(client.peer().call("/echo", "fits"))
+        .await
+        .expect("a small call works");
+    let options = CallOptions {
+        timeout: Some(Duration::from_secs(3600)),
+        ..CallOptions::default()
+    };
+    let result = guard(client.peer().call_with("/echo", vec![0u8; 5000], options)).await;
+    assert!(
+        matches!(
+            result,
+            Err(CallError::Connection(netcore_pipe::PipeError::Encode(_)))
+        ),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_reply_too_large_for_the_caller_becomes_an_error_reply() {
+    let routes = Router::new().route("/echo", echo).build().expect("routes");
+    let mut small = EndpointConfig::default();
+    small.pipe.core.limits.max_message_size = 1000;
+    let (a, b) = memory_pair(64 << 10);
+    let _server = Endpoint::new(b, routes, EndpointConfig::default());
+    let client = Endpoint::new(a, no_routes(), small);
+    // The 4000-byte request fits the server's limits; its echo does not fit
+    // the client's 1000-byte limit, so the server answers with an error.
+    let result = guard(client.peer().call("/echo", vec![1u8; 4000])).await;
+    assert_eq!(
+        result.err().and_then(|e| e.code()),
+        Some(ReplyCode::INTERNAL)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlers_calling_back_do_not_deadlock_when_every_slot_is_busy() {
+    // Found in review: the dispatcher waited for a handler slot and stopped
+    // reading, so replies to the busy handlers' own calls never arrived.
+    async fn x(caller: Peer) -> Result<String, ReplyError> {
+        let reply = caller
+            .call("/y", "")
+            .await
+            .map_err(|e| ReplyError::internal(e.to_string()))?;
+        Ok(String::from_utf8_lossy(&reply.body).into_owned())
+    }
+    async fn y() -> &'static str {
+        "y"
+    }
+    let config = EndpointConfig {
+        max_concurrent_handlers: 1,
+        ..EndpointConfig::default()
+    };
+    let server_routes = Router::new().route("/x", x).build().expect("routes");
+    let client_routes = Router::new().route("/y", y).build().expect("routes");
+    let (_server, client) = connect(server_routes, client_routes, config);
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let peer = client.peer().clone();
+            tokio::spawn(async move { peer.call("/x", "").await })
+        })
+        .collect();
+    for call in calls {
+        let reply = guard(call).await.expect("task").expect("reply");
+        assert_eq!(reply.body, "y");
+    }
+}
