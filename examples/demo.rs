@@ -3,7 +3,9 @@
 //! It shows, with measured figures:
 //! - a blueprint (`/users`) with its own middleware (a tower layer counting
 //!   requests) and a before hook (an API key check);
-//! - a typed JSON call, answered from a TTL cache on the second ask;
+//! - a typed call (`#[derive(Route)]`: path, request and response declared
+//!   once, with a schema fingerprint), answered from a TTL cache on the
+//!   second ask;
 //! - a scheduler refreshing the cache periodically;
 //! - lifecycle and user events;
 //! - eight concurrent 32 MiB uploads on the same connection, during which
@@ -24,7 +26,7 @@ use netcore::endpoint::cache::Cache;
 use netcore::endpoint::events::{Events, Lifecycle, LifecycleEvent};
 use netcore::endpoint::scheduler::Scheduler;
 use netcore::endpoint::{
-    CallOptions, Endpoint, EndpointConfig, Json, Listener, Reply, ReplyCode, ReplyError, Request,
+    CallOptions, Endpoint, EndpointConfig, Listener, Reply, ReplyCode, ReplyError, Request, Route,
     Router, Server, ServerConfig, State, Streamed,
 };
 use netcore::pipe::protocol::Priority;
@@ -45,11 +47,19 @@ struct App {
     events: Events,
 }
 
-/// `/users/get`: a user by id, from the cache or "the database".
+/// The typed route `/users/get`: its path, request and response types are
+/// declared once, for the server handler and the client call alike.
+#[derive(Debug, Serialize, Deserialize, Route)]
+#[route(path = "/users/get", response = User, crate = netcore::endpoint)]
+struct GetUser {
+    id: u32,
+}
+
+/// A user by id, from the cache or "the database".
 async fn get_user(
+    GetUser { id }: GetUser,
     State(app): State<App>,
-    Json(id): Json<u32>,
-) -> std::result::Result<Json<User>, ReplyError> {
+) -> std::result::Result<User, ReplyError> {
     if id == 0 {
         return Err(ReplyError::new(ReplyCode::NOT_FOUND, "no user 0"));
     }
@@ -65,7 +75,7 @@ async fn get_user(
         })
         .await;
     let _ = app.events.emit("user-viewed", &user);
-    Ok(Json(user))
+    Ok(user)
 }
 
 /// `/files/upload`: reads the body as it arrives (never holding it whole),
@@ -121,7 +131,7 @@ async fn main() -> Result<()> {
     };
     let middleware_count = Arc::new(AtomicU64::new(0));
     let users = Router::with_state(app.clone())
-        .route("/get", get_user)
+        .typed(get_user)
         // Middleware: a tower layer counting the blueprint's requests.
         .layer(tower::util::MapRequestLayer::new({
             let count = middleware_count.clone();
@@ -211,16 +221,11 @@ async fn main() -> Result<()> {
     let mut keyed = CallOptions::default();
     keyed.headers.insert("api-key", "demo")?;
 
-    // Typed JSON call, twice: the second is a cache hit.
+    // Typed call, twice: the second is a cache hit.
     let call = |id: u32| {
         let peer = peer.clone();
         let options = keyed.clone();
-        async move {
-            let reply = peer
-                .call_with("/users/get", serde_json::to_vec(&id)?, options)
-                .await?;
-            Result::Ok(reply.json::<User>()?)
-        }
+        async move { peer.call_typed_with(&GetUser { id }, options).await }
     };
     let first_call = Instant::now();
     let user = call(42).await?;
@@ -229,10 +234,10 @@ async fn main() -> Result<()> {
     let again = call(42).await?;
     let second = second_call.elapsed();
     assert_eq!(user.name, again.name);
-    let refused = peer.call("/users/get", "42").await;
+    let refused = peer.call_typed(&GetUser { id: 42 }).await;
     println!("1. blueprint /users with middleware and an api-key hook");
     println!(
-        "   typed JSON call /users/get(42) -> {:?} in {:.0} µs; again in {:.0} µs; {} load(s) from the \"database\" (the second was a cache hit)",
+        "   typed call GetUser {{ id: 42 }} (#[derive(Route)], JSON, schema-checked) -> {:?} in {:.0} µs; again in {:.0} µs; {} load(s) from the \"database\" (the second was a cache hit)",
         user.name,
         first.as_secs_f64() * 1e6,
         second.as_secs_f64() * 1e6,

@@ -7,6 +7,8 @@
 //! router (a *blueprint*) under a prefix that starts with `/` and does not end
 //! with one (`/users`): its route `/list` becomes `/users/list`, its route `/`
 //! becomes `/users` itself. Nesting nests: a blueprint may hold blueprints.
+//! Typed routes ([`Router::typed`]) keep the path their type declares
+//! wherever they are nested: that path is the contract with the caller.
 //! Lookup is one hash-map probe on the full path.
 //!
 //! ## Scoping
@@ -84,6 +86,9 @@ pub struct Router<S = ()> {
     routes: HashMap<String, RouteService>,
     /// Routes whose handler streams the request body.
     streaming: HashSet<String>,
+    /// Routes whose path is absolute: nesting keeps it as it is (typed
+    /// routes, whose path is the contract with the caller).
+    absolute: HashSet<String>,
     /// Fallbacks by prefix ("" for this router's own).
     fallbacks: Vec<(String, RouteService)>,
     before: Vec<BeforeHook>,
@@ -112,6 +117,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             state,
             routes: HashMap::new(),
             streaming: HashSet::new(),
+            absolute: HashSet::new(),
             fallbacks: Vec::new(),
             before: Vec::new(),
             after: Vec::new(),
@@ -138,6 +144,15 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         self
     }
 
+    /// Marks route `path` as absolute: [`Router::nest`] keeps its path as it
+    /// is instead of prefixing it. Typed routes are absolute, so that a
+    /// blueprint's middleware and hooks can wrap them while callers still
+    /// reach them at the path their type declares.
+    pub(crate) fn absolute(mut self, path: &str) -> Self {
+        self.absolute.insert(path.to_owned());
+        self
+    }
+
     /// Answers requests for paths with no route (the Python `default`).
     pub fn fallback<H, T>(mut self, handler: H) -> Self
     where
@@ -161,10 +176,14 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             return self;
         }
         let streaming = router.streaming.clone();
+        let absolute = router.absolute.clone();
         let (routes, fallbacks, errors) = router.finish();
         self.errors.extend(errors);
         for (path, service) in routes {
-            let full = if path == "/" {
+            let full = if absolute.contains(&path) {
+                self.absolute.insert(path.clone());
+                path.clone()
+            } else if path == "/" {
                 prefix.to_owned()
             } else {
                 format!("{prefix}{path}")

@@ -58,9 +58,8 @@ pub const SCHEMA: &str = "nc-schema";
 /// whenever the schema changes), but the derive keeps it honest.
 pub trait Route: Serialize + DeserializeOwned + Send + 'static {
     /// The route's full path, as the client calls it. [`Router::typed`]
-    /// registers the handler at this path *within the router it is given*:
-    /// register typed routes on the root router (nesting a router prefixes
-    /// its paths, which the client would not know).
+    /// registers the handler at exactly this path: nesting the router in a
+    /// blueprint does not prefix it (its middleware and hooks still wrap it).
     const PATH: &'static str;
     /// What the handler answers with.
     type Response: Serialize + DeserializeOwned + Send + 'static;
@@ -194,7 +193,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                 handler.call(route, request, state).await
             }
         };
-        self.route(R::PATH, wrapper)
+        self.route(R::PATH, wrapper).absolute(R::PATH)
     }
 }
 

@@ -235,3 +235,59 @@ fn registering_a_typed_route_twice_is_a_build_error() {
         "route \"/users/get\" is registered twice"
     );
 }
+
+#[tokio::test]
+async fn a_typed_route_keeps_its_path_inside_a_blueprint_and_its_middleware_applies() {
+    use netcore_endpoint::{Reply, ReplyCode, Request};
+    #[derive(Debug, serde::Serialize, serde::Deserialize, netcore_endpoint::Route)]
+    #[route(path = "/inventory/count", response = u32)]
+    struct Count {
+        item: String,
+    }
+    async fn count(request: Count) -> Result<u32, netcore_endpoint::ReplyError> {
+        Ok(request.item.len() as u32)
+    }
+    let blueprint = Router::new()
+        .typed(count)
+        .before(|request: Request| async move {
+            match request.headers.get_str("token") {
+                Some(_) => Ok(request),
+                None => Err(Reply::error(ReplyCode(401), "no token")),
+            }
+        });
+    let routes = Router::new()
+        .nest("/inventory", blueprint)
+        .build()
+        .expect("routes");
+    assert!(
+        routes.contains("/inventory/count"),
+        "nesting must not re-prefix a typed route"
+    );
+    let (a, b) = netcore_pipe::transport::memory_pair(64 << 10);
+    let _server = netcore_endpoint::Endpoint::new(b, routes, Default::default());
+    let client = netcore_endpoint::Endpoint::new(
+        a,
+        Router::new().build().expect("routes"),
+        Default::default(),
+    );
+    let refused = client
+        .peer()
+        .call_typed(&Count {
+            item: "bolts".into(),
+        })
+        .await;
+    assert_eq!(refused.err().and_then(|e| e.code()), Some(ReplyCode(401)));
+    let mut options = netcore_endpoint::CallOptions::default();
+    options.headers.insert("token", "t").expect("header");
+    let count = client
+        .peer()
+        .call_typed_with(
+            &Count {
+                item: "bolts".into(),
+            },
+            options,
+        )
+        .await
+        .expect("typed call through the blueprint");
+    assert_eq!(count, 5);
+}

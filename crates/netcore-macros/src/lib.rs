@@ -96,7 +96,7 @@
 //! - `Client`: `Client::new(peer)`, then one async method per route,
 //!   returning `Result<Response, CallError>`;
 //! - `serve(router, implementation)`: adds the typed routes to a router
-//!   (the root router: the paths are full paths), served by the
+//!   (at their full paths, which nesting that router keeps), served by the
 //!   implementation, shared between requests;
 //! - `PREFIX`.
 //!

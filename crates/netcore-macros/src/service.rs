@@ -212,8 +212,8 @@ pub(crate) fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<Toke
             }
 
             /// Adds the service's typed routes (under [`PREFIX`]) to `router`,
-            /// served by `service`. Add them to the root router: the routes'
-            /// paths are full paths, as the client calls them.
+            /// served by `service`. The routes keep their full paths (as the
+            /// client calls them) even if `router` is nested as a blueprint.
             #item_vis fn serve<S, T>(router: #krate::Router<S>, service: T) -> #krate::Router<S>
             where
                 S: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static,
