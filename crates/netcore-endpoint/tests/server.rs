@@ -242,22 +242,26 @@ async fn lifecycle_events_report_connections_requests_and_replies() {
     );
 }
 
+/// A task counting seconds on `scheduler`; returns the counter.
+fn tick_every_second(scheduler: &netcore_endpoint::Scheduler) -> Arc<AtomicUsize> {
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let counter = ticks.clone();
+    scheduler.every(Duration::from_secs(1), move || {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    ticks
+}
+
 #[tokio::test(start_paused = true)]
 async fn scheduled_tasks_stop_with_the_server_and_the_connection() {
     let server = Server::new(
         Router::new().build().expect("routes"),
         ServerConfig::default(),
     );
-    let server_ticks = Arc::new(AtomicUsize::new(0));
-    server.scheduler().every(Duration::from_secs(1), {
-        let ticks = server_ticks.clone();
-        move || {
-            let ticks = ticks.clone();
-            async move {
-                ticks.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-    });
+    let server_ticks = tick_every_second(server.scheduler());
     let (a, b) = netcore_pipe::transport::memory_pair(64 << 10);
     let _served = server.adopt(b, "memory".into());
     let client = Endpoint::new(
@@ -265,16 +269,7 @@ async fn scheduled_tasks_stop_with_the_server_and_the_connection() {
         Router::new().build().expect("routes"),
         EndpointConfig::default(),
     );
-    let client_ticks = Arc::new(AtomicUsize::new(0));
-    client.scheduler().every(Duration::from_secs(1), {
-        let ticks = client_ticks.clone();
-        move || {
-            let ticks = ticks.clone();
-            async move {
-                ticks.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-    });
+    let client_ticks = tick_every_second(client.scheduler());
     tokio::time::sleep(Duration::from_millis(3500)).await;
     assert_eq!(server_ticks.load(Ordering::SeqCst), 3);
     assert_eq!(client_ticks.load(Ordering::SeqCst), 3);
