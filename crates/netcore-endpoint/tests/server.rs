@@ -33,6 +33,18 @@ async fn start(
         .route("/whoami", whoami)
         .build()
         .expect("routes");
+    serve(routes, config).await
+}
+
+/// A server for `routes` on a loopback port, serving in a task.
+async fn serve(
+    routes: Routes,
+    config: ServerConfig,
+) -> (
+    Server,
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     let server = Server::new(routes, config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -140,15 +152,7 @@ async fn shutdown_lets_calls_in_flight_finish() {
         .route("/slow", slow)
         .build()
         .expect("routes");
-    let server = Server::new(routes, ServerConfig::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    let serving = tokio::spawn({
-        let server = server.clone();
-        async move { server.serve(listener).await }
-    });
+    let (server, address, serving) = serve(routes, ServerConfig::default()).await;
     let client = client(address, Router::new().build().expect("routes")).await;
     let call = tokio::spawn({
         let peer = client.peer().clone();
