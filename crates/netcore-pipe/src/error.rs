@@ -91,6 +91,9 @@ pub enum PipeError {
     /// `recv` was called on a streaming pipe, or `accept` on a complete one.
     #[error("wrong receive mode: {0}")]
     WrongReceiveMode(&'static str),
+    /// Talking to a Python netcore 0.1.3 peer failed (Python-compatible mode).
+    #[error(transparent)]
+    Py013(#[from] crate::core::py013::Py013Error),
     /// Spilling a large incoming body to disk failed.
     #[error("spilling the body to disk failed: {0}")]
     Spill(Arc<io::Error>),

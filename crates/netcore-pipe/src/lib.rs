@@ -48,7 +48,7 @@ pub mod transport;
 pub use error::PipeError;
 pub use pipe::{
     Body, BodyStream, ChunkStream, Incoming, Message, Pipe, PipeConfig, PipeStats, ReceiveMode,
-    Received, ReceivedBody, SendHandle, SpilledFile,
+    Received, ReceivedBody, SendHandle, SpilledFile, WireFormat,
 };
 pub use transport::{Transport, TransportRead, TransportWrite};
 

@@ -43,6 +43,7 @@ mod config;
 mod event;
 mod flow;
 mod keepalive;
+pub mod py013;
 mod send;
 
 use std::collections::{HashMap, VecDeque};

@@ -4,6 +4,21 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::core::CoreConfig;
+use crate::core::py013::Py013Config;
+
+/// Which wire format the pipe speaks, chosen when it is built.
+#[derive(Debug, Clone, Default)]
+pub enum WireFormat {
+    /// Netcore's own LSO v2: handshake, CRC32C, flow control, priorities on
+    /// the wire (`PipeConfig::core` applies).
+    #[default]
+    Lso2,
+    /// The format of the Python framework netcore 0.1.3, to talk to existing
+    /// Python peers (see [`crate::core::py013`]): no handshake, no integrity
+    /// checks, no flow control; headers are the mission's info keys with
+    /// JSON text values. `PipeConfig::core` is not used.
+    Python013(Py013Config),
+}
 
 /// How incoming messages reach the application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -32,6 +47,9 @@ pub enum ReceiveMode {
 /// ```
 #[derive(Debug, Clone)]
 pub struct PipeConfig {
+    /// The wire format ([`WireFormat::Lso2`] unless talking to Python
+    /// netcore 0.1.3 peers).
+    pub wire: WireFormat,
     /// The protocol state machine's settings (limits, chunk size, windows,
     /// keepalive, decode mode).
     pub core: CoreConfig,
@@ -58,6 +76,7 @@ pub struct PipeConfig {
 impl Default for PipeConfig {
     fn default() -> Self {
         PipeConfig {
+            wire: WireFormat::Lso2,
             core: CoreConfig::default(),
             receive: ReceiveMode::Complete,
             spill_threshold: 16 << 20,
@@ -78,6 +97,21 @@ impl PipeConfig {
             core: CoreConfig::lossy_link(),
             write_batch: 1024,
             read_size: 1024,
+            ..PipeConfig::default()
+        }
+    }
+
+    /// Settings to talk to a peer running the Python framework netcore
+    /// 0.1.3 ([`WireFormat::Python013`] with its defaults).
+    ///
+    /// ```
+    /// use netcore_pipe::{PipeConfig, WireFormat};
+    /// let config = PipeConfig::python_013();
+    /// assert!(matches!(config.wire, WireFormat::Python013(_)));
+    /// ```
+    pub fn python_013() -> PipeConfig {
+        PipeConfig {
+            wire: WireFormat::Python013(Py013Config::default()),
             ..PipeConfig::default()
         }
     }

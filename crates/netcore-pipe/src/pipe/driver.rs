@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use netcore_protocol::ErrorCode;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
@@ -16,9 +15,10 @@ use super::config::PipeConfig;
 use super::incoming::{BodyStream, Collect, Incoming, Piece, Received};
 use super::io::{Batch, Progress, ReadEvent};
 use super::outgoing::{Body, OutgoingEntry};
+use super::session::Session;
 use super::shared::Shared;
 use super::stats::Counters;
-use crate::core::{Connection, Event};
+use crate::core::Event;
 use crate::error::PipeError;
 
 /// What a body feeder task sends.
@@ -38,7 +38,7 @@ pub(crate) enum Delivery {
 }
 
 pub(crate) struct Driver {
-    pub(crate) core: Connection,
+    pub(crate) core: Session,
     pub(crate) config: PipeConfig,
     pub(crate) shared: Arc<Shared>,
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
@@ -71,6 +71,9 @@ impl Driver {
                 self.on_command(command);
             }
             for _ in 0..16 {
+                if !self.core.wants_input() {
+                    break;
+                }
                 match self.reads.try_recv() {
                     Ok(event) => self.on_read(Some(event)),
                     Err(_) => break,
@@ -87,7 +90,7 @@ impl Driver {
             let wake = tokio::select! {
                 biased;
                 result = &mut self.writer_task, if !writer_done => Wake::Writer(result),
-                read = self.reads.recv(), if self.reads_open => Wake::Read(read),
+                read = self.reads.recv(), if self.reads_open && self.core.wants_input() => Wake::Read(read),
                 command = self.commands.recv(), if commands_open => Wake::Command(command),
                 permit = reserve(writer), if !self.batch.is_empty() => Wake::Writable(permit),
                 () = self.feed_notify.notified() => Wake::Fed,
@@ -128,19 +131,16 @@ impl Driver {
         match read {
             Some(ReadEvent::Items(items)) => {
                 let now = now();
-                let frames = items
-                    .iter()
-                    .filter(|item| matches!(item, netcore_protocol::Decoded::Frame(_)))
-                    .count();
+                let frames = items.iter().filter(|item| item.is_frame()).count();
                 Counters::add(&self.shared.counters.frames_received, frames as u64);
                 for item in items {
-                    self.core.handle_decoded(item, now);
+                    self.core.handle_inbound(item, now);
                 }
             }
             Some(ReadEvent::Failed(error)) => {
                 self.reads_open = false;
                 match error {
-                    PipeError::Decode(error) => self.core.abort(PipeError::Decode(error)),
+                    error @ (PipeError::Decode(_) | PipeError::Py013(_)) => self.core.abort(error),
                     error => self.core.handle_transport_error(error),
                 }
             }
@@ -173,7 +173,7 @@ impl Driver {
         if self.close_deadline.is_none() {
             self.close_deadline = Some(tokio::time::Instant::now() + self.config.close_grace);
         }
-        self.core.close(ErrorCode::NO_ERROR, "");
+        self.core.close();
     }
 
     fn on_command(&mut self, command: Command) {
@@ -188,7 +188,7 @@ impl Driver {
                 let span = tracing::debug_span!("send", message = id);
                 let _enter = span.enter();
                 match self.core.open_with_id(id, priority, headers, body.len()) {
-                    Ok(_) => {
+                    Ok(()) => {
                         tracing::debug!(len = ?body.len(), "message queued");
                         self.outgoing.insert(id, entry);
                         self.start_body(id, body);

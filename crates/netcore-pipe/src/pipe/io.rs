@@ -7,11 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::BytesMut;
-use netcore_protocol::{DecodeMode, Decoded, Decoder, EncodedFrame, Limits};
+use netcore_protocol::{Decoder, EncodedFrame};
 use tokio::sync::{mpsc, oneshot};
 
+use super::session::Inbound;
 use super::shared::Shared;
 use super::stats::Counters;
+use crate::core::py013::Py013Error;
 use crate::error::PipeError;
 use crate::transport::{TransportRead, TransportWrite};
 
@@ -19,23 +21,64 @@ use crate::transport::{TransportRead, TransportWrite};
 #[derive(Debug)]
 pub(crate) enum ReadEvent {
     /// Items decoded from one read.
-    Items(Vec<Decoded>),
+    Items(Vec<Inbound>),
     /// The peer closed the link.
     Eof,
     /// Reading or decoding failed.
     Failed(PipeError),
 }
 
+/// The decoder of the pipe's wire format.
+#[derive(Debug)]
+pub(crate) enum InboundDecoder {
+    Lso(Decoder),
+    Py013(netcore_protocol::py013::Decoder),
+}
+
+impl InboundDecoder {
+    fn decode(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Inbound>, PipeError> {
+        match self {
+            InboundDecoder::Lso(decoder) => {
+                let item = if eof {
+                    decoder.decode_eof(buf)
+                } else {
+                    decoder.decode(buf)
+                };
+                item.map(|item| item.map(Inbound::Lso))
+                    .map_err(PipeError::Decode)
+            }
+            InboundDecoder::Py013(decoder) => {
+                let item = if eof {
+                    decoder.decode_eof(buf)
+                } else {
+                    decoder.decode(buf)
+                };
+                item.map(|item| item.map(Inbound::Py013))
+                    .map_err(|error| PipeError::Py013(Py013Error::Decode(error)))
+            }
+        }
+    }
+
+    /// Resyncs and bytes skipped so far (LSO v2 resync mode only).
+    fn damage(&self) -> (u64, u64) {
+        match self {
+            InboundDecoder::Lso(decoder) => {
+                let stats = decoder.stats();
+                (stats.resyncs, stats.skipped_bytes)
+            }
+            InboundDecoder::Py013(_) => (0, 0),
+        }
+    }
+}
+
 /// Reads, decodes (CRC checks included, on this task's core) and forwards.
 pub(crate) async fn read_loop<R: TransportRead>(
     mut reader: R,
-    limits: Limits,
-    mode: DecodeMode,
+    mut decoder: InboundDecoder,
     read_size: usize,
     out: mpsc::Sender<ReadEvent>,
     shared: Arc<Shared>,
 ) {
-    let mut decoder = Decoder::with_mode(limits, mode);
     let mut buf = BytesMut::with_capacity(read_size * 4);
     loop {
         // Straight into the decode buffer: no copy, and no zeroing for tokio
@@ -55,26 +98,18 @@ pub(crate) async fn read_loop<R: TransportRead>(
         let eof = n == 0;
         let mut items = Vec::new();
         let failed = loop {
-            let item = if eof {
-                decoder.decode_eof(&mut buf)
-            } else {
-                decoder.decode(&mut buf)
-            };
-            match item {
+            match decoder.decode(&mut buf, eof) {
                 Ok(Some(item)) => items.push(item),
                 Ok(None) => break None,
-                Err(error) => break Some(PipeError::Decode(error)),
+                Err(error) => break Some(error),
             }
         };
-        let stats = decoder.stats();
-        shared
-            .counters
-            .resyncs
-            .store(stats.resyncs, Ordering::Relaxed);
+        let (resyncs, skipped) = decoder.damage();
+        shared.counters.resyncs.store(resyncs, Ordering::Relaxed);
         shared
             .counters
             .damaged_bytes
-            .store(stats.skipped_bytes, Ordering::Relaxed);
+            .store(skipped, Ordering::Relaxed);
         if !items.is_empty() && out.send(ReadEvent::Items(items)).await.is_err() {
             return;
         }

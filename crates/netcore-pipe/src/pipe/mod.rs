@@ -12,6 +12,7 @@ mod driver;
 mod incoming;
 mod io;
 mod outgoing;
+mod session;
 mod shared;
 mod stats;
 
@@ -21,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{Mutex, Notify, Semaphore, mpsc};
 
-pub use config::{PipeConfig, ReceiveMode};
+pub use config::{PipeConfig, ReceiveMode, WireFormat};
 pub use incoming::{BodyStream, Incoming, Received, ReceivedBody, SpilledFile};
 pub use outgoing::{Body, ChunkStream, Message, SendHandle};
 pub use stats::PipeStats;
@@ -32,6 +33,7 @@ use crate::transport::Transport;
 use command::Command;
 use driver::{Delivery, Driver};
 use incoming::Collect;
+use session::Session;
 use shared::Shared;
 
 /// Many concurrent messages over one transport.
@@ -82,10 +84,25 @@ impl Pipe {
         let shared = Shared::new(commands_tx);
         let (reader, writer) = transport.split();
         let (reads_tx, reads) = mpsc::channel(4);
+        let (decoder, core) = match &config.wire {
+            WireFormat::Lso2 => (
+                io::InboundDecoder::Lso(netcore_protocol::Decoder::with_mode(
+                    config.core.limits,
+                    config.core.decode_mode,
+                )),
+                Session::Lso(Box::new(Connection::new(
+                    config.core.clone(),
+                    tokio::time::Instant::now().into_std(),
+                ))),
+            ),
+            WireFormat::Python013(py) => (
+                io::InboundDecoder::Py013(netcore_protocol::py013::Decoder::new(py.limits)),
+                Session::Py013(Box::new(crate::core::py013::Connection::new(py.clone()))),
+            ),
+        };
         let reader_task = tokio::spawn(io::read_loop(
             reader,
-            config.core.limits,
-            config.core.decode_mode,
+            decoder,
             config.read_size.max(64),
             reads_tx,
             shared.clone(),
@@ -106,7 +123,6 @@ impl Pipe {
             },
         };
         let mode = config.receive;
-        let core = Connection::new(config.core.clone(), tokio::time::Instant::now().into_std());
         let driver = Driver {
             core,
             config,

@@ -135,6 +135,46 @@ fn write_packet(
     Ok(())
 }
 
+/// The bytes that go before a data chunk of `chunk_len` bytes of mission
+/// `extension`: `ext_len | ext | meta_len`. A sender that keeps chunks in
+/// their own buffers writes this, then the chunk (no copy of the chunk).
+///
+/// Fails like [`Encoder::encode_into`] would for that data packet: an empty
+/// chunk, a chunk over [`MAX_SEND_META_LEN`], an id too long for the ext.
+///
+/// ```
+/// use netcore_protocol::py013::data_prefix;
+/// let prefix = data_prefix("fbZAVa", 8)?;
+/// assert_eq!(&prefix[..], b"\x27\0\0\0{\"type\": \"data\", \"extension\": \"fbZAVa\"}\x08\0\0\0");
+/// # Ok::<(), netcore_protocol::py013::EncodeError>(())
+/// ```
+pub fn data_prefix(extension: &str, chunk_len: usize) -> Result<Bytes, EncodeError> {
+    if chunk_len == 0 {
+        return Err(EncodeError::EmptyChunk);
+    }
+    if chunk_len > MAX_SEND_META_LEN {
+        return Err(EncodeError::MetaTooLong {
+            kind: PacketKind::Data,
+            len: chunk_len,
+            max: MAX_SEND_META_LEN,
+        });
+    }
+    let ext = id_ext(PacketKind::Data, extension);
+    if ext.len() > MAX_SEND_EXT_LEN {
+        return Err(EncodeError::ExtTooLong {
+            kind: PacketKind::Data,
+            len: ext.len(),
+            max: MAX_SEND_EXT_LEN,
+        });
+    }
+    let mut prefix = BytesMut::with_capacity(LENGTHS_LEN + ext.len());
+    prefix.put_i32_le(ext.len() as i32);
+    prefix.put_slice(ext.as_bytes());
+    // At most 4096: fits an i32.
+    prefix.put_i32_le(chunk_len as i32);
+    Ok(prefix.freeze())
+}
+
 /// Cuts `body` into consecutive [`CHUNK_LEN`]-byte chunks (the last one may be
 /// shorter) as a Python sender does; an empty body gives no chunk. The chunks
 /// share `body`'s memory.

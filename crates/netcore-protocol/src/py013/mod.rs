@@ -103,7 +103,7 @@ mod limits;
 mod packet;
 
 pub use decode::{Decoder, DecoderStats};
-pub use encode::{Encoder, Mission, split_chunks};
+pub use encode::{Encoder, Mission, data_prefix, split_chunks};
 pub use error::{DecodeError, EncodeError, JsonPart, LengthField};
 pub use info::Info;
 pub use json::{Json, MAX_DEPTH, Object};
