@@ -191,7 +191,9 @@ impl SendSide {
             mission.queued += chunk.len() as u64;
             mission.queue.push_back(chunk);
         }
-        mission.complete |= finish;
+        // The length is known up front: the body is complete when it is all
+        // there, so its last chunk is marked last even if `finish` comes later.
+        mission.complete |= finish || mission.pushed == mission.announced;
         Ok(())
     }
 
