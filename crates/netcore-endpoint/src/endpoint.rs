@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use netcore_pipe::protocol::Headers;
-use netcore_pipe::{Incoming, Message, Pipe, PipeConfig, PipeError, ReceiveMode, Transport};
+use netcore_pipe::{Incoming, Pipe, PipeConfig, PipeError, ReceiveMode, Transport};
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
@@ -20,17 +20,21 @@ use crate::reply::{Reply, ReplyCode, ReplyError};
 use crate::request::Request;
 use crate::router::Routes;
 use crate::scheduler::Scheduler;
-use crate::wire::{self, Kind};
+use crate::wire::{self, Dialect, Inbound, ReplyTo};
 
 /// Settings of an endpoint.
 #[derive(Debug, Clone)]
 pub struct EndpointConfig {
-    /// The pipe's settings (its receive mode is set to streaming).
+    /// The pipe's settings (its receive mode is set to streaming). Its wire
+    /// format decides the dialect: [`PipeConfig::python_013`] talks to
+    /// Python netcore 0.1.3 peers (see [`crate::python`]).
     pub pipe: PipeConfig,
     /// Handlers running at once on this connection; further requests wait,
     /// which backs the peer off (backpressure).
     pub max_concurrent_handlers: usize,
-    /// Timeout of calls that do not set their own; `None`: wait forever.
+    /// Timeout of calls that do not set their own; `None`: wait forever
+    /// (except with Python peers, which never send error replies: then
+    /// [`python::DEFAULT_CALL_TIMEOUT`](crate::python::DEFAULT_CALL_TIMEOUT)).
     pub default_timeout: Option<Duration>,
     /// Where lifecycle events go (peer connected or gone, request, reply,
     /// cancel, transport error). A server shares one hub across connections.
@@ -86,8 +90,9 @@ impl Endpoint {
     pub fn new<T: Transport>(transport: T, routes: Routes, mut config: EndpointConfig) -> Endpoint {
         let id = PeerId(NEXT_PEER.fetch_add(1, Ordering::Relaxed));
         config.pipe.receive = ReceiveMode::Streaming;
+        let dialect = Dialect::of(&config.pipe);
         let pipe = Pipe::new(transport, config.pipe.clone());
-        let peer = Peer::new(id, pipe, config.default_timeout);
+        let peer = Peer::new(id, pipe, config.default_timeout, dialect);
         let max_handlers =
             u32::try_from(config.max_concurrent_handlers.clamp(1, 1 << 20)).unwrap_or(1);
         let handlers = Arc::new(Semaphore::new(max_handlers as usize));
@@ -181,6 +186,7 @@ impl Dispatcher {
         self.events
             .emit_lifecycle(LifecycleEvent::PeerConnected { peer: peer_id });
         let pipe = &self.peer.inner.pipe;
+        let dialect = self.peer.inner.dialect;
         // Replies being read; the calls they answer must complete before the
         // remaining ones are failed when the connection ends.
         let mut deliveries = tokio::task::JoinSet::new();
@@ -190,54 +196,50 @@ impl Dispatcher {
                 Ok(incoming) => incoming,
                 Err(error) => break error,
             };
-            match Kind::of(&incoming.headers) {
-                Some(Kind::Reply | Kind::Error) => {
+            let headers = incoming.headers.clone();
+            let peer = &self.peer;
+            let inbound = dialect.classify(headers, |call_id| peer.is_pending(call_id));
+            let closing = self.closing.load(Ordering::SeqCst);
+            match inbound {
+                Inbound::Reply {
+                    call_id,
+                    error,
+                    headers,
+                } => {
                     let peer = self.peer.clone();
-                    deliveries.spawn(deliver_reply(peer, incoming));
+                    deliveries.spawn(deliver_reply(peer, incoming, call_id, error, headers));
                 }
-                Some(kind @ (Kind::Call | Kind::Notify)) if self.closing.load(Ordering::SeqCst) => {
-                    if kind == Kind::Call
-                        && let Some(call_id) = wire::number(&incoming.headers, wire::CALL)
-                    {
-                        let refusal = Reply::error(ReplyCode::OVERLOADED, "shutting down");
-                        let _ = send_reply(&self.peer, call_id, refusal);
-                    }
+                Inbound::Call { reply_to, .. } if closing => {
+                    let refusal = Reply::error(ReplyCode::OVERLOADED, "shutting down");
+                    let _ = send_reply(&self.peer, &reply_to, refusal);
                 }
-                Some(kind @ (Kind::Call | Kind::Notify)) => {
-                    let call_id = (kind == Kind::Call)
-                        .then(|| wire::number(&incoming.headers, wire::CALL))
-                        .flatten();
-                    let handlers = self.handlers.clone();
-                    let serving = serve(
-                        self.peer.clone(),
-                        self.routes.clone(),
-                        incoming,
-                        call_id,
-                        self.running.clone(),
-                        self.events.clone(),
-                    );
-                    // The request waits for a handler slot in its own task:
-                    // the dispatcher keeps reading, so replies and cancels
-                    // still get through when every slot is busy (handlers
-                    // that call back this peer would deadlock otherwise).
-                    // The waiting requests' bodies are not read, so flow
-                    // control holds their senders back.
-                    let mut running = lock(&self.running);
-                    let task = tokio::spawn(async move {
-                        let Ok(_slot) = handlers.acquire_owned().await else {
-                            return;
-                        };
-                        serving.await;
-                    });
-                    // Registered before the task can finish and unregister.
-                    if let Some(call_id) = call_id {
-                        running.insert(call_id, task.abort_handle());
-                    }
+                Inbound::Notify { .. } if closing => {}
+                Inbound::Call {
+                    route,
+                    call_id,
+                    reply_to,
+                    deadline,
+                    headers,
+                } => {
+                    let call = Call {
+                        route,
+                        headers,
+                        deadline,
+                        reply: Some((call_id, reply_to)),
+                    };
+                    self.start(incoming, call);
                 }
-                Some(Kind::Cancel) => {
-                    if let Some(call_id) = wire::number(&incoming.headers, wire::CALL)
-                        && let Some(task) = lock(&self.running).remove(&call_id)
-                    {
+                Inbound::Notify { route, headers } => {
+                    let call = Call {
+                        route,
+                        headers,
+                        deadline: None,
+                        reply: None,
+                    };
+                    self.start(incoming, call);
+                }
+                Inbound::Cancel { call_id } => {
+                    if let Some(task) = lock(&self.running).remove(&call_id) {
                         tracing::debug!(call = call_id, "call cancelled by the caller");
                         task.abort();
                         self.events
@@ -247,11 +249,8 @@ impl Dispatcher {
                             });
                     }
                 }
-                None => {
-                    tracing::debug!(
-                        message = incoming.id,
-                        "message without a known nc-kind dropped"
-                    );
+                Inbound::Ignored(why) => {
+                    tracing::debug!(message = incoming.id, why, "incoming message dropped");
                 }
             }
         };
@@ -276,6 +275,45 @@ impl Dispatcher {
                 reason: outcome.err().map(|error| error.to_string()),
             });
     }
+
+    /// Starts serving a call or notification in its own task.
+    fn start(&self, incoming: Incoming, call: Call) {
+        let call_id = call.reply.as_ref().map(|(call_id, _)| *call_id);
+        let handlers = self.handlers.clone();
+        let serving = serve(
+            self.peer.clone(),
+            self.routes.clone(),
+            incoming,
+            call,
+            self.running.clone(),
+            self.events.clone(),
+        );
+        // The request waits for a handler slot in its own task: the
+        // dispatcher keeps reading, so replies and cancels still get through
+        // when every slot is busy (handlers that call back this peer would
+        // deadlock otherwise). The waiting requests' bodies are not read, so
+        // flow control holds their senders back.
+        let mut running = lock(&self.running);
+        let task = tokio::spawn(async move {
+            let Ok(_slot) = handlers.acquire_owned().await else {
+                return;
+            };
+            serving.await;
+        });
+        // Registered before the task can finish and unregister.
+        if let Some(call_id) = call_id {
+            running.insert(call_id, task.abort_handle());
+        }
+    }
+}
+
+/// What the dispatcher learnt of a request before serving it.
+struct Call {
+    route: String,
+    headers: Headers,
+    deadline: Option<Duration>,
+    /// The call id and where the reply goes; `None` for a notification.
+    reply: Option<(u64, ReplyTo)>,
 }
 
 fn lock(running: &Running) -> std::sync::MutexGuard<'_, HashMap<u64, AbortHandle>> {
@@ -283,13 +321,13 @@ fn lock(running: &Running) -> std::sync::MutexGuard<'_, HashMap<u64, AbortHandle
 }
 
 /// Completes the call a reply answers.
-async fn deliver_reply(peer: Peer, incoming: Incoming) {
-    let Some(call_id) = wire::number(&incoming.headers, wire::CALL) else {
-        tracing::debug!(message = incoming.id, "reply without a call id dropped");
-        return;
-    };
-    let is_error = Kind::of(&incoming.headers) == Some(Kind::Error);
-    let headers = incoming.headers.clone();
+async fn deliver_reply(
+    peer: Peer,
+    incoming: Incoming,
+    call_id: u64,
+    is_error: bool,
+    headers: Headers,
+) {
     let result = match incoming.bytes().await {
         Err(error) => Err(CallError::Connection(error)),
         Ok(body) if is_error => {
@@ -309,18 +347,18 @@ async fn serve(
     peer: Peer,
     routes: Arc<Routes>,
     incoming: Incoming,
-    call_id: Option<u64>,
+    call: Call,
     running: Running,
     events: Events,
 ) {
-    let deadline = wire::number(&incoming.headers, wire::DEADLINE).map(Duration::from_millis);
-    let route = incoming
-        .headers
-        .get_str(wire::ROUTE)
-        .unwrap_or_default()
-        .to_owned();
+    let Call {
+        route,
+        headers,
+        deadline,
+        reply: reply_to,
+    } = call;
+    let call_id = reply_to.as_ref().map(|(call_id, _)| *call_id);
     let message_id = incoming.id;
-    let headers = incoming.headers.clone();
     if events.has_lifecycle_listener(LifecycleKind::Request) {
         events.emit_lifecycle(LifecycleEvent::Request {
             peer: peer.id(),
@@ -378,7 +416,7 @@ async fn serve(
             }
         }
     };
-    let Some(call_id) = call_id else {
+    let Some((call_id, reply_to)) = reply_to else {
         if let Reply::Err(error) = reply {
             tracing::debug!(route, %error, "notification handler failed");
         }
@@ -386,8 +424,9 @@ async fn serve(
     };
     lock(&running).remove(&call_id);
     let ok = !reply.is_err();
-    let sent = match send_reply(&peer, call_id, reply) {
-        Ok(handle) => handle.await.map_err(|error| error.to_string()),
+    let sent = match send_reply(&peer, &reply_to, reply) {
+        Ok(Some(handle)) => handle.await.map_err(|error| error.to_string()),
+        Ok(None) => Ok(()),
         Err(error) => Err(error),
     };
     match sent {
@@ -408,7 +447,7 @@ async fn serve(
                 ReplyCode::INTERNAL,
                 format!("the reply of {route} could not be sent: {error}"),
             );
-            let _ = send_reply(&peer, call_id, refusal);
+            let _ = send_reply(&peer, &reply_to, refusal);
         }
     }
 }
@@ -422,24 +461,19 @@ impl Drop for AbortOnDrop {
     }
 }
 
-fn send_reply(peer: &Peer, call_id: u64, reply: Reply) -> Result<netcore_pipe::SendHandle, String> {
-    let (kind, mut headers, body) = match reply {
-        Reply::Ok { headers, body } => (Kind::Reply, headers, body),
-        Reply::Err(error) => {
-            let mut headers = Headers::new();
-            headers
-                .insert(wire::CODE, error.code.0.to_string())
-                .map_err(|e| e.to_string())?;
-            (Kind::Error, headers, Bytes::from(error.message))
-        }
+/// Sends a reply in the connection's dialect; `Ok(None)` when the dialect
+/// cannot carry it (an error to a Python peer).
+fn send_reply(
+    peer: &Peer,
+    reply_to: &ReplyTo,
+    reply: Reply,
+) -> Result<Option<netcore_pipe::SendHandle>, String> {
+    let Some(message) = peer.inner.dialect.reply(reply_to, reply)? else {
+        return Ok(None);
     };
-    headers
-        .insert(wire::KIND, kind.as_str())
-        .map_err(|e| e.to_string())?;
-    headers
-        .insert(wire::CALL, call_id.to_string())
-        .map_err(|e| e.to_string())?;
-    let mut message = Message::new(body).priority(netcore_pipe::protocol::Priority::HIGH);
-    message.headers = headers;
-    peer.inner.pipe.send(message).map_err(|e| e.to_string())
+    peer.inner
+        .pipe
+        .send(message)
+        .map(Some)
+        .map_err(|e| e.to_string())
 }

@@ -59,6 +59,7 @@ mod handler;
 mod listener;
 mod peer;
 mod peer_id;
+pub mod python;
 mod reply;
 mod request;
 pub mod router;

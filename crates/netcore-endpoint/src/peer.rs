@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use netcore_pipe::protocol::{Headers, Priority};
-use netcore_pipe::{Body, Message, Pipe, PipeError, SendHandle};
+use netcore_pipe::{Body, Pipe, PipeError, SendHandle};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
 use crate::peer_id::PeerId;
 use crate::reply::{ReplyCode, ReplyError};
-use crate::wire::{self, Kind};
+use crate::wire::{self, Dialect};
 
 /// Why a call did not produce a reply.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -82,6 +82,7 @@ pub(crate) struct PeerInner {
     pub(crate) pending: Mutex<HashMap<u64, PendingReply>>,
     next_call: AtomicU64,
     default_timeout: Option<Duration>,
+    pub(crate) dialect: Dialect,
 }
 
 /// The other end of a connection: call its routes, notify it. Cheap to
@@ -98,7 +99,17 @@ impl std::fmt::Debug for Peer {
 }
 
 impl Peer {
-    pub(crate) fn new(id: PeerId, pipe: Pipe, default_timeout: Option<Duration>) -> Peer {
+    pub(crate) fn new(
+        id: PeerId,
+        pipe: Pipe,
+        default_timeout: Option<Duration>,
+        dialect: Dialect,
+    ) -> Peer {
+        // A Python peer never answers with an error: every call needs a timeout.
+        let default_timeout = match dialect {
+            Dialect::Python013 => default_timeout.or(Some(crate::python::DEFAULT_CALL_TIMEOUT)),
+            Dialect::Lso2 => default_timeout,
+        };
         Peer {
             inner: Arc::new(PeerInner {
                 id,
@@ -106,6 +117,7 @@ impl Peer {
                 pending: Mutex::new(HashMap::new()),
                 next_call: AtomicU64::new(1),
                 default_timeout,
+                dialect,
             }),
         }
     }
@@ -153,15 +165,11 @@ impl Peer {
             request: None,
             done: false,
         };
-        let mut message = request_message(Kind::Call, route, body.into(), options.headers)?;
-        set(&mut message.headers, wire::CALL, call_id.to_string())?;
-        if let Some(timeout) = timeout {
-            set(
-                &mut message.headers,
-                wire::DEADLINE,
-                timeout.as_millis().to_string(),
-            )?;
-        }
+        let mut message = self
+            .inner
+            .dialect
+            .request(route, Some(call_id), timeout, body.into(), options.headers)
+            .map_err(CallError::Request)?;
         message.priority = options.priority.unwrap_or(Priority::HIGH);
         guard.request = Some(
             self.inner
@@ -203,7 +211,15 @@ impl Peer {
     /// Sends a notification: `route` runs at the peer, no reply comes back.
     /// Returns once the message is handed to the transport.
     pub async fn notify(&self, route: &str, body: impl Into<Body>) -> Result<(), CallError> {
-        let message = request_message(Kind::Notify, route, body.into(), Headers::new())?;
+        // A Python peer gets a message id it can answer (the answer is
+        // dropped here, as a reply to no waiting call).
+        let call_id = (self.inner.dialect == Dialect::Python013)
+            .then(|| self.inner.next_call.fetch_add(1, Ordering::Relaxed));
+        let message = self
+            .inner
+            .dialect
+            .request(route, call_id, None, body.into(), Headers::new())
+            .map_err(CallError::Request)?;
         let handle = self
             .inner
             .pipe
@@ -236,6 +252,11 @@ impl Peer {
         // A poisoned map is still a valid map: a panic elsewhere must not
         // wedge every later call.
         self.inner.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether call `call_id` is waiting for its reply.
+    pub(crate) fn is_pending(&self, call_id: u64) -> bool {
+        self.lock_pending().contains_key(&call_id)
     }
 
     /// Completes a pending call.
@@ -271,32 +292,10 @@ impl Drop for CallGuard<'_> {
         if let Some(request) = &self.request {
             request.cancel();
         }
-        // Tell the peer to abort the handler (it may already be running).
-        let mut message = Message::new(Bytes::new()).priority(Priority::HIGH);
-        let ok = set(&mut message.headers, wire::KIND, Kind::Cancel.as_str()).is_ok()
-            && set(&mut message.headers, wire::CALL, self.call_id.to_string()).is_ok();
-        if ok {
+        // Tell the peer to abort the handler (it may already be running), if
+        // the dialect can say so.
+        if let Some(message) = self.peer.inner.dialect.cancel(self.call_id) {
             let _ = self.peer.inner.pipe.send(message);
         }
     }
-}
-
-fn set(headers: &mut Headers, name: &str, value: impl Into<Bytes>) -> Result<(), CallError> {
-    headers
-        .insert(name, value)
-        .map(|_| ())
-        .map_err(|e| CallError::Request(e.to_string()))
-}
-
-fn request_message(
-    kind: Kind,
-    route: &str,
-    body: Body,
-    headers: Headers,
-) -> Result<Message, CallError> {
-    let mut message = Message::new(body);
-    message.headers = headers;
-    set(&mut message.headers, wire::KIND, kind.as_str())?;
-    set(&mut message.headers, wire::ROUTE, route.to_owned())?;
-    Ok(message)
 }

@@ -54,7 +54,7 @@ async fn fifty_messages_each_way_with_info_headers() {
             );
         }
         for (pipe, name) in [(&right, "right"), (&left, "left")] {
-            let mut seen = vec![false; 50];
+            let mut seen = [false; 50];
             for _ in 0..50 {
                 let message = pipe.recv().await.expect(name);
                 assert_eq!(message.headers.get_str("route"), Some("\"echo\""));
