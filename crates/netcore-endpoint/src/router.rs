@@ -11,6 +11,11 @@
 //! wherever they are nested: that path is the contract with the caller.
 //! Lookup is one hash-map probe on the full path.
 //!
+//! A route may also be a bare name without any `/` (`echo`): that is how
+//! Python netcore 0.1.3 names its routes (see [`crate::python`]). Bare names
+//! live at the top level only; nesting one under a prefix is a
+//! [`RouterError::BadPath`].
+//!
 //! ## Scoping
 //!
 //! Everything added to a router applies to that router's routes only:
@@ -180,6 +185,13 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         let (routes, fallbacks, errors) = router.finish();
         self.errors.extend(errors);
         for (path, service) in routes {
+            if is_bare_name(&path) && !absolute.contains(&path) {
+                self.errors.push(RouterError::BadPath {
+                    path,
+                    reason: "a bare route name cannot be nested under a prefix: start it with '/'",
+                });
+                continue;
+            }
             let full = if absolute.contains(&path) {
                 self.absolute.insert(path.clone());
                 path.clone()
@@ -380,14 +392,21 @@ impl Hooks {
     }
 }
 
+/// A route path is `/…`, or a bare name without any `/` — the style of
+/// Python netcore routes (`echo`), which cannot be nested under a prefix.
 fn check_path(path: &str) -> Result<(), RouterError> {
-    if !path.starts_with('/') {
-        return Err(RouterError::BadPath {
-            path: path.to_owned(),
-            reason: "a route path starts with '/'",
-        });
+    if path.starts_with('/') || is_bare_name(path) {
+        return Ok(());
     }
-    Ok(())
+    Err(RouterError::BadPath {
+        path: path.to_owned(),
+        reason: "a route path starts with '/' (or is a bare name without '/', as Python netcore routes are)",
+    })
+}
+
+/// A Python-style route name: not empty, no `/`.
+fn is_bare_name(path: &str) -> bool {
+    !path.is_empty() && !path.contains('/')
 }
 
 fn check_prefix(prefix: &str) -> Result<(), RouterError> {

@@ -110,10 +110,21 @@ fn the_same_route_twice_fails_at_build_time() {
             route: "/x/a".into()
         })
     );
+    // Bare names are Python netcore's route style: fine at the top level,
+    // not under a prefix; a path with '/' inside must start with one.
+    assert!(Router::new().route("echo", echo).build().is_ok());
     assert!(matches!(
-        Router::new().route("no-slash", echo).build(),
+        Router::new()
+            .nest("/x", Router::new().route("echo", echo))
+            .build(),
         Err(RouterError::BadPath { .. })
     ));
+    for bad in ["", "a/b"] {
+        assert!(matches!(
+            Router::new().route(bad, echo).build(),
+            Err(RouterError::BadPath { .. })
+        ));
+    }
     assert!(matches!(
         Router::new().nest("/x/", Router::new()).build(),
         Err(RouterError::BadPath { .. })
