@@ -4,6 +4,10 @@
 //! - `cargo xtask test`: every check CI runs, in order, stopping at the first
 //!   failure: formatting, clippy, tests (nextest when installed, plus doctests),
 //!   rustdoc with warnings denied, and a `cargo check` of the fuzz targets.
+//! - `cargo xtask pyenv`: makes `target/py013-venv`, a Python venv with the
+//!   Python framework `netcore==0.1.3` (from `tests/python/requirements.txt`)
+//!   for the interop tests; `cargo xtask test` does it first and points the
+//!   tests at it with `NETCORE_PY013_PYTHON`.
 //! - `cargo xtask fuzz <target> [--seconds N] [--sanitizer none]`: runs a
 //!   cargo-fuzz target for N seconds on stable Rust (via `RUSTC_BOOTSTRAP=1`),
 //!   installing cargo-fuzz first if it is missing.
@@ -39,6 +43,9 @@ struct Cli {
 enum Task {
     /// Run everything CI checks: fmt, clippy, tests, doctests, docs, fuzz build check.
     Test,
+    /// Make the Python venv with netcore 0.1.3 the interop tests use
+    /// (`target/py013-venv`); a no-op when it is already there.
+    Pyenv,
     /// Run a cargo-fuzz target for a while (installs cargo-fuzz if missing).
     Fuzz {
         /// Fuzz target name (a file in fuzz/fuzz_targets/, without `.rs`).
@@ -141,8 +148,27 @@ impl Step {
         }
     }
 
+    /// Any program with `args`, run from `root`.
+    fn program<I, S>(
+        root: &Path,
+        name: impl Into<String>,
+        program: impl AsRef<OsStr>,
+        args: I,
+    ) -> Step
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = Command::new(program);
+        command.args(args).current_dir(root);
+        Step {
+            name: name.into(),
+            command,
+        }
+    }
+
     /// Sets an environment variable for the command.
-    fn env(mut self, key: &str, value: &str) -> Step {
+    fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Step {
         self.command.env(key, value);
         self
     }
@@ -189,9 +215,60 @@ fn cargo_tool_available(root: &Path, subcommand: &str) -> bool {
         .is_ok_and(|status| status.success())
 }
 
+/// Where `cargo xtask pyenv` puts the venv.
+const PY_VENV: &str = "target/py013-venv";
+
+/// The environment variable the interop tests read the venv's Python from.
+const PY_ENV_VAR: &str = "NETCORE_PY013_PYTHON";
+
+/// `cargo xtask pyenv`: a venv with the Python framework netcore 0.1.3 for
+/// the interop tests. Returns its Python.
+fn pyenv(root: &Path) -> Result<PathBuf, Failure> {
+    let venv = root.join(PY_VENV);
+    let python = venv.join("bin").join("python");
+    let ready = Command::new(&python)
+        .args([
+            "-c",
+            "import importlib.metadata as m, netcore; assert m.version('netcore') == '0.1.3'",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if ready {
+        println!("==> {PY_VENV}: netcore 0.1.3 already installed");
+        return Ok(python);
+    }
+    let system_python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    Step::program(
+        root,
+        format!("{system_python} -m venv {PY_VENV}"),
+        &system_python,
+        ["-m", "venv", PY_VENV],
+    )
+    .run()?;
+    Step::program(
+        root,
+        format!("{PY_VENV}/bin/python -m pip install -r tests/python/requirements.txt"),
+        &python,
+        [
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+            "tests/python/requirements.txt",
+        ],
+    )
+    .run()?;
+    Ok(python)
+}
+
 /// `cargo xtask test`: the CI checks, in order, stopping at the first failure.
 fn test(root: &Path) -> Result<(), Failure> {
     let nextest = cargo_tool_available(root, "nextest");
+    let python = pyenv(root)?;
     let mut steps = vec![
         Step::cargo(root, "cargo fmt --all --check", ["fmt", "--all", "--check"]),
         Step::cargo(
@@ -214,11 +291,14 @@ fn test(root: &Path) -> Result<(), Failure> {
         ),
     ];
     if nextest {
-        steps.push(Step::cargo(
-            root,
-            "cargo nextest run --workspace --all-features",
-            ["nextest", "run", "--workspace", "--all-features"],
-        ));
+        steps.push(
+            Step::cargo(
+                root,
+                "cargo nextest run --workspace --all-features",
+                ["nextest", "run", "--workspace", "--all-features"],
+            )
+            .env(PY_ENV_VAR, &python),
+        );
         steps.push(Step::cargo(
             root,
             "cargo test --workspace --all-features --doc",
@@ -226,11 +306,14 @@ fn test(root: &Path) -> Result<(), Failure> {
         ));
     } else {
         println!("(cargo-nextest not installed: using cargo test)");
-        steps.push(Step::cargo(
-            root,
-            "cargo test --workspace --all-features",
-            ["test", "--workspace", "--all-features"],
-        ));
+        steps.push(
+            Step::cargo(
+                root,
+                "cargo test --workspace --all-features",
+                ["test", "--workspace", "--all-features"],
+            )
+            .env(PY_ENV_VAR, &python),
+        );
     }
     steps.push(
         Step::cargo(
@@ -313,6 +396,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = workspace_root().and_then(|root| match &cli.task {
         Task::Test => test(&root),
+        Task::Pyenv => pyenv(&root).map(|_| ()),
         Task::Fuzz {
             target,
             seconds,
