@@ -247,7 +247,6 @@ async fn a_rust_client_calls_a_python_server() {
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
             .collect::<Vec<u8>>()
             .into();
-        let started = Instant::now();
         assert_eq!(
             peer.call("echo", big.clone())
                 .await
