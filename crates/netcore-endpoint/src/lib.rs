@@ -22,7 +22,8 @@
 //! | [`scheduler`] | `after` / `every` tasks with cancellable handles |
 //! | [`cache`] | a typed TTL cache with a size bound, on moka |
 //! | `typed` | typed routes: the [`Route`] trait and its derive, the [`service`] macro, [`Router::typed`], [`Peer::call_typed`], schema fingerprints in the [`SCHEMA`] header |
-//! | `wire` | the headers calls and replies carry over the pipe |
+//! | `wire` | the headers calls and replies carry over the pipe, in each wire dialect |
+//! | [`python`] | talking to Python netcore 0.1.3 peers: how calls map onto its format, what it cannot do |
 //!
 //! Endpoints and servers report their lifecycle to an [`Events`] hub; each
 //! has a [`Scheduler`] whose tasks stop with it; the [`Cache`] is yours to

@@ -17,10 +17,12 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`transport`] | the [`Transport`] trait and its halves, adapters (tokio I/O, closures, blocking functions), an in-memory pair and the seeded `Faulty` link for tests |
-//! | [`core`] | the sans-IO [`Connection`](core::Connection): the whole state machine, fed bytes and time, asked for frames and events |
+//! | [`core`] | the sans-IO [`Connection`](core::Connection): the whole state machine, fed bytes and time, asked for frames and events; [`core::py013`], the same for the Python netcore 0.1.3 format |
 //! | `pipe` (re-exported here) | the async [`Pipe`] driver: [`Message`], [`Body`], [`SendHandle`], [`Incoming`], [`BodyStream`], [`Received`] |
 //!
-//! The wire format is `netcore-protocol` (re-exported as [`protocol`]).
+//! The wire format is `netcore-protocol` (re-exported as [`protocol`]): LSO
+//! v2 by default, or the Python netcore 0.1.3 format with
+//! [`PipeConfig::python_013`] ([`WireFormat`]).
 //!
 //! ```
 //! use netcore_pipe::{Message, Pipe, PipeConfig, protocol::Priority, transport::memory_pair};
