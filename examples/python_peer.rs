@@ -31,7 +31,6 @@ use clap::Parser;
 use netcore::endpoint::{
     CallError, CallOptions, Endpoint, EndpointConfig, Json, Router, Server, ServerConfig,
 };
-use netcore::pipe::PipeConfig;
 use serde_json::{Value, json};
 
 /// A Rust peer speaking Python netcore 0.1.3's wire format over TCP.
@@ -59,13 +58,6 @@ struct Args {
     timeout: u64,
 }
 
-fn python_config() -> EndpointConfig {
-    EndpointConfig {
-        pipe: PipeConfig::python_013(),
-        ..EndpointConfig::default()
-    }
-}
-
 async fn echo(body: Bytes) -> Bytes {
     body
 }
@@ -82,7 +74,7 @@ async fn listen(addr: &str, seconds: Option<u64>) -> Result<(), Box<dyn std::err
     let server = Server::new(
         routes,
         ServerConfig {
-            endpoint: python_config(),
+            endpoint: EndpointConfig::python_013(),
             ..ServerConfig::default()
         },
     );
@@ -113,7 +105,7 @@ async fn call(
     serde_json::from_str::<Value>(data).map_err(|error| format!("--data is not JSON: {error}"))?;
     let stream = tokio::net::TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
-    let endpoint = Endpoint::new(stream, Router::new().build()?, python_config());
+    let endpoint = Endpoint::new(stream, Router::new().build()?, EndpointConfig::python_013());
     let options = CallOptions {
         timeout: Some(timeout),
         ..CallOptions::default()

@@ -20,7 +20,6 @@ use bytes::Bytes;
 use netcore::endpoint::{
     CallError, CallOptions, Endpoint, EndpointConfig, Json, Router, Server, ServerConfig, State,
 };
-use netcore::pipe::PipeConfig;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -53,14 +52,6 @@ fn peer_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/peer.py")
 }
 
-fn python_config() -> EndpointConfig {
-    EndpointConfig {
-        pipe: PipeConfig::python_013(),
-        default_timeout: Some(Duration::from_secs(30)),
-        ..EndpointConfig::default()
-    }
-}
-
 // ----- a Python client calling a Rust server --------------------------------
 
 /// A Rust server in Python-compatible mode with the routes the Python
@@ -81,7 +72,7 @@ async fn rust_server(echoes: Arc<AtomicUsize>) -> (Server, std::net::SocketAddr)
     let server = Server::new(
         routes,
         ServerConfig {
-            endpoint: python_config(),
+            endpoint: EndpointConfig::python_013(),
             ..ServerConfig::default()
         },
     );
@@ -203,7 +194,7 @@ impl PythonServer {
         Endpoint::new(
             stream,
             Router::new().build().expect("routes"),
-            python_config(),
+            EndpointConfig::python_013(),
         )
     }
 

@@ -52,6 +52,24 @@ impl Default for EndpointConfig {
     }
 }
 
+impl EndpointConfig {
+    /// Settings to talk to a peer running the Python framework netcore 0.1.3:
+    /// the defaults over [`PipeConfig::python_013`] (see [`crate::python`]).
+    ///
+    /// ```
+    /// use netcore_endpoint::EndpointConfig;
+    /// use netcore_pipe::WireFormat;
+    /// let config = EndpointConfig::python_013();
+    /// assert!(matches!(config.pipe.wire, WireFormat::Python013(_)));
+    /// ```
+    pub fn python_013() -> EndpointConfig {
+        EndpointConfig {
+            pipe: PipeConfig::python_013(),
+            ..EndpointConfig::default()
+        }
+    }
+}
+
 static NEXT_PEER: AtomicU64 = AtomicU64::new(1);
 
 /// One connection with routes on this side and a [`Peer`] on the other.

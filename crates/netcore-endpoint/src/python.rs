@@ -5,11 +5,11 @@
 //!
 //! ```
 //! use netcore_endpoint::{Endpoint, EndpointConfig, Router};
-//! use netcore_pipe::{PipeConfig, transport::memory_pair};
+//! use netcore_pipe::transport::memory_pair;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = EndpointConfig { pipe: PipeConfig::python_013(), ..EndpointConfig::default() };
+//! let config = EndpointConfig::python_013();
 //! let (a, b) = memory_pair(64 * 1024);
 //! let routes = Router::new().route("echo", |body: bytes::Bytes| async move { body }).build()?;
 //! let _server = Endpoint::new(b, routes, config.clone());

@@ -22,13 +22,6 @@ async fn guard<T>(future: impl std::future::Future<Output = T>) -> T {
         .expect("test took too long: something hangs")
 }
 
-fn python_config() -> EndpointConfig {
-    EndpointConfig {
-        pipe: PipeConfig::python_013(),
-        ..EndpointConfig::default()
-    }
-}
-
 async fn echo(body: Bytes) -> Bytes {
     body
 }
@@ -54,15 +47,19 @@ fn server_routes(count: Arc<AtomicUsize>) -> Routes {
 
 fn connect(count: Arc<AtomicUsize>) -> (Endpoint, Endpoint) {
     let (a, b) = memory_pair(256 << 10);
-    let server = Endpoint::new(b, server_routes(count), python_config());
-    let client = Endpoint::new(a, Router::new().build().expect("routes"), python_config());
+    let server = Endpoint::new(b, server_routes(count), EndpointConfig::python_013());
+    let client = Endpoint::new(
+        a,
+        Router::new().build().expect("routes"),
+        EndpointConfig::python_013(),
+    );
     (server, client)
 }
 
 /// A bare pipe in Python mode, playing the Python peer by hand.
 fn fake_python_peer(count: Arc<AtomicUsize>) -> (Endpoint, Pipe) {
     let (a, b) = memory_pair(256 << 10);
-    let server = Endpoint::new(b, server_routes(count), python_config());
+    let server = Endpoint::new(b, server_routes(count), EndpointConfig::python_013());
     (server, Pipe::new(a, PipeConfig::python_013()))
 }
 
