@@ -115,7 +115,7 @@ impl Peer {
                 id,
                 pipe,
                 pending: Mutex::new(HashMap::new()),
-                next_call: AtomicU64::new(1),
+                next_call: AtomicU64::new(first_call_id(dialect)),
                 default_timeout,
                 dialect,
             }),
@@ -272,6 +272,19 @@ impl Peer {
         for tx in pending {
             let _ = tx.send(Err(CallError::Connection(error.clone())));
         }
+    }
+}
+
+/// The first call id of a connection. With Python peers, where calls and
+/// replies are matched by message id alone and both sides number their
+/// calls, each side starts at a random point of the 62⁸ message ids, so two
+/// Rust peers calling each other do not take one's request for the other's
+/// reply (a collision needs their ranges to meet: about one chance in 10⁸
+/// per million calls).
+fn first_call_id(dialect: Dialect) -> u64 {
+    match dialect {
+        Dialect::Lso2 => 1,
+        Dialect::Python013 => 1 + fastrand::u64(..crate::python::MESSAGE_IDS / 2),
     }
 }
 

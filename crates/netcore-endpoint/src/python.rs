@@ -24,7 +24,9 @@
 //! - A call is a mission whose info is `{"route": <route>, "message_id":
 //!   <8 characters>}`, as Python's `Endpoint.send` writes it. The message id
 //!   is the call id written in base 62 with Python's alphabet
-//!   ([`message_id`]), so replies map back to calls without a table.
+//!   ([`message_id`]), so replies map back to calls without a table; each
+//!   connection numbers its calls from a random point, so two Rust peers
+//!   calling each other do not mistake a request for a reply.
 //! - A reply is `{"route": <route>, "is_response": true, "message_id":
 //!   <the request's id>}`; its route is the request's unless the handler's
 //!   reply sets a `route` header (Python's `Response(route, data)` may name
@@ -55,8 +57,10 @@
 //! - **Heads of at most 4096 bytes**: route, ids and headers together must
 //!   fit, or the call fails at once with a local error naming the size.
 //! - **An empty body** is sent as a head alone, as Python does; a Python
-//!   receiver never completes it (spec §7.3), so such a call times out.
-//!   A Rust receiver delivers it as an empty message.
+//!   receiver never completes it (spec §7.3), so such a call times out, and
+//!   an empty reply from a Rust handler leaves the Python caller waiting
+//!   (it is logged as a warning). A Rust receiver delivers it as an empty
+//!   message.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -68,6 +72,9 @@ use crate::wire::{self, Inbound, ReplyTo};
 /// Timeout of calls to a Python peer when the endpoint sets none: a Python
 /// peer never answers with an error, so a call could otherwise wait forever.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many message ids there are: 62⁸.
+pub(crate) const MESSAGE_IDS: u64 = 62u64.pow(8);
 
 /// Python's alphabet for ids (spec §2).
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

@@ -178,6 +178,12 @@ impl Dialect {
             }
             (Dialect::Python013, ReplyTo::Python013 { message_id, route }) => match reply {
                 Reply::Ok { headers, body } => {
+                    if body.is_empty() {
+                        tracing::warn!(
+                            route,
+                            "an empty reply is a head alone, which a Python netcore 0.1.3 peer never completes: its caller will wait"
+                        );
+                    }
                     (python::reply_info(route, message_id, &headers)?, body)
                 }
                 Reply::Err(error) => {
@@ -230,7 +236,9 @@ fn classify_lso2(headers: Headers) -> Inbound {
             deadline: number(&headers, DEADLINE).map(Duration::from_millis),
             headers,
         },
-        (Some(Kind::Notify), _) => Inbound::Notify {
+        // A call without a call id cannot be answered: it runs as a
+        // notification, as it always has.
+        (Some(Kind::Notify | Kind::Call), _) => Inbound::Notify {
             route: route(),
             headers,
         },

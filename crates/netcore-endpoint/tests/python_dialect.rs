@@ -103,6 +103,46 @@ async fn json_raw_empty_and_concurrent_calls_between_rust_endpoints() {
 }
 
 #[tokio::test]
+async fn both_sides_call_each_other_without_mistaking_requests_for_replies() {
+    use netcore_endpoint::Peer;
+    async fn ask_back(peer: Peer, body: Bytes) -> Result<Bytes, ReplyError> {
+        let back = peer
+            .call("whoami", body)
+            .await
+            .map_err(|error| ReplyError::internal(error.to_string()))?;
+        Ok(back.body)
+    }
+    async fn whoami(body: Bytes) -> String {
+        format!("client saw {}", String::from_utf8_lossy(&body))
+    }
+    let (a, b) = memory_pair(256 << 10);
+    let server_routes = Router::new()
+        .route("ask", ask_back)
+        .build()
+        .expect("routes");
+    let client_routes = Router::new()
+        .route("whoami", whoami)
+        .build()
+        .expect("routes");
+    let _server = Endpoint::new(b, server_routes, EndpointConfig::python_013());
+    let client = Endpoint::new(a, client_routes, EndpointConfig::python_013());
+    guard(async {
+        let calls = (0..20).map(|i| {
+            let peer = client.peer().clone();
+            async move { peer.call("ask", format!("{i}")).await }
+        });
+        for (i, reply) in futures::future::join_all(calls)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            assert_eq!(reply.expect("reply").body, format!("client saw {i}"));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_python_style_request_gets_a_python_style_reply() {
     let (_server, python) = fake_python_peer(Arc::default());
     guard(async {

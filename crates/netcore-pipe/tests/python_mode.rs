@@ -183,3 +183,23 @@ async fn closing_writes_what_is_queued_then_the_peer_sees_the_end() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_file_body_goes_out_whatever_the_core_chunk_size() {
+    let mut config = PipeConfig::python_013();
+    config.core.chunk_size = 512;
+    let (left, right) = pair(config);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("body");
+    let body = pattern(20_000, 5);
+    std::fs::write(&path, &body).expect("write file");
+    guard(async {
+        let handle = left
+            .send(Message::new(Body::file(&path).await.expect("file")))
+            .expect("send");
+        let message = right.recv().await.expect("delivered");
+        assert_eq!(message.body.to_bytes().await.expect("body"), body);
+        handle.await.expect("sent");
+    })
+    .await;
+}

@@ -16,7 +16,8 @@ pub enum WireFormat {
     /// The format of the Python framework netcore 0.1.3, to talk to existing
     /// Python peers (see [`crate::core::py013`]): no handshake, no integrity
     /// checks, no flow control; headers are the mission's info keys with
-    /// JSON text values. `PipeConfig::core` is not used.
+    /// JSON text values. Of `PipeConfig::core`, only `chunk_size` is used
+    /// (the size file bodies are read in).
     Python013(Py013Config),
 }
 

@@ -243,7 +243,14 @@ impl Driver {
     /// Moves body chunks from feeder tasks into the core, keeping about two
     /// chunks buffered per message.
     fn pump_feeders(&mut self) {
-        let low_water = 2 * self.config.core.chunk_size as u64;
+        // At least two Python chunks: a Python-mode mission sends a chunk
+        // only once 4096 bytes (or the rest of the body) are there.
+        let chunk = self
+            .config
+            .core
+            .chunk_size
+            .max(netcore_protocol::py013::CHUNK_LEN);
+        let low_water = 2 * chunk as u64;
         let mut finished = Vec::new();
         for (id, rx) in &mut self.feeders {
             loop {

@@ -215,7 +215,9 @@ impl Connection {
     /// The application dropped incoming message `id`; the rest of it is
     /// dropped as it arrives. Returns whether it was known.
     pub fn cancel_incoming(&mut self, id: u64) -> bool {
-        self.recv.cancel(id)
+        let known = self.recv.cancel(id);
+        self.check_closing();
+        known
     }
 
     /// Handles one decoded packet.
@@ -228,6 +230,7 @@ impl Connection {
             Packet::Data(data) => self.recv.on_data(data, &mut self.events),
             Packet::Cancel(cancel) => self.recv.on_cancel(&cancel.extension, &mut self.events),
         }
+        self.check_closing();
     }
 
     /// Bytes arrived: decodes and handles every complete packet (the pipe
@@ -270,7 +273,8 @@ impl Connection {
     }
 
     /// Closes gracefully: no new messages; the connection ends once every
-    /// outgoing mission is written.
+    /// outgoing mission is written and every incoming one that had started
+    /// has arrived (replies on their way included).
     pub fn close(&mut self) {
         self.closing = true;
         self.check_closing();
@@ -282,7 +286,7 @@ impl Connection {
     }
 
     fn check_closing(&mut self) {
-        if self.closing && !self.closed && self.send.is_idle() {
+        if self.closing && !self.closed && self.send.is_idle() && self.recv.len() == 0 {
             self.end(None);
         }
     }

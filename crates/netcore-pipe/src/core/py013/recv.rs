@@ -3,7 +3,7 @@
 //! their head (§2.5), cancels for unknown or finished missions, heads between
 //! chunks, missions reusing an id.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use bytes::Bytes;
 use netcore_protocol::py013::{Data, Head, Info};
@@ -36,32 +36,39 @@ struct Early {
 /// A bounded set of ids, the oldest forgotten first.
 #[derive(Debug, Default)]
 struct RecentIds {
-    set: HashSet<String>,
-    order: VecDeque<String>,
+    /// Each id with the generation it was last inserted at.
+    set: HashMap<String, u64>,
+    order: VecDeque<(String, u64)>,
+    generation: u64,
 }
 
 impl RecentIds {
     fn insert(&mut self, id: &str) {
-        if self.set.insert(id.to_owned()) {
-            self.order.push_back(id.to_owned());
-        }
+        self.generation += 1;
+        self.set.insert(id.to_owned(), self.generation);
+        self.order.push_back((id.to_owned(), self.generation));
         while self.order.len() > REMEMBERED_IDS {
-            if let Some(old) = self.order.pop_front() {
+            if let Some((old, generation)) = self.order.pop_front()
+                // Only the entry of its latest insertion forgets it.
+                && self.set.get(&old) == Some(&generation)
+            {
                 self.set.remove(&old);
             }
         }
     }
 
     fn remove(&mut self, id: &str) -> bool {
-        // The order entry stays until it ages out; removing it from the set
-        // is what counts.
-        self.set.remove(id)
+        self.set.remove(id).is_some()
     }
 
     fn contains(&self, id: &str) -> bool {
-        self.set.contains(id)
+        self.set.contains_key(id)
     }
 }
+
+/// What an early chunk costs against [`Py013Config::early_buffer`] beyond its
+/// bytes, so that a flood of tiny chunks is bounded too.
+const EARLY_CHUNK_OVERHEAD: usize = 64;
 
 /// Counters of the receiving half.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -81,6 +88,8 @@ pub struct RecvStats {
 pub(super) struct RecvSide {
     config: Py013Config,
     partial: HashMap<String, Partial>,
+    /// The extension of each message still arriving.
+    arriving: HashMap<u64, String>,
     early: HashMap<String, Early>,
     early_bytes: usize,
     /// Missions whose later chunks are dropped (finished, cancelled, failed).
@@ -100,6 +109,7 @@ impl RecvSide {
         RecvSide {
             config,
             partial: HashMap::new(),
+            arriving: HashMap::new(),
             early: HashMap::new(),
             early_bytes: 0,
             finished: RecentIds::default(),
@@ -139,7 +149,7 @@ impl RecvSide {
             return;
         }
         self.finished.remove(&extension);
-        if let Some(old) = self.partial.remove(&extension) {
+        if let Some(old) = self.remove_partial(&extension) {
             // A Python receiver keeps only the later mission (§2.4).
             self.fail(
                 old.id,
@@ -176,6 +186,7 @@ impl RecvSide {
             return;
         }
         self.unread.insert(id, 0);
+        self.arriving.insert(id, extension.clone());
         self.partial.insert(
             extension.clone(),
             Partial {
@@ -204,7 +215,7 @@ impl RecvSide {
         partial.received += chunk.len() as u64;
         let (id, length, received) = (partial.id, partial.length, partial.received);
         if received > length {
-            self.partial.remove(&extension);
+            self.remove_partial(&extension);
             self.finished.insert(&extension);
             let error = Py013Error::Overlong {
                 extension,
@@ -222,7 +233,7 @@ impl RecvSide {
             events.push_back(Event::IncomingData { id, bytes: chunk });
         }
         if received == length {
-            self.partial.remove(&extension);
+            self.remove_partial(&extension);
             self.finished.insert(&extension);
             if self.unread.get(&id) == Some(&0) {
                 self.unread.remove(&id);
@@ -234,12 +245,17 @@ impl RecvSide {
     /// Holds a chunk whose mission is unknown until its head arrives, within
     /// the bounds; drops chunks of missions already over.
     fn hold_early(&mut self, extension: String, chunk: Bytes) {
-        if self.finished.contains(&extension) || self.refused.contains(&extension) {
+        // An empty chunk adds nothing to a mission: nothing to hold.
+        if chunk.is_empty()
+            || self.finished.contains(&extension)
+            || self.refused.contains(&extension)
+        {
             self.stats.stray_chunks += 1;
             return;
         }
+        let cost = chunk.len() + EARLY_CHUNK_OVERHEAD;
         let known = self.early.contains_key(&extension);
-        let over_bytes = self.early_bytes + chunk.len() > self.config.early_buffer;
+        let over_bytes = self.early_bytes + cost > self.config.early_buffer;
         let over_missions = !known && self.early.len() >= self.config.max_early_missions;
         if over_bytes || over_missions {
             if let Some(early) = self.early.remove(&extension) {
@@ -254,19 +270,22 @@ impl RecvSide {
             return;
         }
         self.stats.early_chunks += 1;
-        self.early_bytes += chunk.len();
+        self.early_bytes += cost;
         let early = self.early.entry(extension).or_default();
-        early.bytes += chunk.len();
-        early.chunks.push(chunk);
+        early.bytes += cost;
+        // A copy: a slice would keep the whole read buffer it came from alive.
+        early.chunks.push(Bytes::copy_from_slice(&chunk));
     }
 
     pub(super) fn on_cancel(&mut self, extension: &str, events: &mut VecDeque<Event>) {
         if let Some(early) = self.early.remove(extension) {
+            // Its head may still come (a Python sender can put it late): the
+            // chunks are gone, so that mission is refused.
             self.early_bytes -= early.bytes;
-            self.finished.insert(extension);
+            self.refused.insert(extension);
             return;
         }
-        let Some(partial) = self.partial.remove(extension) else {
+        let Some(partial) = self.remove_partial(extension) else {
             // Unknown or finished: Python tolerates it, so do we (§7.4).
             self.stats.stray_cancels += 1;
             return;
@@ -292,7 +311,7 @@ impl RecvSide {
 
     /// The application read `n` bytes of message `id`.
     pub(super) fn consumed(&mut self, id: u64, n: u64) {
-        let still_arriving = self.partial.values().any(|partial| partial.id == id);
+        let still_arriving = self.arriving.contains_key(&id);
         let Some(unread) = self.unread.get_mut(&id) else {
             return;
         };
@@ -308,16 +327,18 @@ impl RecvSide {
     /// and the rest of it, if still arriving, is dropped as it comes (the
     /// format cannot tell a sender to stop). Returns whether it was known.
     pub(super) fn cancel(&mut self, id: u64) -> bool {
-        let arriving = self
-            .partial
-            .iter()
-            .find(|(_, partial)| partial.id == id)
-            .map(|(extension, _)| extension.clone());
+        let arriving = self.arriving.get(&id).cloned();
         if let Some(extension) = &arriving {
-            self.partial.remove(extension);
+            self.remove_partial(extension);
             self.finished.insert(extension);
         }
         self.release(id) || arriving.is_some()
+    }
+
+    fn remove_partial(&mut self, extension: &str) -> Option<Partial> {
+        let partial = self.partial.remove(extension)?;
+        self.arriving.remove(&partial.id);
+        Some(partial)
     }
 
     fn release(&mut self, id: u64) -> bool {

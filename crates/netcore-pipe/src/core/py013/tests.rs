@@ -247,6 +247,64 @@ fn early_chunks_over_the_bound_drop_that_mission_only() {
 }
 
 #[test]
+fn empty_or_tiny_early_chunks_cannot_grow_memory_without_bound() {
+    let config = Py013Config {
+        early_buffer: 1000,
+        ..Py013Config::default()
+    };
+    let mut core = Connection::new(config);
+    for _ in 0..10_000 {
+        core.handle_packet(data("AAAAAA", b""));
+    }
+    assert_eq!(
+        core.recv_stats().early_chunks,
+        0,
+        "empty chunks are not held"
+    );
+    for _ in 0..100 {
+        core.handle_packet(data("BBBBBB", b"x"));
+    }
+    // Each held chunk costs its overhead too: at most 1000 / 65 of them.
+    assert!(core.recv_stats().early_chunks <= 15);
+    assert_eq!(core.recv_stats().missions_dropped, 1);
+}
+
+#[test]
+fn a_cancel_before_the_head_refuses_the_mission_when_its_head_comes() {
+    let mut core = Connection::new(Py013Config::default());
+    core.handle_packet(data("AAAAAA", b"12345"));
+    core.handle_packet(Packet::Cancel(Cancel {
+        extension: "AAAAAA".into(),
+    }));
+    core.handle_packet(head("AAAAAA", 10));
+    core.handle_packet(data("AAAAAA", b"67890"));
+    assert!(
+        events(&mut core).is_empty(),
+        "never opened, so never left hanging"
+    );
+    assert_eq!(core.incoming_messages(), 0);
+}
+
+#[test]
+fn close_waits_for_an_incoming_mission_that_had_started() {
+    let mut core = Connection::new(Py013Config::default());
+    core.handle_packet(head("AAAAAA", 4));
+    core.handle_packet(data("AAAAAA", b"ab"));
+    core.close();
+    assert!(!core.is_closed(), "a reply may be arriving");
+    core.handle_packet(data("AAAAAA", b"cd"));
+    assert!(core.is_closed());
+    let events = events(&mut core);
+    assert!(matches!(
+        events[events.len() - 2..],
+        [
+            Event::IncomingFinished { .. },
+            Event::Closed { error: None }
+        ]
+    ));
+}
+
+#[test]
 fn cancels_for_unknown_or_finished_missions_are_ignored() {
     let mut core = Connection::new(Py013Config::default());
     core.handle_packet(Packet::Cancel(Cancel {
