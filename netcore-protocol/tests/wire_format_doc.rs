@@ -7,7 +7,7 @@ use netcore_protocol::{
     Priority,
 };
 
-const DOC: &str = include_str!("../../../docs/wire-format.md");
+const DOC: &str = include_str!("../../docs/wire-format.md");
 
 /// The bytes of the ```hex block that follows `<!-- example: NAME -->`.
 fn example(name: &str) -> Vec<u8> {
