@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use netcore_pipe::protocol::Headers;
-use netcore_pipe::{Incoming, Pipe, PipeConfig, PipeError, ReceiveMode, Transport};
+use netcore_pipe::{Incoming, IntoPipe, PipeConfig, PipeError, ReceiveMode};
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
+use crate::builder::EndpointBuilder;
 use crate::events::{Events, LifecycleEvent, LifecycleKind};
 use crate::peer::{CallError, Peer, Response};
 use crate::peer_id::PeerId;
@@ -63,8 +64,35 @@ impl EndpointConfig {
     /// assert!(matches!(config.pipe.wire, WireFormat::Python013(_)));
     /// ```
     pub fn python_013() -> EndpointConfig {
+        EndpointConfig::over(PipeConfig::python_013())
+    }
+
+    /// Settings for links that lose, insert or flip bytes — a raw UART, a
+    /// radio: the defaults over [`PipeConfig::lossy_link`] (the decoder
+    /// resynchronises after damage instead of failing the link; small
+    /// chunks and reads suit a slow line). What `netcore-transports` uses
+    /// for serial ports.
+    ///
+    /// ```
+    /// use netcore_endpoint::EndpointConfig;
+    /// let config = EndpointConfig::lossy_link();
+    /// assert_eq!(config.pipe.core.chunk_size, 512);
+    /// ```
+    pub fn lossy_link() -> EndpointConfig {
+        EndpointConfig::over(PipeConfig::lossy_link())
+    }
+
+    /// The endpoint defaults over the given pipe settings.
+    ///
+    /// ```
+    /// use netcore_endpoint::EndpointConfig;
+    /// use netcore_pipe::PipeConfig;
+    /// let config = EndpointConfig::over(PipeConfig { read_size: 4096, ..PipeConfig::default() });
+    /// assert_eq!(config.pipe.read_size, 4096);
+    /// ```
+    pub fn over(pipe: PipeConfig) -> EndpointConfig {
         EndpointConfig {
-            pipe: PipeConfig::python_013(),
+            pipe,
             ..EndpointConfig::default()
         }
     }
@@ -103,27 +131,74 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// Starts an endpoint over `transport`, serving `routes`. Must be called
-    /// inside a tokio runtime.
-    pub fn new<T: Transport>(transport: T, routes: Routes, mut config: EndpointConfig) -> Endpoint {
+    /// Starts building an endpoint: routes, event listeners and scheduled
+    /// tasks are registered on the [`EndpointBuilder`] before anything runs,
+    /// then [`start`](EndpointBuilder::start) takes the connection.
+    ///
+    /// ```
+    /// use netcore_endpoint::Endpoint;
+    /// use netcore_pipe::transport::memory_pair;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (a, b) = memory_pair(64 * 1024);
+    /// let _server = Endpoint::builder().route("/ping", || async { "pong" }).start(b)?;
+    /// let client = Endpoint::builder().start(a)?; // a client needs no routes
+    /// assert_eq!(client.peer().call("/ping", "").await?.body, "pong");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn builder() -> EndpointBuilder {
+        EndpointBuilder::new()
+    }
+
+    /// Starts an endpoint over `io` — any [`Transport`](netcore_pipe::Transport),
+    /// or a ready [`Pipe`](netcore_pipe::Pipe) such as the `netcore-transports` helpers return —
+    /// serving `routes`. Must be called inside a tokio runtime.
+    ///
+    /// The short form of [`Endpoint::builder`] for routes built already (a
+    /// router shared by several connections, say). Emits
+    /// [`Started`](LifecycleEvent::Started) to `config.events` now and
+    /// [`Stopped`](LifecycleEvent::Stopped) when the connection is over.
+    ///
+    /// Over a transport, the pipe is started with `config.pipe`; a ready
+    /// pipe keeps the settings it was built with (its wire format decides
+    /// the dialect) and is switched to streaming delivery
+    /// ([`Pipe::accept`](netcore_pipe::Pipe::accept)).
+    pub fn new(io: impl IntoPipe, routes: Routes, config: EndpointConfig) -> Endpoint {
+        Endpoint::start(io, Some(routes), config, Lifecycle::Own)
+    }
+
+    /// Starts the endpoint; `lifecycle` says whether it reports its own
+    /// start and stop (a server's connections do not: the server does).
+    pub(crate) fn start(
+        io: impl IntoPipe,
+        routes: Option<Routes>,
+        mut config: EndpointConfig,
+        lifecycle: Lifecycle,
+    ) -> Endpoint {
         let id = PeerId(NEXT_PEER.fetch_add(1, Ordering::Relaxed));
         config.pipe.receive = ReceiveMode::Streaming;
-        let dialect = Dialect::of(&config.pipe);
-        let pipe = Pipe::new(transport, config.pipe.clone());
+        let pipe = io.into_pipe(config.pipe.clone());
+        let dialect = Dialect::of(pipe.wire_format());
         let peer = Peer::new(id, pipe, config.default_timeout, dialect);
         let max_handlers =
             u32::try_from(config.max_concurrent_handlers.clamp(1, 1 << 20)).unwrap_or(1);
         let handlers = Arc::new(Semaphore::new(max_handlers as usize));
         let closing = Arc::new(AtomicBool::new(false));
         let scheduler = Scheduler::new();
+        if lifecycle == Lifecycle::Own {
+            config.events.emit_lifecycle(LifecycleEvent::Started);
+        }
         let dispatcher = Dispatcher {
             peer: peer.clone(),
-            routes: Arc::new(routes),
+            routes: routes.map(Arc::new),
             handlers: handlers.clone(),
             running: Arc::new(Mutex::new(HashMap::new())),
             closing: closing.clone(),
             events: config.events.clone(),
             scheduler: scheduler.clone(),
+            lifecycle,
         };
         let dispatcher = tokio::spawn(dispatcher.run());
         Endpoint {
@@ -188,14 +263,28 @@ impl Drop for Endpoint {
 
 type Running = Arc<Mutex<HashMap<u64, AbortHandle>>>;
 
+/// Whether an endpoint reports its own [`Started`](LifecycleEvent::Started)
+/// and [`Stopped`](LifecycleEvent::Stopped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lifecycle {
+    /// A connection of its own: it does.
+    Own,
+    /// One connection of a server: the server does.
+    Server,
+}
+
+/// Reads the connection: replies complete the calls waiting for them;
+/// requests go to the routes (refused at once when there are none).
 struct Dispatcher {
     peer: Peer,
-    routes: Arc<Routes>,
+    /// `None`: this side serves nothing (a client).
+    routes: Option<Arc<Routes>>,
     handlers: Arc<Semaphore>,
     running: Running,
     closing: Arc<AtomicBool>,
     events: Events,
     scheduler: Scheduler,
+    lifecycle: Lifecycle,
 }
 
 impl Dispatcher {
@@ -292,15 +381,36 @@ impl Dispatcher {
                 peer: peer_id,
                 reason: outcome.err().map(|error| error.to_string()),
             });
+        if self.lifecycle == Lifecycle::Own {
+            self.events.emit_lifecycle(LifecycleEvent::Stopped);
+        }
     }
 
     /// Starts serving a call or notification in its own task.
     fn start(&self, incoming: Incoming, call: Call) {
+        let Some(routes) = self.routes.clone() else {
+            // Nothing is served here: say so at once, no task needed.
+            tracing::debug!(
+                route = call.route,
+                "request to a peer that serves no routes"
+            );
+            if let Some((_, reply_to)) = &call.reply {
+                let refusal = Reply::error(
+                    ReplyCode::NOT_FOUND,
+                    format!(
+                        "route not found: {} (this peer serves no routes)",
+                        call.route
+                    ),
+                );
+                let _ = send_reply(&self.peer, reply_to, refusal);
+            }
+            return;
+        };
         let call_id = call.reply.as_ref().map(|(call_id, _)| *call_id);
         let handlers = self.handlers.clone();
         let serving = serve(
             self.peer.clone(),
-            self.routes.clone(),
+            routes,
             incoming,
             call,
             self.running.clone(),

@@ -52,12 +52,12 @@
 //! # }
 //! ```
 
+mod builder;
 pub mod cache;
 mod endpoint;
 pub mod events;
 mod extract;
 mod handler;
-mod listener;
 mod peer;
 mod peer_id;
 pub mod python;
@@ -69,6 +69,7 @@ mod server;
 mod typed;
 mod wire;
 
+pub use builder::EndpointBuilder;
 pub use cache::{Cache, CacheBuilder};
 pub use endpoint::{Endpoint, EndpointConfig};
 pub use events::{
@@ -76,12 +77,16 @@ pub use events::{
 };
 pub use extract::{FromRequest, State, Streamed};
 pub use handler::Handler;
-pub use listener::Listener;
 /// Derives [`Route`](trait@Route); see the `netcore-macros` crate docs.
 pub use netcore_macros::Route;
 /// A trait of async methods as a service of typed routes; see the
 /// `netcore-macros` crate docs.
 pub use netcore_macros::service;
+/// Where a [`Server`] gets its connections (defined in `netcore-pipe`).
+pub use netcore_pipe::Listener;
+/// Message headers: extra headers of a call or reply (a reply under another
+/// route, to Python peers).
+pub use netcore_pipe::protocol::Headers;
 pub use peer::{CallError, CallOptions, Peer, Response};
 pub use peer_id::PeerId;
 pub use reply::{IntoReply, Json, Reply, ReplyCode, ReplyError};

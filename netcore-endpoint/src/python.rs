@@ -34,7 +34,8 @@
 //! - Incoming messages are matched by `message_id` only: one that answers a
 //!   call waiting here is its reply, whatever else it says. A reply to no
 //!   waiting call is **dropped** (Python would route it as a request, and
-//!   two endpoints can then bounce replies forever, spec §3.3).
+//!   two endpoints can then bounce replies forever,
+//!   `docs/python-013-wire-format.md` §6.3).
 //! - Bodies travel as they are: JSON calls send JSON text, raw calls bytes.
 //! - Other headers become extra info keys with string values (Python puts
 //!   them in `Request.headers`); incoming info keys become headers, strings
@@ -57,10 +58,10 @@
 //! - **Heads of at most 4096 bytes**: route, ids and headers together must
 //!   fit, or the call fails at once with a local error naming the size.
 //! - **An empty body** is sent as a head alone, as Python does; a Python
-//!   receiver never completes it (spec §7.3), so such a call times out, and
-//!   an empty reply from a Rust handler leaves the Python caller waiting
-//!   (it is logged as a warning). A Rust receiver delivers it as an empty
-//!   message.
+//!   receiver never completes it (`docs/python-013-wire-format.md` §9.3), so
+//!   such a call times out, and an empty reply from a Rust handler leaves the
+//!   Python caller waiting (it is logged as a warning). A Rust receiver
+//!   delivers it as an empty message.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -76,7 +77,7 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many message ids there are: 62⁸.
 pub(crate) const MESSAGE_IDS: u64 = 62u64.pow(8);
 
-/// Python's alphabet for ids (spec §2).
+/// Python's alphabet for ids (`docs/python-013-wire-format.md` §5.2, §5.3).
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 /// Characters of a Python message id.
 const MESSAGE_ID_LEN: usize = 8;

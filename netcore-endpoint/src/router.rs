@@ -433,7 +433,47 @@ pub struct Routes {
     fallbacks: Vec<(String, RouteService)>,
 }
 
+impl Default for Routes {
+    /// No routes: every request is answered "route not found".
+    fn default() -> Self {
+        Routes {
+            routes: HashMap::new(),
+            streaming: HashSet::new(),
+            fallbacks: Vec::new(),
+        }
+    }
+}
+
 impl Routes {
+    /// Both sets of routes in one.
+    ///
+    /// # Errors
+    ///
+    /// [`RouterError::DuplicateRoute`] if a path is in both.
+    ///
+    /// ```
+    /// use netcore_endpoint::Router;
+    /// let a = Router::new().route("/a", || async { "a" }).build()?;
+    /// let b = Router::new().route("/b", || async { "b" }).build()?;
+    /// let both = a.clone().try_merge(b)?;
+    /// assert!(both.contains("/a") && both.contains("/b"));
+    /// assert!(both.try_merge(a).is_err());
+    /// # Ok::<(), netcore_endpoint::RouterError>(())
+    /// ```
+    pub fn try_merge(mut self, other: Routes) -> Result<Routes, RouterError> {
+        for (path, service) in other.routes {
+            if self.routes.contains_key(&path) {
+                return Err(RouterError::DuplicateRoute { route: path });
+            }
+            self.routes.insert(path, service);
+        }
+        self.streaming.extend(other.streaming);
+        self.fallbacks.extend(other.fallbacks);
+        self.fallbacks
+            .sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
+        Ok(self)
+    }
+
     /// Whether `path` has a route.
     pub fn contains(&self, path: &str) -> bool {
         self.routes.contains_key(path)

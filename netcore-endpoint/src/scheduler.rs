@@ -299,6 +299,62 @@ impl Scheduler {
         &self,
         period: Duration,
         missed: MissedTickBehavior,
+        task: F,
+    ) -> TaskHandle
+    where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: TaskResult,
+    {
+        self.periodic(period, period, missed, task)
+    }
+
+    /// Runs `task` first `delay` from now, then every `period` (missed ticks
+    /// [skipped](MissedTickBehavior::Skip)): the Python framework's
+    /// `schedule(task, delay=…, interval=…)`. A zero `delay` runs it at once.
+    ///
+    /// ```
+    /// use netcore_endpoint::scheduler::Scheduler;
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::time::Duration;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let scheduler = Scheduler::new();
+    /// let ticks = Arc::new(AtomicU32::new(0));
+    /// let counter = Arc::clone(&ticks);
+    /// scheduler.every_after(Duration::from_secs(10), Duration::from_secs(300), move || {
+    ///     counter.fetch_add(1, Ordering::SeqCst);
+    ///     async {}
+    /// });
+    /// tokio::time::sleep(Duration::from_secs(9)).await;
+    /// assert_eq!(ticks.load(Ordering::SeqCst), 0);
+    /// tokio::time::sleep(Duration::from_secs(300)).await;
+    /// assert_eq!(ticks.load(Ordering::SeqCst), 1); // at 10 s
+    /// tokio::time::sleep(Duration::from_secs(2)).await;
+    /// assert_eq!(ticks.load(Ordering::SeqCst), 2); // and at 310 s
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `period` is zero, or when called outside a Tokio runtime.
+    pub fn every_after<F, Fut>(&self, delay: Duration, period: Duration, task: F) -> TaskHandle
+    where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: TaskResult,
+    {
+        self.periodic(delay, period, MissedTickBehavior::default(), task)
+    }
+
+    /// The periodic task: first tick `delay` from now, then every `period`.
+    fn periodic<F, Fut>(
+        &self,
+        delay: Duration,
+        period: Duration,
+        missed: MissedTickBehavior,
         mut task: F,
     ) -> TaskHandle
     where
@@ -312,10 +368,10 @@ impl Scheduler {
         );
         let id = self.next_id();
         let now = Instant::now();
-        // A period too long to add to `now` never ticks: start in ~30 years,
+        // A delay too long to add to `now` never ticks: start in ~30 years,
         // as Tokio does for far-future timers.
         let start = now
-            .checked_add(period)
+            .checked_add(delay)
             .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30));
         let mut interval = tokio::time::interval_at(start, period);
         interval.set_missed_tick_behavior(missed.into());

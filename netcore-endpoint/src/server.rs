@@ -8,9 +8,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::watch;
 
-use crate::endpoint::{Endpoint, EndpointConfig};
+use netcore_pipe::{IntoPipe, Listener};
+
+use crate::endpoint::{Endpoint, EndpointConfig, Lifecycle};
 use crate::events::{Events, LifecycleEvent};
-use crate::listener::Listener;
 use crate::peer::Peer;
 use crate::peer_id::PeerId;
 use crate::router::Routes;
@@ -45,6 +46,10 @@ struct Inner {
 
 /// Accepts connections from any [`Listener`], runs one [`Endpoint`] per
 /// connection with a shared router, and keeps the list of connected peers.
+///
+/// `netcore_transports::tcp::Listener` (also Unix and QUIC listeners) gives
+/// each connection the socket tuning of `tcp::connect`; tokio's own
+/// listener works too, with `TCP_NODELAY` only.
 ///
 /// ```no_run
 /// use netcore_endpoint::{Router, Server, ServerConfig};
@@ -139,12 +144,14 @@ impl Server {
         }
     }
 
-    /// Serves one already-connected transport as if it had been accepted.
-    pub fn adopt<T: netcore_pipe::Transport>(&self, io: T, address: String) -> Peer {
-        let endpoint = Arc::new(Endpoint::new(
+    /// Serves one connection made elsewhere — a transport or a ready pipe —
+    /// as if it had been accepted.
+    pub fn adopt(&self, io: impl IntoPipe, address: String) -> Peer {
+        let endpoint = Arc::new(Endpoint::start(
             io,
-            self.inner.routes.clone(),
+            Some(self.inner.routes.clone()),
             self.inner.config.endpoint.clone(),
+            Lifecycle::Server,
         ));
         let peer = endpoint.peer().clone();
         let id = peer.id();

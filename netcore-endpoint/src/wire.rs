@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use netcore_pipe::protocol::{Headers, Priority};
-use netcore_pipe::{Body, Message, PipeConfig, WireFormat};
+use netcore_pipe::{Body, Message, WireFormat};
 
 use crate::python;
 use crate::reply::Reply;
@@ -118,8 +118,8 @@ pub(crate) enum Inbound {
 }
 
 impl Dialect {
-    pub(crate) fn of(config: &PipeConfig) -> Dialect {
-        match config.wire {
+    pub(crate) fn of(wire: &WireFormat) -> Dialect {
+        match wire {
             WireFormat::Python013(_) => Dialect::Python013,
             _ => Dialect::Lso2,
         }

@@ -7,9 +7,12 @@
 //! serving an implementation.
 //!
 //! Depend on `netcore-endpoint` (which re-exports the derive as
-//! `netcore_endpoint::Route`) or on the `netcore` facade with its `macros`
-//! feature; the generated code names the endpoint crate as
-//! `::netcore_endpoint`, or as the path given by `crate = …`.
+//! `netcore_endpoint::Route`) or on the `netcore` facade (`netcore::Route`,
+//! `netcore::endpoint::Route`); the generated code names the endpoint crate
+//! as the calling package's `Cargo.toml` does: `::netcore_endpoint` when it
+//! depends on `netcore-endpoint` (also under another name), else
+//! `::netcore::endpoint` when it depends on `netcore`, or the path given by
+//! `crate = …` (for re-exports under other names).
 //!
 //! ```
 //! use netcore_endpoint::{Endpoint, EndpointConfig, ReplyError, Route, Router};
@@ -351,7 +354,7 @@ fn parse_attr(input: &DeriveInput) -> syn::Result<RouteAttr> {
             "#[route(...)] is missing `response`: add response = Type, the type the handler answers with",
         )
     })?;
-    let krate = krate.unwrap_or_else(|| syn::parse_quote!(::netcore_endpoint));
+    let krate = krate.unwrap_or_else(endpoint_crate);
     Ok(RouteAttr {
         path,
         response,
@@ -507,5 +510,31 @@ mod tests {
         ] {
             assert_ne!(base, text_of(other));
         }
+    }
+}
+
+/// The path of the endpoint crate as the calling package can name it: its
+/// own dependency on `netcore-endpoint` (under whatever name), else the
+/// `netcore` facade's `endpoint` module, else `::netcore_endpoint`.
+pub(crate) fn endpoint_crate() -> syn::Path {
+    use proc_macro_crate::{FoundCrate, crate_name};
+    let named = |name: &str| -> syn::Path {
+        let ident = syn::Ident::new(name, proc_macro2::Span::call_site());
+        syn::parse_quote!(::#ident)
+    };
+    match crate_name("netcore-endpoint") {
+        // Inside netcore-endpoint's own tests, examples and doctests the
+        // crate is an external one by its own name.
+        Ok(FoundCrate::Itself) => return named("netcore_endpoint"),
+        Ok(FoundCrate::Name(name)) => return named(&name),
+        Err(_) => {}
+    }
+    match crate_name("netcore") {
+        Ok(FoundCrate::Name(name)) => {
+            let facade = named(&name);
+            syn::parse_quote!(#facade::endpoint)
+        }
+        Ok(FoundCrate::Itself) => syn::parse_quote!(::netcore::endpoint),
+        Err(_) => named("netcore_endpoint"),
     }
 }

@@ -51,7 +51,7 @@ fn parse_args(args: TokenStream2) -> syn::Result<ServiceArgs> {
     })?;
     Ok(ServiceArgs {
         prefix,
-        krate: krate.unwrap_or_else(|| syn::parse_quote!(::netcore_endpoint)),
+        krate: krate.unwrap_or_else(crate::endpoint_crate),
     })
 }
 

@@ -18,7 +18,8 @@
 //! |---|---|
 //! | [`transport`] | the [`Transport`] trait and its halves, adapters (tokio I/O, closures, blocking functions), an in-memory pair and the seeded `Faulty` link for tests |
 //! | [`core`] | the sans-IO [`Connection`](core::Connection): the whole state machine, fed bytes and time, asked for frames and events; [`core::py013`], the same for the Python netcore 0.1.3 format |
-//! | `pipe` (re-exported here) | the async [`Pipe`] driver: [`Message`], [`Body`], [`SendHandle`], [`Incoming`], [`BodyStream`], [`Received`] |
+//! | `pipe` (re-exported here) | the async [`Pipe`] driver: [`Message`], [`Body`], [`SendHandle`], [`Incoming`], [`BodyStream`], [`Received`]; [`IntoPipe`], what a pipe is made from (any transport) or already is |
+//! | `listener` (re-exported here) | [`Listener`], a source of incoming connections for servers, with tokio's TCP and Unix listeners |
 //!
 //! The wire format is `netcore-protocol` (re-exported as [`protocol`]): LSO
 //! v2 by default, or the Python netcore 0.1.3 format with
@@ -44,13 +45,15 @@
 
 pub mod core;
 mod error;
+mod listener;
 mod pipe;
 pub mod transport;
 
 pub use error::PipeError;
+pub use listener::Listener;
 pub use pipe::{
-    Body, BodyStream, ChunkStream, Incoming, Message, Pipe, PipeConfig, PipeStats, ReceiveMode,
-    Received, ReceivedBody, SendHandle, SpilledFile, WireFormat,
+    Body, BodyStream, ChunkStream, Incoming, IntoPipe, Message, Pipe, PipeConfig, PipeStats,
+    ReceiveMode, Received, ReceivedBody, SendHandle, SpilledFile, WireFormat,
 };
 pub use transport::{Transport, TransportRead, TransportWrite};
 

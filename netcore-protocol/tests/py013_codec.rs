@@ -86,7 +86,7 @@ fn head_request_and_replies_encode_like_python() -> Result<(), Box<dyn std::erro
 
 #[test]
 fn non_ascii_is_escaped_like_ensure_ascii() -> Result<(), Box<dyn std::error::Error>> {
-    // Spec §1: route `é` is sent as "\u00e9".
+    // docs/python-013-wire-format.md §3.1: route `é` is sent as "\u00e9".
     let packet = head("fbZAVa", 1, Info::request("é", "i0VpEBOW"));
     let bytes = encode(&packet)?;
     let text = std::str::from_utf8(&bytes[27..])?;

@@ -1,10 +1,12 @@
 //! The golden captures of real Python netcore 0.1.3 endpoints
-//! (`tests/py013_vectors/`, copied from `shared/compat/vectors/`), in both
-//! directions: every packet the index lists is decoded with the ids, lengths,
-//! info and chunk sizes it lists, whatever the read splits; each packet
-//! re-encodes to exactly its bytes, both from the decoded value and rebuilt
-//! from the index's fields; and each mission rebuilt with [`Mission`] from its
-//! ids and body gives exactly the captured bytes of its packets.
+//! (`tests/py013_vectors/`, copied unchanged from the captures of the Python
+//! compatibility work; how they were made and what each one shows is in
+//! `docs/python-013-wire-format.md` §13), in both directions: every packet
+//! the index lists is decoded with the ids, lengths, info and chunk sizes it
+//! lists, whatever the read splits; each packet re-encodes to exactly its
+//! bytes, both from the decoded value and rebuilt from the index's fields;
+//! and each mission rebuilt with [`Mission`] from its ids and body gives
+//! exactly the captured bytes of its packets.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -336,6 +338,10 @@ fn message_10000_carries_i_mod_251_both_ways() {
     }
 }
 
+/// The exchange of `docs/python-013-wire-format.md` §13.2 and the cancel of
+/// its worked examples (§14), rebuilt from their ids and bodies. (The name
+/// recalls the section of the Python compatibility notes these bytes first
+/// appeared in.)
 #[test]
 fn spec_section_4_bytes_are_reproduced() {
     let mut wire = BytesMut::new();

@@ -143,3 +143,17 @@ impl From<Error> for io::Error {
         io::Error::new(error.kind(), error)
     }
 }
+
+impl Error {
+    /// This accept error as a [`Listener`](netcore_pipe::Listener) reports
+    /// it: a connection that could not be tuned was dropped, which concerns
+    /// that connection only (`ConnectionAborted`), so a server keeps
+    /// accepting; other causes keep their kind.
+    #[cfg(any(feature = "tcp", all(feature = "unix", unix)))]
+    pub(crate) fn into_accept_io(self) -> io::Error {
+        match self {
+            Error::Configure { .. } => io::Error::new(io::ErrorKind::ConnectionAborted, self),
+            other => other.into(),
+        }
+    }
+}

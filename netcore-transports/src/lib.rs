@@ -14,9 +14,9 @@
 //!
 //! | medium | feature | one line | listen / accept | raw transport | pipe defaults |
 //! |---|---|---|---|---|---|
-//! | TCP | `tcp` (default) | [`tcp::connect`]`(addr, &TcpOptions::default())` | [`tcp::Listener`]`::bind(addr, options)`, `.accept()` | [`tcp::connect_stream`], [`tcp::Listener::accept_stream`] | [`PipeConfig::default`]: 64 KiB chunks, strict decoding |
+//! | TCP | `tcp` (default) | [`tcp::connect`]`(addr, &TcpOptions::default())` | [`tcp::Listener`]`::bind(addr, options)`, `.accept()`, or a `Server`'s [`Listener`](netcore_pipe::Listener) | [`tcp::connect_stream`], [`tcp::Listener::accept_stream`] | [`PipeConfig::default`]: 64 KiB chunks, strict decoding |
 //! | Unix socket | `unix` (Unix only) | [`unix::connect`]`(path, &PipeConfig::default())` | [`unix::Listener`]`::bind(path, config)`, `.accept()` | [`unix::connect_stream`], [`unix::Listener::accept_stream`] | [`PipeConfig::default`] |
-//! | serial port | `serial` | [`serial::open`]`(&SerialOptions::new("/dev/ttyUSB0"))` | — (a line has two ends, both "open") | [`serial::open_stream`]; [`serial::pair`] (pseudo-terminals, for tests) | [`PipeConfig::lossy_link`]: resync decoding, 512-byte chunks |
+//! | serial port | `serial` | [`serial::open`]`(&SerialOptions::new("/dev/ttyUSB0"))` | — (a line has two ends, both "open") | [`serial::open_transport`]; [`serial::pair`] (pseudo-terminals, for tests) | [`PipeConfig::lossy_link`]: resync decoding, 512-byte chunks |
 //! | QUIC | `quic` | [`quic::connect`]`(addr, server_name, &QuicClientConfig, config)` | [`quic::QuicListener`]`::bind(addr, &QuicServerConfig)`, `.accept()` | [`quic::QuicStream`], [`quic::QuicListener::accept_stream`] | [`PipeConfig::default`] (one QUIC stream per pipe) |
 //! | in memory | always | [`memory::pipes`]`(&PipeConfig::default())` | — | [`memory::pair`] | any |
 //!

@@ -167,17 +167,23 @@ impl SerialOptions {
 /// [`Error::SerialOpen`] naming the path and baud rate (no such device,
 /// busy, permission denied, a setting the device refuses).
 pub fn open(options: &SerialOptions) -> Result<Pipe, Error> {
-    let stream = open_stream(options)?;
-    Ok(from_stream(stream, &options.pipe))
+    let transport = open_transport(options)?;
+    Ok(from_stream(transport, &options.pipe))
 }
 
-/// Opens the port and returns the stream itself, without a pipe. Must be
-/// called inside a tokio runtime.
+/// Opens the port and returns it as a [`SerialTransport`], without a pipe
+/// (for an endpoint with its own settings, say). Must be called inside a
+/// tokio runtime.
+///
+/// Use this, not tokio-serial's `SerialStream` as a transport: a
+/// `SerialStream` is a tokio `AsyncRead + AsyncWrite`, so it *is* a
+/// transport, but one whose flush blocks a runtime thread in `tcdrain`
+/// (see [Flushing](self#flushing)).
 ///
 /// # Errors
 ///
 /// As [`open`].
-pub fn open_stream(options: &SerialOptions) -> Result<SerialStream, Error> {
+pub fn open_transport(options: &SerialOptions) -> Result<SerialTransport, Error> {
     let stream =
         SerialStream::open(&options.port_builder()).map_err(|cause| Error::SerialOpen {
             path: options.path.clone(),
@@ -189,13 +195,15 @@ pub fn open_stream(options: &SerialOptions) -> Result<SerialStream, Error> {
         baud_rate = options.baud_rate,
         "serial port open"
     );
-    Ok(stream)
+    Ok(SerialTransport::new(stream))
 }
 
-/// Starts a [`Pipe`] with `config` over a serial stream opened elsewhere
-/// (through [`SerialOptions::port_builder`], or an end of [`pair`]).
-pub fn from_stream(stream: SerialStream, config: &PipeConfig) -> Pipe {
-    Pipe::new(SerialTransport::new(stream), config.clone())
+/// Starts a [`Pipe`] with `config` over a serial port opened elsewhere: a
+/// [`SerialTransport`] (an end of [`pair`], say) or a `SerialStream`
+/// (through [`SerialOptions::port_builder`]), which is wrapped in a
+/// `SerialTransport` so its writes never block in `tcdrain`.
+pub fn from_stream(port: impl Into<SerialTransport>, config: &PipeConfig) -> Pipe {
+    Pipe::new(port.into(), config.clone())
 }
 
 /// Two connected pseudo-terminals: a serial line inside the kernel, **for
@@ -224,6 +232,7 @@ pub fn from_stream(stream: SerialStream, config: &PipeConfig) -> Pipe {
 /// let (a, b) = serial::pair()?;
 /// let a = serial::from_stream(a, &PipeConfig::lossy_link());
 /// let b = serial::from_stream(b, &PipeConfig::lossy_link());
+/// // Or, for endpoints: `Endpoint::builder().config(EndpointConfig::lossy_link()).start(a)`.
 /// a.send(Message::new("over the line"))?.await?;
 /// assert_eq!(b.recv().await?.body.to_bytes().await?, "over the line");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -232,12 +241,13 @@ pub fn from_stream(stream: SerialStream, config: &PipeConfig) -> Pipe {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[cfg(unix)]
-pub fn pair() -> Result<(SerialStream, SerialStream), Error> {
+pub fn pair() -> Result<(SerialTransport, SerialTransport), Error> {
     static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _creating = CREATING
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    SerialStream::pair().map_err(|cause| Error::SerialPair { cause })
+    let (a, b) = SerialStream::pair().map_err(|cause| Error::SerialPair { cause })?;
+    Ok((SerialTransport::new(a), SerialTransport::new(b)))
 }
 
 /// A serial stream as a [`Transport`]: written without the blocking drain
@@ -252,6 +262,12 @@ impl SerialTransport {
     /// Wraps `stream`.
     pub fn new(stream: SerialStream) -> Self {
         SerialTransport { stream }
+    }
+
+    /// The port's name (its device path), if the system gives one; for a
+    /// pseudo-terminal from [`pair`], the path of the other end to open.
+    pub fn name(&self) -> Option<String> {
+        self.stream.name()
     }
 
     /// The stream, to query it (through tokio-serial's [`SerialPort`] trait).

@@ -444,3 +444,21 @@ impl Listener {
         self.inner
     }
 }
+
+/// A server's listener: each connection comes out tuned by this listener's
+/// [`TcpOptions`] (nodelay, keepalive, `TCP_NOTSENT_LOWAT`), exactly as
+/// [`connect`] tunes its own; the server starts the pipe over it with its
+/// own pipe settings ([`TcpOptions::pipe`] is not used here).
+///
+/// A connection that cannot be tuned is dropped and reported as
+/// `ConnectionAborted`, so the server carries on accepting.
+impl netcore_pipe::Listener for Listener {
+    type Io = TcpTransport;
+
+    async fn accept(&mut self) -> io::Result<(TcpTransport, String)> {
+        match self.accept_stream().await {
+            Ok((stream, peer)) => Ok((TcpTransport::new(stream), peer.to_string())),
+            Err(error) => Err(error.into_accept_io()),
+        }
+    }
+}

@@ -223,6 +223,26 @@ impl Listener {
     }
 }
 
+/// A server's listener: each connection becomes a [`UnixTransport`], over
+/// which the server starts a pipe with its own settings
+/// ([`Listener::config`] is not used here).
+impl netcore_pipe::Listener for Listener {
+    type Io = UnixTransport;
+
+    async fn accept(&mut self) -> std::io::Result<(UnixTransport, String)> {
+        match self.accept_stream().await {
+            Ok((stream, peer)) => {
+                let name = peer.as_pathname().map_or_else(
+                    || "unix:unnamed".to_owned(),
+                    |path| format!("unix:{}", path.display()),
+                );
+                Ok((UnixTransport::new(stream), name))
+            }
+            Err(error) => Err(error.into_accept_io()),
+        }
+    }
+}
+
 impl Drop for Listener {
     fn drop(&mut self) {
         if let (true, Some(path)) = (self.owns_file, &self.path)

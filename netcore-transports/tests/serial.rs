@@ -22,9 +22,7 @@ use std::sync::{Mutex, PoisonError};
 use netcore_transports::Error;
 use netcore_transports::pipe::protocol::DecodeMode;
 use netcore_transports::pipe::{Message, Pipe, PipeConfig};
-use netcore_transports::serial::{
-    self, DataBits, FlowControl, Parity, SerialOptions, SerialPort, StopBits,
-};
+use netcore_transports::serial::{self, DataBits, FlowControl, Parity, SerialOptions, StopBits};
 use scenarios::{KIB, MIB, guarded, streaming};
 
 /// Runs one test at a time, each on a fresh two-thread runtime.

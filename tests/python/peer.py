@@ -8,7 +8,7 @@ slow and stats on every accepted connection until stdin reaches EOF (or --second
 `call` runs one scenario against a server and prints one JSON line
 `{"ok": ..., "scenario": ..., ...details}`; the exit status is 0 when ok, 1 otherwise.
 
-Spec references (§) are to /work/shared/compat/NETCORE_PY_0_1_3_WIRE.md.
+Spec references (§) are to docs/python-013-wire-format.md (in this repository).
 """
 
 import argparse
@@ -25,7 +25,7 @@ from netcore import Endpoint, Pipe, Response, request
 # Our own output lines; sys.stdout itself is pointed at /dev/null in main().
 OUT = sys.stdout
 
-# Worker threads per server connection. netcore's default is 1 (§3.3), which would
+# Worker threads per server connection. netcore's default is 1 (§6.3), which would
 # handle the requests of one connection strictly one at a time.
 SERVER_WORKERS = 64
 # The client's workers only run our reply callbacks, which return at once.
@@ -45,8 +45,8 @@ def socket_pipe(sock):
     """A netcore Pipe over a connected TCP socket.
 
     netcore's reader assumes recv(n) returns exactly n bytes and breaks on short reads,
-    so plain sock.recv must not be used (§7.1). At EOF the read raises, which ends the
-    receive thread and, through the send thread, stops the Endpoint (§6).
+    so plain sock.recv must not be used (§9.1). At EOF the read raises, which ends the
+    receive thread and, through the send thread, stops the Endpoint (§12.1).
     """
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -61,7 +61,7 @@ def socket_pipe(sock):
             got += k
         return bytes(buf)
 
-    # netcore ignores send()'s return value (§1), so every piece must go out whole.
+    # netcore ignores send()'s return value (§2.3), so every piece must go out whole.
     return Pipe(recv_exact, sock.sendall)
 
 
@@ -88,7 +88,7 @@ class Stats:
 
 def add_routes(endpoint, stats):
     # `request` is netcore's thread-local proxy for the request being handled.
-    # request.meta is the body as bytes, and Response sends bytes unchanged (§3.2).
+    # request.meta is the body as bytes, and Response sends bytes unchanged (§6.2).
 
     @endpoint.request("echo")
     def echo():
@@ -124,7 +124,7 @@ def exit_at_stdin_eof():
 
 
 def serve(args):
-    # netcore's pipe threads are non-daemon and never end (§6), so the process stops
+    # netcore's pipe threads are non-daemon and never end (§12.3), so the process stops
     # with os._exit: at stdin EOF, or after --seconds.
     threading.Thread(target=exit_at_stdin_eof, daemon=True).start()
     if args.seconds is not None:
@@ -159,8 +159,8 @@ class Deadline:
 class Caller:
     """Request/reply calls with a timeout on top of a netcore Endpoint.
 
-    send(..., blocking_recv=True) spins with no timeout (§3.4), so a call registers a
-    reply callback instead (netcore matches replies to callbacks by message_id, §3.3)
+    send(..., blocking_recv=True) spins with no timeout (§6.4), so a call registers a
+    reply callback instead (netcore matches replies to callbacks by message_id, §6.3)
     and waits on an Event with its own deadline.
     """
 
@@ -177,7 +177,7 @@ class Caller:
             replies.append(reply)
             arrived.set()
 
-        # Without blocking_recv, send() always returns a dict (§3.4).
+        # Without blocking_recv, send() always returns a dict (§6.4).
         message_id = self.endpoint.send(route, data, callback=on_reply)["message_id"]
         deadline = Deadline(timeout)
         while not arrived.wait(min(POLL_SECONDS, deadline.remaining())):
@@ -251,7 +251,7 @@ def scenario_big(caller, deadline):
 
 
 def scenario_unknown_route(caller, deadline):
-    # An unknown route gets no reply at all (§3.3), so a short deadline must expire.
+    # An unknown route gets no reply at all (§6.3), so a short deadline must expire.
     reply = caller.call("no_such_route", {"a": 1}, min(SHORT_TIMEOUT, deadline.remaining()))
     if reply is not None:
         return {"ok": False, "timed_out": False, "error": "unexpected reply"}
@@ -262,7 +262,7 @@ def scenario_unknown_route(caller, deadline):
 
 
 def scenario_empty(caller, deadline):
-    # Informational: a Python receiver never completes an empty message (§7.3).
+    # Informational: a Python receiver never completes an empty message (§9.3).
     reply = caller.call("echo", b"", min(SHORT_TIMEOUT, deadline.remaining()))
     details = {"ok": True, "timed_out": reply is None}
     if reply is not None:
@@ -291,7 +291,7 @@ def call(args):
         details = {"ok": False, "error": f"{type(e).__name__}: {e}"}
     ok = details.pop("ok")
     emit_line(json.dumps({"ok": ok, "scenario": args.scenario, **details}))
-    # netcore's pipe threads never end (§6).
+    # netcore's pipe threads never end (§12.3).
     os._exit(0 if ok else 1)
 
 
@@ -312,7 +312,7 @@ def main():
     p.set_defaults(run=call)
 
     args = parser.parse_args()
-    # netcore prints `[]` (its middleware list) to stdout on every routed request (§3.3),
+    # netcore prints `[]` (its middleware list) to stdout on every routed request (§6.3),
     # so everything but our own lines (OUT) goes nowhere. Not to stderr: a test that pipes
     # stderr without reading it would in the end block the handler threads on a full pipe.
     sys.stdout = open(os.devnull, "w")

@@ -2,6 +2,9 @@
 
 use netcore_protocol::{Headers, Priority};
 
+use tokio::sync::mpsc;
+
+use super::incoming::Incoming;
 use super::outgoing::{Body, OutgoingEntry};
 
 /// A request from a handle to the driver task.
@@ -20,6 +23,9 @@ pub(crate) enum Command {
     Consumed(u64, u64),
     /// The application dropped an incoming message's body.
     DropIncoming(u64),
+    /// Deliver incoming messages as they open, from now on, here (a pipe
+    /// built in complete mode switching to streaming).
+    Stream(mpsc::UnboundedSender<Incoming>),
     /// Close gracefully.
     Close,
 }
@@ -31,6 +37,7 @@ impl std::fmt::Debug for Command {
             Command::CancelOutgoing(id) => write!(f, "CancelOutgoing({id})"),
             Command::Consumed(id, n) => write!(f, "Consumed({id}, {n})"),
             Command::DropIncoming(id) => write!(f, "DropIncoming({id})"),
+            Command::Stream(_) => f.write_str("Stream"),
             Command::Close => f.write_str("Close"),
         }
     }

@@ -215,6 +215,13 @@ impl Driver {
                     tracing::debug!(message = id, "incoming message dropped by the application");
                 }
             }
+            Command::Stream(accepted) => {
+                // Once the connection is over, nothing more is delivered.
+                if self.delivery.is_some() {
+                    tracing::debug!("incoming messages now delivered as they open");
+                    self.delivery = Some(Delivery::Streaming(accepted));
+                }
+            }
             Command::Close => self.start_close(),
         }
     }

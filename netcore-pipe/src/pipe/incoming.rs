@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 use netcore_protocol::{Headers, Priority};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::command::Command;
@@ -99,13 +99,41 @@ impl Incoming {
 /// stream, so a reader that stops reading stops the sender. It ends with
 /// `None` after the last chunk, or with one `Err` if the message fails.
 /// Dropping it before the end cancels the message at the sender.
+///
+/// A message that was already collected whole before the application asked
+/// for it (see [`Pipe::accept`](super::Pipe::accept) on a pipe built in
+/// [`ReceiveMode::Complete`](super::ReceiveMode::Complete)) streams from
+/// memory or from its spill file; its sender is long done.
 #[derive(Debug)]
 pub struct BodyStream {
-    id: u64,
-    rx: mpsc::UnboundedReceiver<Piece>,
-    shared: Arc<Shared>,
-    done: bool,
+    source: Source,
 }
+
+#[derive(Debug)]
+enum Source {
+    /// Chunks as the driver reassembles them.
+    Live {
+        id: u64,
+        rx: mpsc::UnboundedReceiver<Piece>,
+        shared: Arc<Shared>,
+        done: bool,
+    },
+    /// A body collected whole before it was asked for.
+    Collected(Collected),
+}
+
+/// A collected body being streamed out, with the receive-buffer share it
+/// holds until the stream is done.
+#[derive(Debug)]
+struct Collected {
+    body: Option<ReceivedBody>,
+    /// The spill file, opened on the first read.
+    file: Option<tokio::fs::File>,
+    _budget: Option<OwnedSemaphorePermit>,
+}
+
+/// Bytes read from a spill file at a time.
+const FILE_CHUNK: usize = 64 << 10;
 
 impl BodyStream {
     pub(crate) fn new(
@@ -114,10 +142,23 @@ impl BodyStream {
         shared: Arc<Shared>,
     ) -> BodyStream {
         BodyStream {
-            id,
-            rx,
-            shared,
-            done: false,
+            source: Source::Live {
+                id,
+                rx,
+                shared,
+                done: false,
+            },
+        }
+    }
+
+    /// A stream over a body collected whole.
+    fn collected(body: ReceivedBody, budget: Option<OwnedSemaphorePermit>) -> BodyStream {
+        BodyStream {
+            source: Source::Collected(Collected {
+                body: Some(body),
+                file: None,
+                _budget: budget,
+            }),
         }
     }
 }
@@ -126,39 +167,124 @@ impl Stream for BodyStream {
     type Item = Result<Bytes, PipeError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.done {
-            return Poll::Ready(None);
+        match &mut self.source {
+            Source::Live {
+                id,
+                rx,
+                shared,
+                done,
+            } => {
+                if *done {
+                    return Poll::Ready(None);
+                }
+                let piece = match rx.poll_recv(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(piece) => piece,
+                };
+                Poll::Ready(match piece {
+                    Some(Piece::Chunk(bytes)) => {
+                        shared.command(Command::Consumed(*id, bytes.len() as u64));
+                        Some(Ok(bytes))
+                    }
+                    Some(Piece::End) => {
+                        *done = true;
+                        None
+                    }
+                    Some(Piece::Failed(error)) => {
+                        *done = true;
+                        Some(Err(error))
+                    }
+                    None => {
+                        *done = true;
+                        Some(Err(shared.end_error()))
+                    }
+                })
+            }
+            Source::Collected(collected) => collected.poll_next(cx),
         }
-        let piece = match self.rx.poll_recv(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(piece) => piece,
-        };
-        Poll::Ready(match piece {
-            Some(Piece::Chunk(bytes)) => {
-                self.shared
-                    .command(Command::Consumed(self.id, bytes.len() as u64));
-                Some(Ok(bytes))
+    }
+}
+
+impl Collected {
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, PipeError>>> {
+        let spill = |e: std::io::Error| PipeError::Spill(Arc::new(e));
+        match &self.body {
+            None => Poll::Ready(None),
+            Some(ReceivedBody::Memory(_)) => match self.body.take() {
+                Some(ReceivedBody::Memory(bytes)) if !bytes.is_empty() => {
+                    Poll::Ready(Some(Ok(bytes)))
+                }
+                _ => Poll::Ready(None),
+            },
+            Some(ReceivedBody::File(spilled)) => {
+                if self.file.is_none() {
+                    // A local temporary file this process wrote: opening it
+                    // does not wait on anything remote.
+                    match std::fs::File::open(spilled.path()) {
+                        Ok(file) => self.file = Some(tokio::fs::File::from_std(file)),
+                        Err(error) => {
+                            self.body = None;
+                            return Poll::Ready(Some(Err(spill(error))));
+                        }
+                    }
+                }
+                let Some(file) = self.file.as_mut() else {
+                    return Poll::Ready(None);
+                };
+                let mut buf = vec![0u8; FILE_CHUNK];
+                let mut read = tokio::io::ReadBuf::new(&mut buf);
+                match Pin::new(file).poll_read(cx, &mut read) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(Err(error)) => {
+                        self.body = None;
+                        Poll::Ready(Some(Err(spill(error))))
+                    }
+                    Poll::Ready(Ok(())) => {
+                        let n = read.filled().len();
+                        if n == 0 {
+                            self.body = None;
+                            self.file = None;
+                            return Poll::Ready(None);
+                        }
+                        buf.truncate(n);
+                        Poll::Ready(Some(Ok(Bytes::from(buf))))
+                    }
+                }
             }
-            Some(Piece::End) => {
-                self.done = true;
-                None
-            }
-            Some(Piece::Failed(error)) => {
-                self.done = true;
-                Some(Err(error))
-            }
-            None => {
-                self.done = true;
-                Some(Err(self.shared.end_error()))
-            }
-        })
+        }
     }
 }
 
 impl Drop for BodyStream {
     fn drop(&mut self) {
-        if !self.done {
-            self.shared.command(Command::DropIncoming(self.id));
+        if let Source::Live {
+            id, shared, done, ..
+        } = &self.source
+        {
+            if !*done {
+                shared.command(Command::DropIncoming(*id));
+            }
+        }
+    }
+}
+
+impl From<Received> for Incoming {
+    /// A whole message as an [`Incoming`] one: its body streams from memory
+    /// or from its spill file.
+    fn from(received: Received) -> Incoming {
+        let Received {
+            id,
+            headers,
+            priority,
+            body,
+            _budget,
+        } = received;
+        Incoming {
+            id,
+            headers,
+            priority,
+            total_len: Some(body.len()),
+            body: BodyStream::collected(body, _budget),
         }
     }
 }

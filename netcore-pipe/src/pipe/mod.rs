@@ -10,6 +10,7 @@ mod command;
 mod config;
 mod driver;
 mod incoming;
+mod into_pipe;
 mod io;
 mod outgoing;
 mod session;
@@ -18,12 +19,13 @@ mod stats;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::sync::{Mutex, Notify, Semaphore, mpsc};
 
 pub use config::{PipeConfig, ReceiveMode, WireFormat};
 pub use incoming::{BodyStream, Incoming, Received, ReceivedBody, SpilledFile};
+pub use into_pipe::IntoPipe;
 pub use outgoing::{Body, ChunkStream, Message, SendHandle};
 pub use stats::PipeStats;
 
@@ -73,6 +75,15 @@ pub struct Pipe {
     accepted: Mutex<mpsc::UnboundedReceiver<Incoming>>,
     completed: Mutex<mpsc::UnboundedReceiver<Result<Received, PipeError>>>,
     mode: ReceiveMode,
+    /// Built in complete mode: the sender the first [`Pipe::accept`] hands
+    /// the driver to switch delivery to streaming.
+    to_streaming: std::sync::Mutex<Option<mpsc::UnboundedSender<Incoming>>>,
+    /// Whether [`Pipe::accept`] switched a complete-mode pipe to streaming.
+    switched: AtomicBool,
+    /// After the switch: whether every message collected before it was
+    /// handed out.
+    collected_drained: AtomicBool,
+    wire: WireFormat,
 }
 
 impl Pipe {
@@ -111,18 +122,23 @@ impl Pipe {
         let writer_task = tokio::spawn(io::write_loop(writer, batches, shared.clone()));
         let (accepted_tx, accepted) = mpsc::unbounded_channel();
         let (completed_tx, completed) = mpsc::unbounded_channel();
+        let mut to_streaming = None;
         let delivery = match config.receive {
             ReceiveMode::Streaming => Delivery::Streaming(accepted_tx),
-            ReceiveMode::Complete => Delivery::Complete {
-                collect: Collect {
-                    spill_threshold: config.spill_threshold,
-                    spill_dir: config.spill_dir.clone(),
-                    budget: Arc::new(Semaphore::new(config.receive_buffer as usize)),
-                },
-                done: completed_tx,
-            },
+            ReceiveMode::Complete => {
+                to_streaming = Some(accepted_tx);
+                Delivery::Complete {
+                    collect: Collect {
+                        spill_threshold: config.spill_threshold,
+                        spill_dir: config.spill_dir.clone(),
+                        budget: Arc::new(Semaphore::new(config.receive_buffer as usize)),
+                    },
+                    done: completed_tx,
+                }
+            }
         };
         let mode = config.receive;
+        let wire = config.wire.clone();
         let driver = Driver {
             core,
             config,
@@ -148,6 +164,25 @@ impl Pipe {
             accepted: Mutex::new(accepted),
             completed: Mutex::new(completed),
             mode,
+            to_streaming: std::sync::Mutex::new(to_streaming),
+            switched: AtomicBool::new(false),
+            collected_drained: AtomicBool::new(false),
+            wire,
+        }
+    }
+
+    /// The wire format this pipe speaks (fixed when it was built).
+    pub fn wire_format(&self) -> &WireFormat {
+        &self.wire
+    }
+
+    /// How incoming messages are delivered: as the pipe was built, or
+    /// [`ReceiveMode::Streaming`] once [`Pipe::accept`] switched it.
+    pub fn receive_mode(&self) -> ReceiveMode {
+        if self.switched.load(Ordering::Acquire) {
+            ReceiveMode::Streaming
+        } else {
+            self.mode
         }
     }
 
@@ -176,10 +211,16 @@ impl Pipe {
 
     /// The next complete incoming message, in the order messages complete
     /// ([`ReceiveMode::Complete`]).
+    ///
+    /// # Errors
+    ///
+    /// [`PipeError::WrongReceiveMode`] on a streaming pipe (or one that
+    /// [`accept`](Pipe::accept) switched to streaming); otherwise why the
+    /// connection ended, once it has and every message is taken.
     pub async fn recv(&self) -> Result<Received, PipeError> {
-        if self.mode != ReceiveMode::Complete {
+        if self.receive_mode() != ReceiveMode::Complete {
             return Err(PipeError::WrongReceiveMode(
-                "recv needs ReceiveMode::Complete",
+                "recv needs ReceiveMode::Complete (accept switched this pipe to streaming)",
             ));
         }
         match self.completed.lock().await.recv().await {
@@ -189,17 +230,69 @@ impl Pipe {
     }
 
     /// The next incoming message as soon as it is opened, its body a stream
-    /// ([`ReceiveMode::Streaming`]).
+    /// whose reading paces the sender.
+    ///
+    /// Works on a pipe built in either mode. On one built in
+    /// [`ReceiveMode::Complete`] (what the `netcore-transports` helpers
+    /// return), the first call switches it to streaming for good: messages
+    /// that had already been collected come first, whole (their bodies
+    /// stream from memory or their spill file), then each new one as it
+    /// opens; [`recv`](Pipe::recv) no longer applies. This is how an endpoint
+    /// takes over any ready pipe.
+    ///
+    /// # Errors
+    ///
+    /// Why the connection ended, once it has and every message is taken.
     pub async fn accept(&self) -> Result<Incoming, PipeError> {
-        if self.mode != ReceiveMode::Streaming {
-            return Err(PipeError::WrongReceiveMode(
-                "accept needs ReceiveMode::Streaming",
-            ));
+        if self.mode == ReceiveMode::Complete {
+            self.switch_to_streaming();
+            if !self.collected_drained.load(Ordering::Acquire) {
+                return self.accept_after_switch().await;
+            }
         }
         match self.accepted.lock().await.recv().await {
             Some(incoming) => Ok(incoming),
             None => Err(self.shared.end_error()),
         }
+    }
+
+    /// Hands the driver the streaming sender, once.
+    fn switch_to_streaming(&self) {
+        let sender = self
+            .to_streaming
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(sender) = sender {
+            self.switched.store(true, Ordering::Release);
+            self.shared.command(Command::Stream(sender));
+        }
+    }
+
+    /// `accept` while messages collected before the switch may still come.
+    async fn accept_after_switch(&self) -> Result<Incoming, PipeError> {
+        let mut accepted = self.accepted.lock().await;
+        let mut completed = self.completed.lock().await;
+        loop {
+            if self.collected_drained.load(Ordering::Acquire) {
+                break;
+            }
+            tokio::select! {
+                biased;
+                collected = completed.recv() => match collected {
+                    Some(Ok(received)) => return Ok(Incoming::from(received)),
+                    Some(Err(error)) => {
+                        tracing::debug!(%error, "a message collected before the switch failed");
+                    }
+                    // Every collector is done: only new messages remain.
+                    None => self.collected_drained.store(true, Ordering::Release),
+                },
+                incoming = accepted.recv() => {
+                    return incoming.ok_or_else(|| self.shared.end_error());
+                }
+            }
+        }
+        accepted.recv().await.ok_or_else(|| self.shared.end_error())
     }
 
     /// Closes gracefully: no new messages, those in flight both ways finish

@@ -197,8 +197,8 @@ pub fn split_chunks(body: &Bytes) -> impl Iterator<Item = Bytes> + '_ {
 ///
 /// Everything is checked when the mission is made ([`Mission::new`]), so
 /// writing it cannot fail. A sender that interleaves missions as Python does
-/// (spec §2.5) writes each new mission's head, then one chunk of each mission
-/// in turn with [`Mission::write_next`].
+/// (`docs/python-013-wire-format.md` §7.1) writes each new mission's head,
+/// then one chunk of each mission in turn with [`Mission::write_next`].
 ///
 /// ```
 /// use bytes::{Bytes, BytesMut};
@@ -229,10 +229,10 @@ impl Mission {
     /// A mission with extension id `extension` carrying `body` with `info`.
     ///
     /// Fails when the head's meta would exceed [`MAX_SEND_META_LEN`] (a long
-    /// route or many info keys: a Python receiver would lose the stream, spec
-    /// §7.2), the id is too long for the ext, or the info cannot be encoded.
-    /// An empty body gives a head only, as Python sends it — a Python
-    /// receiver never completes such a mission (§7.3).
+    /// route or many info keys: a Python receiver would lose the stream,
+    /// `docs/python-013-wire-format.md` §9.2), the id is too long for the
+    /// ext, or the info cannot be encoded. An empty body gives a head only, as Python sends it — a Python
+    /// receiver never completes such a mission (§9.3).
     pub fn new(
         extension: impl Into<String>,
         info: Info,
@@ -329,8 +329,9 @@ impl Mission {
 
     /// Drops whatever is left of the body. Returns the cancel to send when
     /// the peer has seen the head and not yet all chunks (Python's
-    /// `cancel_mission` only acts then, spec §3.5); `None` when nothing is on
-    /// the wire yet or the mission was complete (then nothing is sent).
+    /// `cancel_mission` only acts then, `docs/python-013-wire-format.md`
+    /// §6.5); `None` when nothing is on the wire yet or the mission was
+    /// complete (then nothing is sent).
     pub fn cancel(&mut self) -> Option<Cancel> {
         let unfinished = !self.body.is_empty();
         self.body = Bytes::new();

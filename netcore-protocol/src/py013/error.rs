@@ -2,7 +2,7 @@
 
 use super::packet::PacketKind;
 
-/// Which of the two length fields of a packet (spec §1).
+/// Which of the two length fields of a packet (`docs/python-013-wire-format.md` §2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LengthField {
     /// `ext_len`, the length of the extension JSON.
@@ -14,9 +14,10 @@ pub enum LengthField {
 /// Which JSON text of a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JsonPart {
-    /// The `ext` JSON that says what the packet is (spec §2).
+    /// The `ext` JSON that says what the packet is (`docs/python-013-wire-format.md` §4).
     Ext,
-    /// The meta of a mission head: `extension`, `length`, `info` (spec §2.1).
+    /// The meta of a mission head: `extension`, `length`, `info`
+    /// (`docs/python-013-wire-format.md` §4.1).
     Head,
 }
 
@@ -32,7 +33,8 @@ impl std::fmt::Display for JsonPart {
 /// Why bytes from a Python 0.1.3 peer could not be decoded into a packet.
 ///
 /// After any of these the stream is unusable (a Python receiver's thread dies
-/// on the same input, spec §6): report it and close the connection.
+/// on the same input, `docs/python-013-wire-format.md` §12.2): report it and
+/// close the connection.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     /// A length field is negative (Python never sends one).
@@ -133,8 +135,9 @@ pub enum EncodeError {
         max: usize,
     },
     /// The meta would exceed [`MAX_SEND_META_LEN`](super::MAX_SEND_META_LEN),
-    /// which a Python receiver misreads (spec §7.2). For a head this means
-    /// the route, ids and other info keys are too long.
+    /// which a Python receiver misreads (`docs/python-013-wire-format.md`
+    /// §9.2). For a head this means the route, ids and other info keys are
+    /// too long.
     #[error("{kind} meta of {len} bytes exceeds the {max} a Python peer reads correctly")]
     MetaTooLong {
         /// The packet's kind.
@@ -145,7 +148,7 @@ pub enum EncodeError {
         max: usize,
     },
     /// A data chunk is empty: it would stop a Python peer's dispatcher for
-    /// good (spec §7.3).
+    /// good (`docs/python-013-wire-format.md` §9.3).
     #[error("an empty data chunk would stop a Python peer's dispatcher")]
     EmptyChunk,
     /// A float is NaN or infinite (this codec does not read them back).

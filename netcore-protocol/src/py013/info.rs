@@ -1,4 +1,4 @@
-//! The info object of a mission head (spec §3.1).
+//! The info object of a mission head (`docs/python-013-wire-format.md` §6.1).
 
 use super::json::{Json, Object};
 
@@ -66,7 +66,8 @@ impl Info {
     }
 
     /// Whether `is_response` is `true`. (The Python Endpoint never looks at
-    /// it, spec §3.3; a reply is matched by `message_id` alone.)
+    /// it, `docs/python-013-wire-format.md` §6.3; a reply is matched by
+    /// `message_id` alone.)
     pub fn is_response(&self) -> bool {
         matches!(self.object.get("is_response"), Some(Json::Bool(true)))
     }

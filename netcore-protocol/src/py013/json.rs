@@ -1,5 +1,5 @@
 //! An ordered JSON value, read with `serde_json` and written the way Python's
-//! `json.dumps` writes it with default settings (spec §1).
+//! `json.dumps` writes it with default settings (`docs/python-013-wire-format.md` §3).
 //!
 //! Python keeps the keys of a dict in insertion order and `json.dumps` writes
 //! them in that order, so byte-exact output needs an object that keeps its

@@ -1,17 +1,20 @@
 //! The sizes the Python library imposes on senders, and the receive limits.
 
-/// Size of the data chunks a Python sender cuts a payload into (spec §2.2).
+/// Size of the data chunks a Python sender cuts a payload into
+/// (`docs/python-013-wire-format.md` §4.2).
 /// The encoder never writes a longer data chunk: a Python receiver misreads a
-/// meta longer than 4096 bytes unless it is a multiple of 2048 (§7.2).
+/// meta longer than 4096 bytes unless it is a multiple of 2048 (§9.2).
 pub const CHUNK_LEN: usize = 4096;
 
 /// Longest meta (head JSON, data chunk or cancel JSON) a Python receiver reads
-/// correctly whatever its length (§7.2). The encoder refuses longer ones.
+/// correctly whatever its length (`docs/python-013-wire-format.md` §9.2). The
+/// encoder refuses longer ones.
 pub const MAX_SEND_META_LEN: usize = 4096;
 
 /// Longest `ext` a Python receiver reads correctly: its read helper returns
-/// only the last 2048-byte piece it read (§7.2). The encoder refuses longer
-/// ones (only an extension id of about 2000 characters gets there).
+/// only the last 2048-byte piece it read (`docs/python-013-wire-format.md`
+/// §9.2). The encoder refuses longer ones (only an extension id of about 2000
+/// characters gets there).
 pub const MAX_SEND_EXT_LEN: usize = 2048;
 
 /// Receive limits: every length read from the wire is checked against these

@@ -2,27 +2,28 @@
 //! 0.1.3** (PyPI), so that a Rust endpoint can talk to existing Python peers.
 //!
 //! The format is described byte by byte, bugs included, in
-//! `shared/compat/NETCORE_PY_0_1_3_WIRE.md` (the "spec" below); its golden
+//! `docs/python-013-wire-format.md` (cited below as "§n"); its golden
 //! captures are decoded and re-encoded byte for byte by this crate's
-//! `tests/py013_vectors.rs`.
+//! `tests/py013_vectors.rs`, and its worked examples are checked by
+//! `tests/py013_wire_doc.rs`.
 //!
 //! ## The format in brief
 //!
 //! There is no handshake, version or magic number: the connection is a bare
-//! sequence of **packets** (spec §1), each
+//! sequence of **packets** (§2), each
 //! `ext_len: i32 LE | ext: JSON | meta_len: i32 LE | meta`. The `ext` JSON
-//! says what the packet is (spec §2):
+//! says what the packet is (§4):
 //!
 //! | [`Packet`] | `ext` | `meta` |
 //! |---|---|---|
-//! | [`Head`] (§2.1) | `{"type": "mission"}` | `{"extension": "<id>", "length": <n>, "info": {…}}` |
-//! | [`Data`] (§2.2) | `{"type": "data", "extension": "<id>"}` | raw bytes, 4096 per chunk |
-//! | [`Cancel`] (§2.3) | `{"type": "cancel", "extension": "<id>"}` | `{"extension": "<id>"}` (ignored) |
+//! | [`Head`] (§4.1) | `{"type": "mission"}` | `{"extension": "<id>", "length": <n>, "info": {…}}` |
+//! | [`Data`] (§4.2) | `{"type": "data", "extension": "<id>"}` | raw bytes, 4096 per chunk |
+//! | [`Cancel`] (§4.3) | `{"type": "cancel", "extension": "<id>"}` | `{"extension": "<id>"}` (ignored) |
 //!
 //! A message (a *mission*) is a head announcing its total length, then data
 //! chunks carrying the payload; the 6-character extension id ties them
 //! together. The [`Info`] object in the head carries the Endpoint's fields
-//! (§3.1): `route` and an 8-character `message_id` for a request, plus
+//! (§6.1): `route` and an 8-character `message_id` for a request, plus
 //! `is_response: true` (and the request's `message_id`) for a reply.
 //!
 //! ## What the codec mimics or tolerates
@@ -35,10 +36,10 @@
 //!   ([`split_chunks`]); the head before any chunk ([`Mission`]).
 //! - Never a meta over [`MAX_SEND_META_LEN`] (4096) or an `ext` over
 //!   [`MAX_SEND_EXT_LEN`] (2048): a Python receiver misreads those and loses
-//!   the stream silently (§7.2). A too-long head (a long route, many info
+//!   the stream silently (§9.2). A too-long head (a long route, many info
 //!   keys) is the clear local error [`EncodeError::MetaTooLong`].
 //! - Never an empty data chunk ([`EncodeError::EmptyChunk`]): it would stop
-//!   the Python dispatcher for good (§7.3). An empty payload is a head alone,
+//!   the Python dispatcher for good (§9.3). An empty payload is a head alone,
 //!   as Python sends it.
 //!
 //! Receiving ([`Decoder`]):
@@ -53,22 +54,22 @@
 //!
 //! The codec is one packet at a time; the Python pipe mode (issue 7, item 2)
 //! owns the state across packets:
-//! - **Reassembly** (§2.4): a head opens an entry `id → (length, received)`
+//! - **Reassembly** (§8): a head opens an entry `id → (length, received)`
 //!   (a second head with the same id replaces it); chunks append; the
 //!   message completes when `received == length`, and more than `length` is
 //!   a protocol error. A head with length 0 never completes on a Python
 //!   peer; the Rust side may deliver it at once or drop it, but must decide.
-//! - **Chunks before their head** (§2.5): a Python sender can put chunks on
+//! - **Chunks before their head** (§7.3): a Python sender can put chunks on
 //!   the wire before their head; buffer them per unknown id, with a bound
 //!   on ids and bytes, and replay them when the head arrives.
-//! - **Cancels** (§2.3, §3.5): drop the partial entry; accept cancels for
+//! - **Cancels** (§4.3, §6.5): drop the partial entry; accept cancels for
 //!   unknown or completed ids, and cancels that arrive late. Send one with
 //!   [`Mission::cancel`] only while a mission is being sent.
-//! - **Scheduling** (§2.5): unique extension ids among missions in flight
+//! - **Scheduling** (§7.1): unique extension ids among missions in flight
 //!   (6 characters of `[A-Za-z0-9]` to look like Python's); heads before
 //!   chunks; one chunk per mission per round, as [`Mission::write_next`]
 //!   makes easy.
-//! - **Endpoint mapping** (§3): route and `message_id` in [`Info`]; replies
+//! - **Endpoint mapping** (§6): route and `message_id` in [`Info`]; replies
 //!   with [`Info::response`]; replies matched by `message_id` only and
 //!   dropped when unknown; a timeout on every call, because a Python peer
 //!   never sends an error reply.

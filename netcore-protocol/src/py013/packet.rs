@@ -1,4 +1,4 @@
-//! The three packet kinds of the Python pipe (spec §2).
+//! The three packet kinds of the Python pipe (`docs/python-013-wire-format.md` §4).
 
 use bytes::Bytes;
 
@@ -32,32 +32,32 @@ impl std::fmt::Display for PacketKind {
     }
 }
 
-/// A mission head (spec §2.1): announces a message, its total length and its
-/// info. Wire form: ext `{"type": "mission"}`, meta
+/// A mission head (`docs/python-013-wire-format.md` §4.1): announces a
+/// message, its total length and its info. Wire form: ext `{"type": "mission"}`, meta
 /// `{"extension": "<id>", "length": <n>, "info": {…}}`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Head {
     /// The mission's extension id (6 characters from `[A-Za-z0-9]` in Python).
     pub extension: String,
     /// Total payload length in bytes, the sum of the data chunks to come.
-    /// A Python receiver never completes a mission of length 0 (§7.3).
+    /// A Python receiver never completes a mission of length 0 (§9.3).
     pub length: u64,
     /// The info object (route, message id, …).
     pub info: Info,
 }
 
-/// A data chunk (spec §2.2). Wire form: ext
+/// A data chunk (`docs/python-013-wire-format.md` §4.2). Wire form: ext
 /// `{"type": "data", "extension": "<id>"}`, meta the raw bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Data {
     /// The extension id of the mission it belongs to.
     pub extension: String,
     /// The bytes; a slice of the read buffer when decoded. Never empty when
-    /// encoded (§7.3); at most [`CHUNK_LEN`](super::CHUNK_LEN) bytes.
+    /// encoded (§9.3); at most [`CHUNK_LEN`](super::CHUNK_LEN) bytes.
     pub chunk: Bytes,
 }
 
-/// A cancel (spec §2.3). Wire form: ext
+/// A cancel (`docs/python-013-wire-format.md` §4.3). Wire form: ext
 /// `{"type": "cancel", "extension": "<id>"}`, meta `{"extension": "<id>"}`.
 /// The receiver ignores the meta, and so does this decoder.
 #[derive(Debug, Clone, PartialEq, Eq)]

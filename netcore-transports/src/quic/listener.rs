@@ -134,6 +134,23 @@ impl QuicListener {
     }
 }
 
+/// A server's listener: each accepted connection's stream is a
+/// [`QuicStream`], over which the server starts a pipe with its own
+/// settings (the pipe config of [`with_pipe_config`](QuicListener::with_pipe_config)
+/// is not used here). Failed handshakes are skipped, not returned; the only
+/// error is the listener closing (`NotConnected`), which ends the server's
+/// accept loop.
+impl netcore_pipe::Listener for QuicListener {
+    type Io = QuicStream;
+
+    async fn accept(&mut self) -> std::io::Result<(QuicStream, String)> {
+        match self.accept_stream().await {
+            Ok((stream, peer)) => Ok((stream, peer.to_string())),
+            Err(error) => Err(std::io::Error::new(std::io::ErrorKind::NotConnected, error)),
+        }
+    }
+}
+
 impl Drop for QuicListener {
     fn drop(&mut self) {
         self.acceptor.abort();

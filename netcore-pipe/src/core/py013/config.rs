@@ -23,8 +23,9 @@ pub struct Py013Config {
     /// ignored (its mission dropped, with a warning).
     pub max_incoming: usize,
     /// Most bytes of data chunks held for missions whose head has not
-    /// arrived yet (a Python sender can put chunks before their head, spec
-    /// §2.5). A mission that would go past it is dropped, with a warning.
+    /// arrived yet (a Python sender can put chunks before their head,
+    /// `docs/python-013-wire-format.md` §7.3). A mission that would go past
+    /// it is dropped, with a warning.
     pub early_buffer: usize,
     /// Most missions with chunks waiting for their head at once.
     pub max_early_missions: usize,

@@ -3,10 +3,10 @@
 //! wire format of the Python framework netcore 0.1.3 (codec in
 //! [`netcore_protocol::py013`]).
 //!
-//! What it does on top of the codec, following
-//! `shared/compat/NETCORE_PY_0_1_3_WIRE.md` (the "spec"):
+//! What it does on top of the codec, following the description of the format
+//! in `docs/python-013-wire-format.md` (cited below by section, "§n"):
 //!
-//! - **Sending** (§2.5): each message is a mission with a fresh 6-character
+//! - **Sending** (§7): each message is a mission with a fresh 6-character
 //!   extension id, unique among those in flight. Its head goes out before
 //!   any chunk; heads and cancels go ahead of data, in the order queued; data
 //!   goes in 4096-byte chunks (only the last one shorter, never an empty
@@ -15,13 +15,13 @@
 //!   is a body of unknown length ([`Py013Error::UnknownLength`]).
 //!   Cancelling a message whose head is out sends a cancel packet; one whose
 //!   head has not gone sends nothing.
-//! - **Receiving** (§2.4): heads open messages, chunks fill them; chunks that
+//! - **Receiving** (§8): heads open messages, chunks fill them; chunks that
 //!   come before their head are held (bounded by
 //!   [`Py013Config::early_buffer`]) and replayed when it comes; cancels for
 //!   unknown or finished missions are ignored; chunks of finished or dropped
 //!   missions are dropped; a mission with length 0 is delivered empty; more
 //!   data than announced fails that message only.
-//! - **Headers ↔ info** (§3.1): each key of a mission's info object is one
+//! - **Headers ↔ info** (§6.1): each key of a mission's info object is one
 //!   header whose value is the JSON text of the key's value, both ways, so
 //!   `route` travels as `"echo"` (quotes included) and `is_response` as
 //!   `true`. A header whose value is not JSON text is refused locally.

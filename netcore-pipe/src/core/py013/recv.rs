@@ -1,7 +1,7 @@
 //! The receiving half: reassembly of missions from heads and data chunks
-//! (spec §2.4), tolerant of everything a Python sender does — chunks before
-//! their head (§2.5), cancels for unknown or finished missions, heads between
-//! chunks, missions reusing an id.
+//! (`docs/python-013-wire-format.md` §8), tolerant of everything a Python
+//! sender does — chunks before their head (§7.3), cancels for unknown or
+//! finished missions, heads between chunks, missions reusing an id (§5.4).
 
 use std::collections::{HashMap, VecDeque};
 
@@ -150,7 +150,7 @@ impl RecvSide {
         }
         self.finished.remove(&extension);
         if let Some(old) = self.remove_partial(&extension) {
-            // A Python receiver keeps only the later mission (§2.4).
+            // A Python receiver keeps only the later mission (§5.4).
             self.fail(
                 old.id,
                 PipeError::Py013(Py013Error::Replaced {
@@ -179,7 +179,7 @@ impl RecvSide {
             total_len: Some(length),
         });
         if length == 0 {
-            // A Python receiver never completes these (§7.3); delivering the
+            // A Python receiver never completes these (§9.3); delivering the
             // empty message is the useful choice.
             events.push_back(Event::IncomingFinished { id });
             self.finished.insert(&extension);
@@ -286,7 +286,7 @@ impl RecvSide {
             return;
         }
         let Some(partial) = self.remove_partial(extension) else {
-            // Unknown or finished: Python tolerates it, so do we (§7.4).
+            // Unknown or finished: Python tolerates it, so do we (§10.2).
             self.stats.stray_cancels += 1;
             return;
         };

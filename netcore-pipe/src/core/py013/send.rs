@@ -1,6 +1,6 @@
 //! The sending half: missions announced by their head, then cut into
 //! 4096-byte data chunks and sent one chunk per mission per round, as a
-//! Python sender does (spec §2.5).
+//! Python sender does (`docs/python-013-wire-format.md` §7).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -13,7 +13,8 @@ use super::error::Py013Error;
 use crate::core::Transmit;
 use crate::error::PipeError;
 
-/// Characters of the extension ids, as Python draws them (spec §2).
+/// Characters of the extension ids, as Python draws them
+/// (`docs/python-013-wire-format.md` §5.2).
 const ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 /// Length of Python's extension ids.
 const ID_LEN: usize = 6;

@@ -1,5 +1,6 @@
-//! The Python-compatible core against the spec's "must mimic or tolerate"
-//! list (spec §7.4) and the golden captures.
+//! The Python-compatible core against the checklist of what to mimic and
+//! what to tolerate (`docs/python-013-wire-format.md` §10) and the golden
+//! captures (§13).
 
 use bytes::{Bytes, BytesMut};
 use netcore_protocol::py013::{Cancel, Data, Decoder, EncodeError, Head, Info, Packet};
