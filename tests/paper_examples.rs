@@ -53,7 +53,10 @@ fn quoted(example: &str) -> (usize, usize) {
 
 fn check(example: &str, source: &str) {
     let (python, rust) = counts(source);
-    assert!(python > 5, "{example}: the Python snippet has {python} lines");
+    assert!(
+        python > 5,
+        "{example}: the Python snippet has {python} lines"
+    );
     assert!(
         2 * rust <= 3 * python,
         "{example}: {rust} Rust lines against {python} Python ones, over 1.5x"

@@ -14,6 +14,12 @@ use crate::reply::{Json, ReplyError};
 use crate::request::{Request, RequestMeta};
 
 /// Builds a handler argument from the request and the router's state.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a handler argument in a router with state `{S}`",
+    label = "not an extractor for this router",
+    note = "handler arguments are extractors: `Bytes`, `String`, `Json<T>`, `RequestMeta`, `Peer`, `Streamed`, `State<S>`, or a `#[derive(Route)]` type",
+    note = "`State<T>` needs a router made with `Router::with_state(T)` (a plain `Router::new()` has state `()`)"
+)]
 pub trait FromRequest<S>: Sized {
     /// Whether this extractor takes the body as a stream: the endpoint then
     /// hands the handler the body as it arrives instead of collecting it.

@@ -18,6 +18,14 @@ use crate::request::Request;
 ///
 /// `T` is the tuple of argument types; it only serves to tell the
 /// implementations apart.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a handler for a router with state `{S}`",
+    label = "not a route handler",
+    note = "a handler is an `async fn` (or a closure returning a future) with at most eight arguments, each an extractor (`FromRequest<{S}>`), returning something `IntoReply`, its future `Send`",
+    note = "missing state? `State<T>` needs `Router::with_state(T)`; a plain `Router::new()` (and `Endpoint::builder().route`) has state `()`",
+    note = "wrong return type? return `Json<T>`, `String`, `&'static str`, `Bytes`, `()`, or `Result<_, ReplyError>`",
+    note = "a `Streamed` body is read as it arrives: take it at most once, and no other body extractor (`Bytes`, `String`, `Json<T>`) beside it"
+)]
 pub trait Handler<T, S>: Clone + Send + Sync + Sized + 'static {
     /// Runs the handler on a request.
     fn call(self, request: Request, state: S) -> BoxFuture<'static, Reply>;

@@ -105,6 +105,11 @@ impl Reply {
 }
 
 /// Anything a handler may return.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a handler's reply",
+    label = "a handler returns something that becomes a reply",
+    note = "return `Json<T>` (for a serde type), `String`, `&'static str`, `Bytes`, `Vec<u8>`, `()`, `Reply`, or `Result<T, E>` of one of them with `E: Into<ReplyError>`"
+)]
 pub trait IntoReply {
     /// Converts into a reply.
     fn into_reply(self) -> Reply;

@@ -508,3 +508,57 @@ async fn a_body_stream_that_panics_fails_its_message() {
         }
     }
 }
+
+#[tokio::test]
+async fn accept_switches_a_complete_pipe_to_streaming_and_hands_out_what_was_collected() {
+    // Bodies over 1 KiB spill to disk on the receiving side.
+    let receiving = PipeConfig {
+        spill_threshold: 1024,
+        ..PipeConfig::default()
+    };
+    let (a, b) = memory_pair(64 * 1024);
+    let (left, right) = (Pipe::new(a, PipeConfig::default()), Pipe::new(b, receiving));
+    assert_eq!(right.receive_mode(), ReceiveMode::Complete);
+    let early_small = pattern(100, 1);
+    let early_big = pattern(100_000, 2);
+    left.send(Message::new(early_small.clone()))
+        .expect("send")
+        .await
+        .expect("sent");
+    left.send(Message::new(early_big.clone()))
+        .expect("send")
+        .await
+        .expect("sent");
+    // Both are collected (the big one in a spill file) before the switch.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while right.stats().messages_received < 2 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .expect("both messages arrive");
+    let mut bodies = Vec::new();
+    for _ in 0..2 {
+        let incoming = right.accept().await.expect("a collected message");
+        let announced = incoming.total_len;
+        let body = incoming.bytes().await.expect("its body");
+        assert_eq!(announced, Some(body.len() as u64), "a collected length");
+        bodies.push(body);
+    }
+    bodies.sort_by_key(Bytes::len);
+    assert_eq!(bodies, vec![early_small, early_big]);
+    assert_eq!(right.receive_mode(), ReceiveMode::Streaming);
+    assert!(matches!(
+        right.recv().await,
+        Err(PipeError::WrongReceiveMode(_))
+    ));
+    // A message sent after the switch streams: it opens before it is whole.
+    let late = pattern(300_000, 3);
+    let sending = left.send(Message::new(late.clone())).expect("send");
+    let incoming = tokio::time::timeout(Duration::from_secs(10), right.accept())
+        .await
+        .expect("the late message opens")
+        .expect("a streamed message");
+    assert_eq!(incoming.bytes().await.expect("its body"), late);
+    sending.await.expect("sent");
+}
