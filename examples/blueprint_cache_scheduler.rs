@@ -70,7 +70,7 @@ async fn on_start(_: LifecycleEvent) {
     println!("Service started");
 }
 
-fn start(pipe: impl IntoPipe) -> Result<Endpoint, RouterError> {
+fn start(pipe: impl IntoPipe) -> Result<Endpoint, StartError> {
     let ttl = Duration::from_secs(300);
     let cache: UserCache = Cache::builder(64).default_ttl(ttl).build();
     let user_bp = Router::with_state(cache.clone()).route("/list", user_list);

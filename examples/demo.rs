@@ -26,10 +26,11 @@ use netcore::endpoint::cache::Cache;
 use netcore::endpoint::events::{Events, Lifecycle, LifecycleEvent};
 use netcore::endpoint::scheduler::Scheduler;
 use netcore::endpoint::{
-    CallOptions, Endpoint, EndpointConfig, Listener, Reply, ReplyCode, ReplyError, Request, Route,
-    Router, Server, ServerConfig, State, Streamed,
+    CallOptions, Endpoint, EndpointConfig, Reply, ReplyCode, ReplyError, Request, Route, Router,
+    Server, ServerConfig, State, Streamed,
 };
 use netcore::pipe::protocol::Priority;
+use netcore::transports::tcp::{self, TcpOptions};
 use serde::{Deserialize, Serialize};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -92,27 +93,6 @@ async fn upload(Streamed(mut body): Streamed) -> std::result::Result<String, Rep
 
 async fn ping() -> &'static str {
     "pong"
-}
-
-/// Keeps bulk from piling up unsent in the kernel, ahead of small messages:
-/// what `netcore-transports`' TCP options do by default.
-fn tune(stream: &tokio::net::TcpStream) -> std::io::Result<()> {
-    stream.set_nodelay(true)?;
-    socket2::SockRef::from(stream).set_tcp_notsent_lowat(128 * 1024)
-}
-
-/// A TCP listener whose connections are tuned for latency: any
-/// [`Listener`] can feed a server.
-struct TunedTcp(tokio::net::TcpListener);
-
-impl Listener for TunedTcp {
-    type Io = tokio::net::TcpStream;
-
-    async fn accept(&mut self) -> std::io::Result<(Self::Io, String)> {
-        let (stream, address) = self.0.accept().await?;
-        tune(&stream)?;
-        Ok((stream, address.to_string()))
-    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -182,11 +162,13 @@ async fn main() -> Result<()> {
         ..ServerConfig::default()
     };
     let server = Server::new(routes, config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
+    // Connections come out tuned for a pipe: no Nagle, a bounded kernel
+    // send queue (small calls stay fast beside bulk), keepalive.
+    let listener = tcp::Listener::bind("127.0.0.1:0", TcpOptions::default()).await?;
+    let address = listener.local_addr();
     let serving = tokio::spawn({
         let server = server.clone();
-        async move { server.serve(TunedTcp(listener)).await }
+        async move { server.serve(listener).await }
     });
 
     // The scheduler refreshes the cache every 50 ms.
@@ -214,9 +196,7 @@ async fn main() -> Result<()> {
     });
 
     // ----- the client
-    let stream = tokio::net::TcpStream::connect(address).await?;
-    tune(&stream)?;
-    let client = Endpoint::new(stream, Router::new().build()?, EndpointConfig::default());
+    let client = Endpoint::builder().start(tcp::connect(address, &TcpOptions::default()).await?)?;
     let peer = client.peer().clone();
     let mut keyed = CallOptions::default();
     keyed.headers.insert("api-key", "demo")?;

@@ -31,6 +31,8 @@ use clap::Parser;
 use netcore::endpoint::{
     CallError, CallOptions, Endpoint, EndpointConfig, Json, Router, Server, ServerConfig,
 };
+use netcore::pipe::PipeConfig;
+use netcore::transports::tcp::{self, TcpOptions};
 use serde_json::{Value, json};
 
 /// A Rust peer speaking Python netcore 0.1.3's wire format over TCP.
@@ -78,8 +80,8 @@ async fn listen(addr: &str, seconds: Option<u64>) -> Result<(), Box<dyn std::err
             ..ServerConfig::default()
         },
     );
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("listening on {}", listener.local_addr()?);
+    let listener = tcp::Listener::bind(addr, TcpOptions::default()).await?;
+    println!("listening on {}", listener.local_addr());
     let serving = server.serve(listener);
     match seconds {
         Some(seconds) => {
@@ -103,9 +105,11 @@ async fn call(
 ) -> Result<(), Box<dyn std::error::Error>> {
     // Checked, then sent as written: the Python side gets the exact text.
     serde_json::from_str::<Value>(data).map_err(|error| format!("--data is not JSON: {error}"))?;
-    let stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let endpoint = Endpoint::new(stream, Router::new().build()?, EndpointConfig::python_013());
+    // The pipe is built for the Python format, as the endpoint expects.
+    let options = TcpOptions::default().pipe(PipeConfig::python_013());
+    let endpoint = Endpoint::builder()
+        .config(EndpointConfig::python_013())
+        .start(tcp::connect(addr, &options).await?)?;
     let options = CallOptions {
         timeout: Some(timeout),
         ..CallOptions::default()

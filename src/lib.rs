@@ -123,7 +123,7 @@ pub mod prelude {
         Cache, CallError, CallOptions, Endpoint, EndpointBuilder, EndpointConfig, Events, Headers,
         Json, LifecycleEvent, LifecycleKind, Peer, PeerId, Reply, ReplyCode, ReplyError,
         RequestMeta, Response, Route, Router, RouterError, Routes, Scheduler, Server, ServerConfig,
-        State, Streamed, service,
+        StartError, State, Streamed, service,
     };
     #[cfg(feature = "pipe")]
     pub use netcore_pipe::{IntoPipe, Listener, Message, Pipe, PipeConfig, Transport};

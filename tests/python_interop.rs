@@ -191,11 +191,10 @@ impl PythonServer {
     async fn connect(&self) -> Endpoint {
         let stream = TcpStream::connect(&self.addr).await.expect("connect");
         stream.set_nodelay(true).expect("nodelay");
-        Endpoint::new(
-            stream,
-            Router::new().build().expect("routes"),
-            EndpointConfig::python_013(),
-        )
+        Endpoint::builder()
+            .config(EndpointConfig::python_013())
+            .start(stream)
+            .expect("a client has no routes to check")
     }
 
     async fn stop(mut self) {

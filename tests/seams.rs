@@ -311,3 +311,31 @@ async fn a_serial_pair_plugs_straight_into_endpoints() {
             .expect("the call succeeds");
     assert_eq!(reply, netcore::serde_json::json!({"status": "received"}));
 }
+
+#[tokio::test]
+async fn a_python_config_refuses_a_pipe_built_for_lso() {
+    let (a, _b) = memory_pair(64 * 1024);
+    let lso_pipe = Pipe::new(a, PipeConfig::default());
+    let refused = Endpoint::builder()
+        .config(EndpointConfig::python_013())
+        .start(lso_pipe)
+        .expect_err("the wire formats disagree");
+    assert!(
+        matches!(refused, StartError::WireMismatch { .. }),
+        "{refused:?}"
+    );
+    assert!(
+        refused.to_string().contains("PipeConfig::python_013()"),
+        "{refused}"
+    );
+    // Given the transport itself, the endpoint builds the pipe it needs.
+    let (a, _b) = memory_pair(64 * 1024);
+    let endpoint = Endpoint::builder()
+        .config(EndpointConfig::python_013())
+        .start(a)
+        .expect("a transport takes the config's format");
+    assert!(matches!(
+        endpoint.peer().wire_format(),
+        netcore::pipe::WireFormat::Python013(_)
+    ));
+}

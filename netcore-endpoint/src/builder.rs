@@ -11,6 +11,7 @@ use crate::events::{Events, ListenerResult, Topic};
 use crate::handler::Handler;
 use crate::router::{Router, RouterError, Routes};
 use crate::scheduler::{Scheduler, TaskResult};
+use netcore_pipe::{ReceiveMode, WireFormat};
 
 type Registration<T> = Box<dyn FnOnce(&T) + Send>;
 
@@ -218,8 +219,11 @@ impl EndpointBuilder {
     ///
     /// # Errors
     ///
-    /// A [`RouterError`] if a route path is invalid or registered twice.
-    pub fn start(self, io: impl IntoPipe) -> Result<Endpoint, RouterError> {
+    /// [`StartError::Router`] if a route path is invalid or registered
+    /// twice; [`StartError::WireMismatch`] if the config asks for the
+    /// Python 0.1.3 format and `io` is a pipe built for LSO v2, or the other
+    /// way round (the pipe is closed then).
+    pub fn start(self, io: impl IntoPipe) -> Result<Endpoint, StartError> {
         let EndpointBuilder {
             config,
             router,
@@ -233,13 +237,57 @@ impl EndpointBuilder {
             (Some(one), None) | (None, Some(one)) => Some(one),
             (Some(built), Some(given)) => Some(built.try_merge(given)?),
         };
+        let mut pipe_config = config.pipe.clone();
+        pipe_config.receive = ReceiveMode::Streaming;
+        let pipe = io.into_pipe(pipe_config);
+        check_wire(&config.pipe.wire, pipe.wire_format())?;
         for register in listeners {
             register(&config.events);
         }
-        let endpoint = Endpoint::start(io, routes, config, Lifecycle::Own);
+        let endpoint = Endpoint::start(pipe, routes, config, Lifecycle::Own);
         for register in tasks {
             register(endpoint.scheduler());
         }
         Ok(endpoint)
     }
+}
+
+/// Why an endpoint could not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// A route path is invalid or registered twice.
+    #[error(transparent)]
+    Router(#[from] RouterError),
+    /// The endpoint's config and the ready pipe it was given disagree on
+    /// the wire format.
+    #[error(
+        "the endpoint is set up for {wanted} but the pipe it was given speaks {pipe}: \
+         build the pipe with the same wire format (for TCP, \
+         `TcpOptions::default().pipe(PipeConfig::python_013())`), or give the endpoint \
+         the transport itself"
+    )]
+    WireMismatch {
+        /// The format the endpoint's config names.
+        wanted: &'static str,
+        /// The format the pipe speaks.
+        pipe: &'static str,
+    },
+}
+
+/// A config that names a wire format other than the default must get a
+/// pipe speaking it; a default config takes whatever the pipe speaks.
+fn check_wire(wanted: &WireFormat, pipe: &WireFormat) -> Result<(), StartError> {
+    let name = |wire: &WireFormat| match wire {
+        WireFormat::Python013(_) => "Python netcore 0.1.3",
+        _ => "LSO v2",
+    };
+    let explicit = matches!(wanted, WireFormat::Python013(_));
+    if explicit && name(wanted) != name(pipe) {
+        return Err(StartError::WireMismatch {
+            wanted: name(wanted),
+            pipe: name(pipe),
+        });
+    }
+    Ok(())
 }

@@ -112,7 +112,7 @@ static NEXT_PEER: AtomicU64 = AtomicU64::new(1);
 /// async fn hello(name: String) -> String { format!("hello, {name}") }
 /// let (a, b) = memory_pair(64 * 1024);
 /// let server = Endpoint::new(b, Router::new().route("/hello", hello).build()?, EndpointConfig::default());
-/// let client = Endpoint::new(a, Router::new().build()?, EndpointConfig::default());
+/// let client = Endpoint::builder().start(a)?; // a client: no routes
 /// let reply = client.peer().call("/hello", "world").await?;
 /// assert_eq!(reply.body, "hello, world");
 /// # drop(server);

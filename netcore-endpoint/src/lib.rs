@@ -45,7 +45,7 @@
 //! let routes = Router::new().nest("/math", math).build()?;
 //! let (a, b) = memory_pair(64 * 1024);
 //! let _server = Endpoint::new(b, routes, EndpointConfig::default());
-//! let client = Endpoint::new(a, Router::new().build()?, EndpointConfig::default());
+//! let client = Endpoint::builder().start(a)?; // a client: no routes
 //! let sum: i64 = client.peer().call_json("/math/add", &Add { a: 2, b: 3 }).await?;
 //! assert_eq!(sum, 5);
 //! # Ok(())
@@ -69,7 +69,7 @@ mod server;
 mod typed;
 mod wire;
 
-pub use builder::EndpointBuilder;
+pub use builder::{EndpointBuilder, StartError};
 pub use cache::{Cache, CacheBuilder};
 pub use endpoint::{Endpoint, EndpointConfig};
 pub use events::{

@@ -127,6 +127,11 @@ impl Peer {
         self.inner.id
     }
 
+    /// The wire format this connection speaks.
+    pub fn wire_format(&self) -> &netcore_pipe::WireFormat {
+        self.inner.pipe.wire_format()
+    }
+
     /// Calls `route` with `body` and waits for the reply (the endpoint's
     /// default timeout applies). Dropping the future cancels the call at the
     /// peer, whose handler is aborted.

@@ -13,7 +13,7 @@
 //! let (a, b) = memory_pair(64 * 1024);
 //! let routes = Router::new().route("echo", |body: bytes::Bytes| async move { body }).build()?;
 //! let _server = Endpoint::new(b, routes, config.clone());
-//! let client = Endpoint::new(a, Router::new().build()?, config);
+//! let client = Endpoint::builder().config(config).start(a)?;
 //! assert_eq!(client.peer().call("echo", "hi").await?.body, "hi");
 //! # Ok(())
 //! # }

@@ -47,7 +47,7 @@ pub const SCHEMA: &str = "nc-schema";
 /// let routes = Router::new().typed(add).build()?;
 /// let (a, b) = memory_pair(64 * 1024);
 /// let _server = Endpoint::new(b, routes, EndpointConfig::default());
-/// let client = Endpoint::new(a, Router::new().build()?, EndpointConfig::default());
+/// let client = Endpoint::builder().start(a)?; // a client: no routes
 /// let sum = client.peer().call_typed(&Add { a: 2, b: 3 }).await?;
 /// assert_eq!(sum, 5);
 /// # Ok(())

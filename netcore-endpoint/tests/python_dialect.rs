@@ -48,11 +48,7 @@ fn server_routes(count: Arc<AtomicUsize>) -> Routes {
 fn connect(count: Arc<AtomicUsize>) -> (Endpoint, Endpoint) {
     let (a, b) = memory_pair(256 << 10);
     let server = Endpoint::new(b, server_routes(count), EndpointConfig::python_013());
-    let client = Endpoint::new(
-        a,
-        Router::new().build().expect("routes"),
-        EndpointConfig::python_013(),
-    );
+    let client = Endpoint::new(a, Routes::default(), EndpointConfig::python_013());
     (server, client)
 }
 

@@ -126,7 +126,7 @@ async fn connections_over_the_limit_are_refused() {
         ..ServerConfig::default()
     };
     let (server, address, _serving) = start(config).await;
-    let no_routes = || Router::new().build().expect("routes");
+    let no_routes = || Routes::default();
     let first = client(address, no_routes()).await;
     guard(first.peer().call("/whoami", ""))
         .await
@@ -153,7 +153,7 @@ async fn shutdown_lets_calls_in_flight_finish() {
         .build()
         .expect("routes");
     let (server, address, serving) = serve(routes, ServerConfig::default()).await;
-    let client = client(address, Router::new().build().expect("routes")).await;
+    let client = client(address, Routes::default()).await;
     let call = tokio::spawn({
         let peer = client.peer().clone();
         async move { peer.call("/slow", "").await }
@@ -181,7 +181,7 @@ async fn lifecycle_events_report_connections_requests_and_replies() {
             }
         }
     });
-    let client = client(address, Router::new().build().expect("routes")).await;
+    let client = client(address, Routes::default()).await;
     guard(client.peer().call("/whoami", ""))
         .await
         .expect("reply");
@@ -261,18 +261,11 @@ fn tick_every_second(scheduler: &netcore_endpoint::Scheduler) -> Arc<AtomicUsize
 
 #[tokio::test(start_paused = true)]
 async fn scheduled_tasks_stop_with_the_server_and_the_connection() {
-    let server = Server::new(
-        Router::new().build().expect("routes"),
-        ServerConfig::default(),
-    );
+    let server = Server::new(Routes::default(), ServerConfig::default());
     let server_ticks = tick_every_second(server.scheduler());
     let (a, b) = netcore_pipe::transport::memory_pair(64 << 10);
     let _served = server.adopt(b, "memory".into());
-    let client = Endpoint::new(
-        a,
-        Router::new().build().expect("routes"),
-        EndpointConfig::default(),
-    );
+    let client = Endpoint::new(a, Routes::default(), EndpointConfig::default());
     let client_ticks = tick_every_second(client.scheduler());
     tokio::time::sleep(Duration::from_millis(3500)).await;
     assert_eq!(server_ticks.load(Ordering::SeqCst), 3);

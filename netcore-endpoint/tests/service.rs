@@ -81,11 +81,9 @@ async fn the_generated_client_calls_the_served_implementation() {
     }
     let (a, b) = memory_pair(256 << 10);
     let _server = Endpoint::new(b, routes, EndpointConfig::default());
-    let client_endpoint = Endpoint::new(
-        a,
-        Router::new().build().expect("empty"),
-        EndpointConfig::default(),
-    );
+    let client_endpoint = Endpoint::builder()
+        .start(a)
+        .expect("a client has no routes");
     let users = user_store::Client::new(client_endpoint.peer().clone());
 
     assert_eq!(guard(users.count()).await.expect("count"), 0);

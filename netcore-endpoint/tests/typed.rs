@@ -24,11 +24,7 @@ async fn guard<T>(future: impl std::future::Future<Output = T>) -> T {
 fn connect(server: Routes) -> (Endpoint, Endpoint, Peer) {
     let (a, b) = memory_pair(256 << 10);
     let server = Endpoint::new(b, server, EndpointConfig::default());
-    let client = Endpoint::new(
-        a,
-        Router::new().build().expect("empty router"),
-        EndpointConfig::default(),
-    );
+    let client = Endpoint::new(a, Routes::default(), EndpointConfig::default());
     let peer = client.peer().clone();
     (server, client, peer)
 }
@@ -265,11 +261,7 @@ async fn a_typed_route_keeps_its_path_inside_a_blueprint_and_its_middleware_appl
     );
     let (a, b) = netcore_pipe::transport::memory_pair(64 << 10);
     let _server = netcore_endpoint::Endpoint::new(b, routes, Default::default());
-    let client = netcore_endpoint::Endpoint::new(
-        a,
-        Router::new().build().expect("routes"),
-        Default::default(),
-    );
+    let client = netcore_endpoint::Endpoint::new(a, Routes::default(), Default::default());
     let refused = client
         .peer()
         .call_typed(&Count {

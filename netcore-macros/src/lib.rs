@@ -36,7 +36,7 @@
 //! let routes = Router::new().typed(get_user).build()?;
 //! let (a, b) = memory_pair(64 * 1024);
 //! let _server = Endpoint::new(b, routes, EndpointConfig::default());
-//! let client = Endpoint::new(a, Router::new().build()?, EndpointConfig::default());
+//! let client = Endpoint::builder().start(a)?; // a client: no routes
 //! // The response type follows from the request type.
 //! let user = client.peer().call_typed(&GetUser { id: 7 }).await?;
 //! assert_eq!(user, User { id: 7, name: "ada".into() });
@@ -138,7 +138,7 @@
 //!     assert!(routes.contains("/math/add"));
 //!     let (a, b) = memory_pair(64 * 1024);
 //!     let _server = Endpoint::new(b, routes, EndpointConfig::default());
-//!     let client = Endpoint::new(a, Router::new().build()?, EndpointConfig::default());
+//!     let client = Endpoint::builder().start(a)?; // a client: no routes
 //!     let math = math::Client::new(client.peer().clone());
 //!     assert_eq!(math.add(2, 3).await?, 5);
 //!     assert!(math.div(1, 0).await.is_err());
@@ -146,6 +146,7 @@
 //! }
 //! ```
 
+mod krate;
 mod service;
 
 use proc_macro::TokenStream;
@@ -354,7 +355,7 @@ fn parse_attr(input: &DeriveInput) -> syn::Result<RouteAttr> {
             "#[route(...)] is missing `response`: add response = Type, the type the handler answers with",
         )
     })?;
-    let krate = krate.unwrap_or_else(endpoint_crate);
+    let krate = krate.unwrap_or_else(krate::endpoint_crate);
     Ok(RouteAttr {
         path,
         response,
@@ -510,31 +511,5 @@ mod tests {
         ] {
             assert_ne!(base, text_of(other));
         }
-    }
-}
-
-/// The path of the endpoint crate as the calling package can name it: its
-/// own dependency on `netcore-endpoint` (under whatever name), else the
-/// `netcore` facade's `endpoint` module, else `::netcore_endpoint`.
-pub(crate) fn endpoint_crate() -> syn::Path {
-    use proc_macro_crate::{FoundCrate, crate_name};
-    let named = |name: &str| -> syn::Path {
-        let ident = syn::Ident::new(name, proc_macro2::Span::call_site());
-        syn::parse_quote!(::#ident)
-    };
-    match crate_name("netcore-endpoint") {
-        // Inside netcore-endpoint's own tests, examples and doctests the
-        // crate is an external one by its own name.
-        Ok(FoundCrate::Itself) => return named("netcore_endpoint"),
-        Ok(FoundCrate::Name(name)) => return named(&name),
-        Err(_) => {}
-    }
-    match crate_name("netcore") {
-        Ok(FoundCrate::Name(name)) => {
-            let facade = named(&name);
-            syn::parse_quote!(#facade::endpoint)
-        }
-        Ok(FoundCrate::Itself) => syn::parse_quote!(::netcore::endpoint),
-        Err(_) => named("netcore_endpoint"),
     }
 }

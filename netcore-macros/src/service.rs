@@ -51,7 +51,7 @@ fn parse_args(args: TokenStream2) -> syn::Result<ServiceArgs> {
     })?;
     Ok(ServiceArgs {
         prefix,
-        krate: krate.unwrap_or_else(crate::endpoint_crate),
+        krate: krate.unwrap_or_else(crate::krate::endpoint_crate),
     })
 }
 

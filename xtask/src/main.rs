@@ -3,7 +3,8 @@
 //!
 //! - `cargo xtask test`: every check CI runs, in order, stopping at the first
 //!   failure: formatting, clippy, tests (nextest when installed, plus doctests),
-//!   rustdoc with warnings denied, and a `cargo check` of the fuzz targets.
+//!   rustdoc with warnings denied, a `cargo check` of the fuzz targets, and
+//!   every example run to its end (`cargo xtask examples` alone).
 //! - `cargo xtask pyenv`: makes `target/py013-venv`, a Python venv with the
 //!   Python framework `netcore==0.1.3` (from `tests/python/requirements.txt`)
 //!   for the interop tests; `cargo xtask test` does it first and points the
@@ -24,8 +25,10 @@
 
 use std::ffi::OsStr;
 use std::fmt;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 
@@ -46,6 +49,8 @@ enum Task {
     /// Make the Python venv with netcore 0.1.3 the interop tests use
     /// (`target/py013-venv`); a no-op when it is already there.
     Pyenv,
+    /// Build every example and run each to its end (the last step of `test`).
+    Examples,
     /// Run a cargo-fuzz target for a while (installs cargo-fuzz if missing).
     Fuzz {
         /// Fuzz target name (a file in fuzz/fuzz_targets/, without `.rs`).
@@ -328,12 +333,150 @@ fn test(root: &Path) -> Result<(), Failure> {
         "cargo check --manifest-path fuzz/Cargo.toml --bins",
         ["check", "--manifest-path", "fuzz/Cargo.toml", "--bins"],
     ));
-    let count = steps.len();
+    let count = steps.len() + 1;
     for step in steps {
         step.run()?;
     }
+    examples(root)?;
     println!("==> all {count} steps passed");
     Ok(())
+}
+
+/// Examples that run on their own and exit by themselves.
+const SELF_CONTAINED_EXAMPLES: [&str; 5] = [
+    "demo",
+    "wire_format",
+    "custom_transport",
+    "serial_quickstart",
+    "blueprint_cache_scheduler",
+];
+
+/// How long one example may run before it counts as hung.
+const EXAMPLE_LIMIT: Duration = Duration::from_secs(120);
+
+/// Builds every example and runs each: the self-contained ones alone, and
+/// `python_peer` as a server with a second `python_peer` calling it.
+fn examples(root: &Path) -> Result<(), Failure> {
+    let step = "run every example";
+    println!("==> {step}");
+    Step::cargo(
+        root,
+        "cargo build --examples --all-features",
+        ["build", "--examples", "--all-features"],
+    )
+    .run()?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), |dir| root.join(dir));
+    let dir = target.join("debug").join("examples");
+    for name in SELF_CONTAINED_EXAMPLES {
+        let mut command = Command::new(dir.join(name));
+        command.current_dir(root).stdout(Stdio::null());
+        run_bounded(&format!("example {name}"), command)?;
+    }
+    python_peer_round_trip(&dir, root)
+}
+
+/// Runs `command` to its end within [`EXAMPLE_LIMIT`]; a failure names it.
+fn run_bounded(name: &str, mut command: Command) -> Result<(), Failure> {
+    let started = Instant::now();
+    let mut child = command.spawn().map_err(|error| Failure::Spawn {
+        step: name.to_owned(),
+        error,
+    })?;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() > EXAMPLE_LIMIT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                eprintln!("{name} ran over {EXAMPLE_LIMIT:?}: killed");
+                return Err(Failure::Status {
+                    step: name.to_owned(),
+                    code: None,
+                });
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(error) => {
+                return Err(Failure::Spawn {
+                    step: name.to_owned(),
+                    error,
+                });
+            }
+        }
+    };
+    println!(
+        "    {name}: exit {status} in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Failure::Status {
+            step: name.to_owned(),
+            code: status.code(),
+        })
+    }
+}
+
+/// `python_peer --listen` on a free port for a few seconds, and
+/// `python_peer --connect` calling its `echo` route once.
+fn python_peer_round_trip(dir: &Path, root: &Path) -> Result<(), Failure> {
+    let name = "example python_peer (--listen, then --connect to it)";
+    let failed = |error: std::io::Error| Failure::Spawn {
+        step: name.to_owned(),
+        error,
+    };
+    let mut server = Command::new(dir.join("python_peer"))
+        .args(["--listen", "127.0.0.1:0", "--seconds", "20"])
+        .current_dir(root)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(failed)?;
+    let mut line = String::new();
+    if let Some(stdout) = server.stdout.take() {
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(failed)?;
+    }
+    let Some(address) = line.trim().strip_prefix("listening on ") else {
+        let _ = server.kill();
+        let _ = server.wait();
+        eprintln!("python_peer --listen printed {line:?}, not `listening on ADDR`");
+        return Err(Failure::Status {
+            step: name.to_owned(),
+            code: None,
+        });
+    };
+    let output = Command::new(dir.join("python_peer"))
+        .args([
+            "--connect",
+            address,
+            "--route",
+            "echo",
+            "--data",
+            "{\"x\": 1}",
+        ])
+        .args(["--timeout", "20"])
+        .current_dir(root)
+        .output();
+    let _ = server.kill();
+    let _ = server.wait();
+    let output = output.map_err(failed)?;
+    let reply = String::from_utf8_lossy(&output.stdout);
+    println!("    {name}: replied {}", reply.trim());
+    if output.status.success() && reply.trim() == "{\"x\": 1}" {
+        Ok(())
+    } else {
+        eprintln!(
+            "python_peer --connect: {}, stdout {reply:?}, stderr {:?}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Err(Failure::Status {
+            step: name.to_owned(),
+            code: output.status.code(),
+        })
+    }
 }
 
 /// `cargo xtask fuzz`: installs cargo-fuzz if needed, then fuzzes `target`.
@@ -397,6 +540,7 @@ fn main() -> ExitCode {
     let result = workspace_root().and_then(|root| match &cli.task {
         Task::Test => test(&root),
         Task::Pyenv => pyenv(&root).map(|_| ()),
+        Task::Examples => examples(&root),
         Task::Fuzz {
             target,
             seconds,

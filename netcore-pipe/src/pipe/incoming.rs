@@ -260,10 +260,9 @@ impl Drop for BodyStream {
         if let Source::Live {
             id, shared, done, ..
         } = &self.source
+            && !*done
         {
-            if !*done {
-                shared.command(Command::DropIncoming(*id));
-            }
+            shared.command(Command::DropIncoming(*id));
         }
     }
 }

@@ -1,0 +1,27 @@
+//! Where the generated code finds the endpoint crate.
+
+/// The path of the endpoint crate as the calling package can name it: its
+/// own dependency on `netcore-endpoint` (under whatever name), else the
+/// `netcore` facade's `endpoint` module, else `::netcore_endpoint`.
+pub(crate) fn endpoint_crate() -> syn::Path {
+    use proc_macro_crate::{FoundCrate, crate_name};
+    let named = |name: &str| -> syn::Path {
+        let ident = syn::Ident::new(name, proc_macro2::Span::call_site());
+        syn::parse_quote!(::#ident)
+    };
+    match crate_name("netcore-endpoint") {
+        // Inside netcore-endpoint's own tests, examples and doctests the
+        // crate is an external one by its own name.
+        Ok(FoundCrate::Itself) => return named("netcore_endpoint"),
+        Ok(FoundCrate::Name(name)) => return named(&name),
+        Err(_) => {}
+    }
+    match crate_name("netcore") {
+        Ok(FoundCrate::Name(name)) => {
+            let facade = named(&name);
+            syn::parse_quote!(#facade::endpoint)
+        }
+        Ok(FoundCrate::Itself) => syn::parse_quote!(::netcore::endpoint),
+        Err(_) => named("netcore_endpoint"),
+    }
+}
