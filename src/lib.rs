@@ -45,7 +45,7 @@
 //! let listener = tcp::Listener::bind("127.0.0.1:0", TcpOptions::default()).await?;
 //! let address = listener.local_addr();
 //! let server = Server::new(Router::new().route("/hello", hello).build()?, ServerConfig::default());
-//! tokio::spawn({ let server = server.clone(); async move { server.serve(listener).await } });
+//! server.spawn(listener);
 //!
 //! // The client: a tuned connection, an endpoint over it, a call.
 //! let client = Endpoint::builder().start(tcp::connect(address, &TcpOptions::default()).await?)?;
@@ -81,6 +81,12 @@
 /// A boxed error, for `main` and examples: every Netcore error converts
 /// into it.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+// The README's code blocks are doctests: the quick start a newcomer copies
+// compiles and runs in CI.
+#[cfg(all(doctest, feature = "full"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 #[cfg(feature = "protocol")]
 #[doc(inline)]

@@ -144,6 +144,14 @@ impl Server {
         }
     }
 
+    /// Runs [`serve`](Server::serve) in a task of its own: the server answers
+    /// on `listener` until [`shutdown`](Server::shutdown); the handle gives
+    /// how the accept loop ended.
+    pub fn spawn<L: Listener>(&self, listener: L) -> tokio::task::JoinHandle<io::Result<()>> {
+        let server = self.clone();
+        tokio::spawn(async move { server.serve(listener).await })
+    }
+
     /// Serves one connection made elsewhere — a transport or a ready pipe —
     /// as if it had been accepted.
     pub fn adopt(&self, io: impl IntoPipe, address: String) -> Peer {
