@@ -277,7 +277,7 @@ pub enum StartError {
 
 /// A config that names a wire format other than the default must get a
 /// pipe speaking it; a default config takes whatever the pipe speaks.
-fn check_wire(wanted: &WireFormat, pipe: &WireFormat) -> Result<(), StartError> {
+pub(crate) fn check_wire(wanted: &WireFormat, pipe: &WireFormat) -> Result<(), StartError> {
     let name = |wire: &WireFormat| match wire {
         WireFormat::Python013(_) => "Python netcore 0.1.3",
         _ => "LSO v2",

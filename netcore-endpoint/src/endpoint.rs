@@ -1,27 +1,24 @@
-//! The [`Endpoint`]: one connection's dispatcher. It routes the peer's calls
-//! and notifications to handlers (each in its own task) and the peer's
-//! replies to the calls waiting for them.
+//! The [`Endpoint`]: one connection, its settings and its lifecycle. Its
+//! [`Reader`] sorts what arrives (replies to the calls waiting for them,
+//! requests to [`Requests`](crate::serving::Requests), which runs each
+//! handler in its own task).
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use netcore_pipe::protocol::Headers;
-use netcore_pipe::{Incoming, IntoPipe, PipeConfig, PipeError, ReceiveMode};
+use netcore_pipe::{IntoPipe, PipeConfig, PipeError, ReceiveMode};
 use tokio::sync::Semaphore;
-use tokio::task::AbortHandle;
 
-use crate::builder::EndpointBuilder;
-use crate::events::{Events, LifecycleEvent, LifecycleKind};
-use crate::peer::{CallError, Peer, Response};
+use crate::builder::{EndpointBuilder, check_wire};
+use crate::events::{Events, LifecycleEvent};
+use crate::inbound::Reader;
+use crate::peer::Peer;
 use crate::peer_id::PeerId;
-use crate::reply::{Reply, ReplyCode, ReplyError};
-use crate::request::Request;
 use crate::router::Routes;
 use crate::scheduler::Scheduler;
-use crate::wire::{self, Dialect, Inbound, ReplyTo};
+use crate::serving::Requests;
+use crate::wire::Dialect;
 
 /// Settings of an endpoint.
 #[derive(Debug, Clone)]
@@ -122,7 +119,7 @@ static NEXT_PEER: AtomicU64 = AtomicU64::new(1);
 #[derive(Debug)]
 pub struct Endpoint {
     peer: Peer,
-    dispatcher: tokio::task::JoinHandle<()>,
+    reader: tokio::task::JoinHandle<()>,
     handlers: Arc<Semaphore>,
     max_handlers: u32,
     closing: Arc<AtomicBool>,
@@ -180,6 +177,10 @@ impl Endpoint {
         let id = PeerId(NEXT_PEER.fetch_add(1, Ordering::Relaxed));
         config.pipe.receive = ReceiveMode::Streaming;
         let pipe = io.into_pipe(config.pipe.clone());
+        if let Err(mismatch) = check_wire(&config.pipe.wire, pipe.wire_format()) {
+            // `Endpoint::builder` refuses this; `new` keeps the pipe's format.
+            tracing::warn!(%mismatch, "endpoint started anyway, in the pipe's format");
+        }
         let dialect = Dialect::of(pipe.wire_format());
         let peer = Peer::new(id, pipe, config.default_timeout, dialect);
         let max_handlers =
@@ -190,22 +191,28 @@ impl Endpoint {
         if lifecycle == Lifecycle::Own {
             config.events.emit_lifecycle(LifecycleEvent::Started);
         }
-        let dispatcher = Dispatcher {
+        let requests = routes.map(|routes| {
+            Requests::new(
+                peer.clone(),
+                routes,
+                handlers.clone(),
+                closing.clone(),
+                config.events.clone(),
+            )
+        });
+        let reader = Reader {
             peer: peer.clone(),
-            routes: routes.map(Arc::new),
-            handlers: handlers.clone(),
-            running: Arc::new(Mutex::new(HashMap::new())),
-            closing: closing.clone(),
+            requests,
             events: config.events.clone(),
             scheduler: scheduler.clone(),
             lifecycle,
         };
-        let dispatcher = tokio::spawn(dispatcher.run());
+        let reader = tokio::spawn(reader.run());
         Endpoint {
             events: config.events,
             scheduler,
             peer,
-            dispatcher,
+            reader,
             handlers,
             max_handlers,
             closing,
@@ -233,7 +240,7 @@ impl Endpoint {
     }
 
     /// Closes gracefully: new calls from the peer are refused
-    /// ([`ReplyCode::OVERLOADED`], "shutting down"), the handlers running
+    /// ([`ReplyCode::OVERLOADED`](crate::ReplyCode::OVERLOADED), "shutting down"), the handlers running
     /// finish and their replies are sent, calls this side made get their
     /// replies, then the link closes.
     pub async fn close(&self) -> Result<(), PipeError> {
@@ -253,15 +260,13 @@ impl Endpoint {
 
 impl Drop for Endpoint {
     /// Dropping the endpoint closes its connection gracefully; `Peer` clones
-    /// kept elsewhere then see the connection end. The dispatcher stops when
+    /// kept elsewhere then see the connection end. The reader stops when
     /// the pipe has closed.
     fn drop(&mut self) {
         self.peer.inner.pipe.start_close();
-        let _ = &self.dispatcher;
+        let _ = &self.reader;
     }
 }
-
-type Running = Arc<Mutex<HashMap<u64, AbortHandle>>>;
 
 /// Whether an endpoint reports its own [`Started`](LifecycleEvent::Started)
 /// and [`Stopped`](LifecycleEvent::Stopped).
@@ -271,337 +276,4 @@ pub(crate) enum Lifecycle {
     Own,
     /// One connection of a server: the server does.
     Server,
-}
-
-/// Reads the connection: replies complete the calls waiting for them;
-/// requests go to the routes (refused at once when there are none).
-struct Dispatcher {
-    peer: Peer,
-    /// `None`: this side serves nothing (a client).
-    routes: Option<Arc<Routes>>,
-    handlers: Arc<Semaphore>,
-    running: Running,
-    closing: Arc<AtomicBool>,
-    events: Events,
-    scheduler: Scheduler,
-    lifecycle: Lifecycle,
-}
-
-impl Dispatcher {
-    async fn run(self) {
-        let peer_id = self.peer.id();
-        self.events
-            .emit_lifecycle(LifecycleEvent::PeerConnected { peer: peer_id });
-        let pipe = &self.peer.inner.pipe;
-        let dialect = self.peer.inner.dialect;
-        // Replies being read; the calls they answer must complete before the
-        // remaining ones are failed when the connection ends.
-        let mut deliveries = tokio::task::JoinSet::new();
-        let error = loop {
-            while deliveries.try_join_next().is_some() {}
-            let incoming = match pipe.accept().await {
-                Ok(incoming) => incoming,
-                Err(error) => break error,
-            };
-            let headers = incoming.headers.clone();
-            let peer = &self.peer;
-            let inbound = dialect.classify(headers, |call_id| peer.is_pending(call_id));
-            let closing = self.closing.load(Ordering::SeqCst);
-            match inbound {
-                Inbound::Reply {
-                    call_id,
-                    error,
-                    headers,
-                } => {
-                    let peer = self.peer.clone();
-                    deliveries.spawn(deliver_reply(peer, incoming, call_id, error, headers));
-                }
-                Inbound::Call { reply_to, .. } if closing => {
-                    let refusal = Reply::error(ReplyCode::OVERLOADED, "shutting down");
-                    let _ = send_reply(&self.peer, &reply_to, refusal);
-                }
-                Inbound::Notify { .. } if closing => {}
-                Inbound::Call {
-                    route,
-                    call_id,
-                    reply_to,
-                    deadline,
-                    headers,
-                } => {
-                    let call = Call {
-                        route,
-                        headers,
-                        deadline,
-                        reply: Some((call_id, reply_to)),
-                    };
-                    self.start(incoming, call);
-                }
-                Inbound::Notify { route, headers } => {
-                    let call = Call {
-                        route,
-                        headers,
-                        deadline: None,
-                        reply: None,
-                    };
-                    self.start(incoming, call);
-                }
-                Inbound::Cancel { call_id } => {
-                    if let Some(task) = lock(&self.running).remove(&call_id) {
-                        tracing::debug!(call = call_id, "call cancelled by the caller");
-                        task.abort();
-                        self.events
-                            .emit_lifecycle(LifecycleEvent::MessageCancelled {
-                                peer: peer_id,
-                                message_id: incoming.id,
-                            });
-                    }
-                }
-                Inbound::Ignored(why) => {
-                    tracing::debug!(message = incoming.id, why, "incoming message dropped");
-                }
-            }
-        };
-        tracing::debug!(peer = %peer_id, %error, "connection over");
-        self.scheduler.shutdown();
-        while deliveries.join_next().await.is_some() {}
-        for (_, task) in lock(&self.running).drain() {
-            task.abort();
-        }
-        self.peer.fail_all(error);
-        // How it ended: the pipe's own verdict, once it is in.
-        let outcome = self.peer.closed().await;
-        if let Err(PipeError::Transport(io)) = &outcome {
-            self.events.emit_lifecycle(LifecycleEvent::TransportError {
-                peer: peer_id,
-                error: io.to_string(),
-            });
-        }
-        self.events
-            .emit_lifecycle(LifecycleEvent::PeerDisconnected {
-                peer: peer_id,
-                reason: outcome.err().map(|error| error.to_string()),
-            });
-        if self.lifecycle == Lifecycle::Own {
-            self.events.emit_lifecycle(LifecycleEvent::Stopped);
-        }
-    }
-
-    /// Starts serving a call or notification in its own task.
-    fn start(&self, incoming: Incoming, call: Call) {
-        let Some(routes) = self.routes.clone() else {
-            // Nothing is served here: say so at once, no task needed.
-            tracing::debug!(
-                route = call.route,
-                "request to a peer that serves no routes"
-            );
-            if let Some((_, reply_to)) = &call.reply {
-                let refusal = Reply::error(
-                    ReplyCode::NOT_FOUND,
-                    format!(
-                        "route not found: {} (this peer serves no routes)",
-                        call.route
-                    ),
-                );
-                let _ = send_reply(&self.peer, reply_to, refusal);
-            }
-            return;
-        };
-        let call_id = call.reply.as_ref().map(|(call_id, _)| *call_id);
-        let handlers = self.handlers.clone();
-        let serving = serve(
-            self.peer.clone(),
-            routes,
-            incoming,
-            call,
-            self.running.clone(),
-            self.events.clone(),
-        );
-        // The request waits for a handler slot in its own task: the
-        // dispatcher keeps reading, so replies and cancels still get through
-        // when every slot is busy (handlers that call back this peer would
-        // deadlock otherwise). The waiting requests' bodies are not read, so
-        // flow control holds their senders back.
-        let mut running = lock(&self.running);
-        let task = tokio::spawn(async move {
-            let Ok(_slot) = handlers.acquire_owned().await else {
-                return;
-            };
-            serving.await;
-        });
-        // Registered before the task can finish and unregister.
-        if let Some(call_id) = call_id {
-            running.insert(call_id, task.abort_handle());
-        }
-    }
-}
-
-/// What the dispatcher learnt of a request before serving it.
-struct Call {
-    route: String,
-    headers: Headers,
-    deadline: Option<Duration>,
-    /// The call id and where the reply goes; `None` for a notification.
-    reply: Option<(u64, ReplyTo)>,
-}
-
-fn lock(running: &Running) -> std::sync::MutexGuard<'_, HashMap<u64, AbortHandle>> {
-    running.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Completes the call a reply answers.
-async fn deliver_reply(
-    peer: Peer,
-    incoming: Incoming,
-    call_id: u64,
-    is_error: bool,
-    headers: Headers,
-) {
-    let result = match incoming.bytes().await {
-        Err(error) => Err(CallError::Connection(error)),
-        Ok(body) if is_error => {
-            let code = wire::number(&headers, wire::CODE)
-                .and_then(|code| u32::try_from(code).ok())
-                .unwrap_or(ReplyCode::INTERNAL.0);
-            let message = String::from_utf8_lossy(&body).into_owned();
-            Err(CallError::Remote(ReplyError::new(ReplyCode(code), message)))
-        }
-        Ok(body) => Ok(Response { headers, body }),
-    };
-    peer.complete(call_id, result);
-}
-
-/// Runs one request through the routes and answers it (for calls).
-async fn serve(
-    peer: Peer,
-    routes: Arc<Routes>,
-    incoming: Incoming,
-    call: Call,
-    running: Running,
-    events: Events,
-) {
-    let Call {
-        route,
-        headers,
-        deadline,
-        reply: reply_to,
-    } = call;
-    let call_id = reply_to.as_ref().map(|(call_id, _)| *call_id);
-    let message_id = incoming.id;
-    if events.has_lifecycle_listener(LifecycleKind::Request) {
-        events.emit_lifecycle(LifecycleEvent::Request {
-            peer: peer.id(),
-            route: route.clone(),
-            message_id,
-        });
-    }
-    // A streaming handler gets the body as it arrives; others get it whole.
-    let (body, stream) = if routes.streams_body(&route) {
-        (Ok(Bytes::new()), Some(incoming.body))
-    } else {
-        (incoming.bytes().await, None)
-    };
-    let reply = match body {
-        Err(error) => {
-            tracing::debug!(%error, route, "request body failed");
-            Reply::error(
-                ReplyCode::BAD_REQUEST,
-                format!("the request body failed: {error}"),
-            )
-        }
-        Ok(body) => {
-            let request = Request {
-                route: route.clone(),
-                message_id,
-                call_id,
-                headers,
-                body,
-                peer: peer.clone(),
-                stream: Arc::new(Mutex::new(stream)),
-            };
-            // The handler runs in its own task, so a panic is caught here;
-            // if this task is aborted (the caller cancelled), so is it.
-            let handler = tokio::spawn(async move { routes.dispatch(request).await });
-            let abort = handler.abort_handle();
-            let _abort_with_me = AbortOnDrop(handler.abort_handle());
-            let outcome = match deadline {
-                Some(deadline) => tokio::time::timeout(deadline, handler).await.ok(),
-                None => Some(handler.await),
-            };
-            match outcome {
-                None => {
-                    abort.abort();
-                    Reply::error(ReplyCode::TIMEOUT, format!("{route} passed its deadline"))
-                }
-                Some(Ok(reply)) => reply,
-                Some(Err(join)) if join.is_panic() => {
-                    tracing::warn!(route, "handler panicked");
-                    Reply::error(
-                        ReplyCode::INTERNAL,
-                        format!("the handler of {route} panicked"),
-                    )
-                }
-                Some(Err(_)) => Reply::error(ReplyCode::CANCELLED, "cancelled"),
-            }
-        }
-    };
-    let Some((call_id, reply_to)) = reply_to else {
-        if let Reply::Err(error) = reply {
-            tracing::debug!(route, %error, "notification handler failed");
-        }
-        return;
-    };
-    lock(&running).remove(&call_id);
-    let ok = !reply.is_err();
-    let sent = match send_reply(&peer, &reply_to, reply) {
-        Ok(Some(handle)) => handle.await.map_err(|error| error.to_string()),
-        Ok(None) => Ok(()),
-        Err(error) => Err(error),
-    };
-    match sent {
-        Ok(()) if events.has_lifecycle_listener(LifecycleKind::Reply) => {
-            events.emit_lifecycle(LifecycleEvent::Reply {
-                peer: peer.id(),
-                route,
-                message_id,
-                ok,
-            });
-        }
-        Ok(()) => {}
-        Err(error) => {
-            // The reply could not go (too large for the peer, say): tell the
-            // caller rather than leave it waiting for its timeout.
-            tracing::debug!(%error, call = call_id, "reply not sent");
-            let refusal = Reply::error(
-                ReplyCode::INTERNAL,
-                format!("the reply of {route} could not be sent: {error}"),
-            );
-            let _ = send_reply(&peer, &reply_to, refusal);
-        }
-    }
-}
-
-/// Aborts a task when dropped.
-struct AbortOnDrop(AbortHandle);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Sends a reply in the connection's dialect; `Ok(None)` when the dialect
-/// cannot carry it (an error to a Python peer).
-fn send_reply(
-    peer: &Peer,
-    reply_to: &ReplyTo,
-    reply: Reply,
-) -> Result<Option<netcore_pipe::SendHandle>, String> {
-    let Some(message) = peer.inner.dialect.reply(reply_to, reply)? else {
-        return Ok(None);
-    };
-    peer.inner
-        .pipe
-        .send(message)
-        .map(Some)
-        .map_err(|e| e.to_string())
 }

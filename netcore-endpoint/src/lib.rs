@@ -16,8 +16,11 @@
 //! | `handler`, `extract` | the [`Handler`] trait for async functions, [`FromRequest`] extractors: [`Bytes`](bytes::Bytes), [`String`], [`Json`], [`RequestMeta`], [`State`], [`Peer`], and [`Streamed`] for bodies read as they arrive |
 //! | `reply` | [`Reply`], [`ReplyError`], [`ReplyCode`], [`IntoReply`] |
 //! | `peer` | [`Peer`]: [`call`](Peer::call), [`call_json`](Peer::call_json), [`notify`](Peer::notify); [`CallError`] |
-//! | `endpoint` | [`Endpoint`]: one connection's dispatcher |
-//! | `server`, `listener` | [`Server`]: an accept loop over any [`Listener`] (TCP, Unix, …), one endpoint per connection, peer list, broadcast, connection limit, graceful shutdown |
+//! | `builder` | [`EndpointBuilder`] (from [`Endpoint::builder`]): config, routes, event listeners and scheduled tasks registered before anything runs, then `start` over any transport or ready pipe; [`StartError`] |
+//! | `endpoint` | [`Endpoint`], [`EndpointConfig`] and its presets (`lossy_link`, `python_013`): one connection and its lifecycle |
+//! | `inbound` | the reader of a connection: replies complete their calls there, requests go on to `serving` |
+//! | `serving` | the request side: handler slots, one task per request, deadlines, cancels, the reply sent back |
+//! | `server` | [`Server`]: an accept loop over any [`Listener`] (`netcore-transports`' TCP, Unix and QUIC listeners keep their tuning), one endpoint per connection, peer list, broadcast, connection limit, graceful shutdown |
 //! | [`events`] | lifecycle and user events: `on`, `once`, `off`, async listeners |
 //! | [`scheduler`] | `after` / `every` tasks with cancellable handles |
 //! | [`cache`] | a typed TTL cache with a size bound, on moka |
@@ -25,12 +28,20 @@
 //! | `wire` | the headers calls and replies carry over the pipe, in each wire dialect |
 //! | [`python`] | talking to Python netcore 0.1.3 peers: how calls map onto its format, what it cannot do |
 //!
+//! How data flows: the pipe delivers each incoming message as it opens;
+//! the reader classifies it by its headers (the `wire` module: `nc-kind`,
+//! `nc-call`, …): a reply
+//! completes the [`Peer::call`] waiting for it, a call or notification goes
+//! to the routes (refused at once when this side serves none), a cancel
+//! aborts a running handler. A handler's answer goes back as a reply
+//! message.
+//!
 //! Endpoints and servers report their lifecycle to an [`Events`] hub; each
 //! has a [`Scheduler`] whose tasks stop with it; the [`Cache`] is yours to
 //! share through the router state.
 //!
 //! ```
-//! use netcore_endpoint::{Endpoint, EndpointConfig, Json, Router};
+//! use netcore_endpoint::{Endpoint, Json, Router};
 //! use netcore_pipe::transport::memory_pair;
 //! use serde::{Deserialize, Serialize};
 //!
@@ -42,9 +53,8 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let math = Router::new().route("/add", add);
-//! let routes = Router::new().nest("/math", math).build()?;
 //! let (a, b) = memory_pair(64 * 1024);
-//! let _server = Endpoint::new(b, routes, EndpointConfig::default());
+//! let _server = Endpoint::builder().nest("/math", math).start(b)?;
 //! let client = Endpoint::builder().start(a)?; // a client: no routes
 //! let sum: i64 = client.peer().call_json("/math/add", &Add { a: 2, b: 3 }).await?;
 //! assert_eq!(sum, 5);
@@ -58,6 +68,7 @@ mod endpoint;
 pub mod events;
 mod extract;
 mod handler;
+mod inbound;
 mod peer;
 mod peer_id;
 pub mod python;
@@ -66,6 +77,7 @@ mod request;
 pub mod router;
 pub mod scheduler;
 mod server;
+mod serving;
 mod typed;
 mod wire;
 
