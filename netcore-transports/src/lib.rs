@@ -65,6 +65,16 @@
 //! # fn main() {}
 //! ```
 //!
+//! ## With an endpoint or a server
+//!
+//! `netcore-endpoint` takes these as they are: an endpoint starts over any
+//! pipe this crate returns (`Endpoint::builder().start(tcp::connect(..).await?)`)
+//! or any transport ([`tcp::TcpTransport`], [`serial::open_transport`], a
+//! [`quic::QuicStream`]), and a `Server` accepts from [`tcp::Listener`],
+//! [`unix::Listener`] and [`quic::QuicListener`], each a
+//! [`Listener`](netcore_pipe::Listener) whose connections keep this crate's
+//! per-medium tuning (the server's own pipe settings then apply).
+//!
 //! ## Where things are
 //!
 //! | module | what it holds |
