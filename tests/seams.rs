@@ -49,6 +49,14 @@ async fn says_hello(client: &Endpoint) {
     assert_eq!(reply.body, "hello, ada");
 }
 
+/// A client endpoint over `pipe` calls `server`'s hello route, then the
+/// server shuts down.
+async fn client_says_hello(pipe: Pipe, server: Server) {
+    let client = Endpoint::builder().start(pipe).expect("no routes to check");
+    says_hello(&client).await;
+    server.shutdown(Duration::from_secs(2)).await;
+}
+
 #[tokio::test]
 async fn an_endpoint_takes_the_pipe_tcp_connect_returns() {
     let listener = tcp::Listener::bind("127.0.0.1:0", TcpOptions::default())
@@ -258,9 +266,7 @@ async fn a_server_over_the_unix_listener_serves_unix_connect() {
     let pipe = unix::connect(&path, &PipeConfig::default())
         .await
         .expect("connect");
-    let client = Endpoint::builder().start(pipe).expect("no routes to check");
-    says_hello(&client).await;
-    server.shutdown(Duration::from_secs(2)).await;
+    client_says_hello(pipe, server).await;
 }
 
 #[tokio::test]
@@ -286,9 +292,7 @@ async fn a_server_over_the_quic_listener_serves_quic_connect() {
     )
     .await
     .expect("connect");
-    let client = Endpoint::builder().start(pipe).expect("no routes to check");
-    says_hello(&client).await;
-    server.shutdown(Duration::from_secs(2)).await;
+    client_says_hello(pipe, server).await;
 }
 
 #[tokio::test]

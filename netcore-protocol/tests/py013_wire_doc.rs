@@ -5,6 +5,8 @@
 //! the limit tables agree with the golden captures and the code; and every
 //! "§n" the codec's sources cite exists.
 
+mod doc_examples;
+
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
@@ -59,10 +61,8 @@ fn read_capture(file: &str) -> Vec<u8> {
 
 /// The text after `<!-- example: NAME -->`, and the line just before it.
 fn around_example(name: &str) -> (&'static str, &'static str) {
-    let marker = format!("<!-- example: {name} -->");
-    let (before, after) = DOC
-        .split_once(&marker)
-        .unwrap_or_else(|| panic!("no example {name:?} in {DOC_NAME}"));
+    let after = doc_examples::after_marker(DOC, DOC_NAME, name);
+    let before = &DOC[..DOC.len() - after.len() - format!("<!-- example: {name} -->").len()];
     let intro = before
         .trim_end()
         .lines()
@@ -73,26 +73,12 @@ fn around_example(name: &str) -> (&'static str, &'static str) {
 
 /// The bytes of the ```hex block that follows `<!-- example: NAME -->`.
 fn example(name: &str) -> Vec<u8> {
-    let block = around_example(name)
-        .1
-        .split_once("```hex\n")
-        .and_then(|(_, rest)| rest.split_once("```"))
-        .unwrap_or_else(|| panic!("example {name:?} has no ```hex block"))
-        .0;
-    block
-        .split_whitespace()
-        .map(|pair| u8::from_str_radix(pair, 16).unwrap_or_else(|_| panic!("bad hex {pair:?}")))
-        .collect()
+    doc_examples::hex_block(around_example(name).1, name).0
 }
 
 /// The prose after an example's hex block, up to the next example or heading.
 fn example_notes(name: &str) -> &'static str {
-    let after_block = around_example(name)
-        .1
-        .split_once("```hex\n")
-        .and_then(|(_, rest)| rest.split_once("```"))
-        .expect("a hex block")
-        .1;
+    let after_block = doc_examples::hex_block(around_example(name).1, name).1;
     let end = ["<!-- example:", "\n## ", "\n### "]
         .iter()
         .filter_map(|stop| after_block.find(stop))

@@ -1,6 +1,8 @@
 //! The worked examples of `docs/wire-format.md`, read from the document itself:
 //! each decodes to the frame the text describes and re-encodes to the same bytes.
 
+mod doc_examples;
+
 use bytes::{Bytes, BytesMut};
 use netcore_protocol::{
     Data, Decoded, Decoder, Encoder, Frame, Headers, Inbound, InboundTracker, Limits, Open,
@@ -11,20 +13,8 @@ const DOC: &str = include_str!("../../docs/wire-format.md");
 
 /// The bytes of the ```hex block that follows `<!-- example: NAME -->`.
 fn example(name: &str) -> Vec<u8> {
-    let marker = format!("<!-- example: {name} -->");
-    let after = DOC
-        .split_once(&marker)
-        .unwrap_or_else(|| panic!("no example {name:?} in docs/wire-format.md"))
-        .1;
-    let block = after
-        .split_once("```hex\n")
-        .and_then(|(_, rest)| rest.split_once("```"))
-        .unwrap_or_else(|| panic!("example {name:?} has no ```hex block"))
-        .0;
-    block
-        .split_whitespace()
-        .map(|pair| u8::from_str_radix(pair, 16).unwrap_or_else(|_| panic!("bad hex {pair:?}")))
-        .collect()
+    let after = doc_examples::after_marker(DOC, "docs/wire-format.md", name);
+    doc_examples::hex_block(after, name).0
 }
 
 fn decode_one(bytes: &[u8]) -> Frame {
