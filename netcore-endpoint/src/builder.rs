@@ -52,7 +52,8 @@ type Registration<T> = Box<dyn FnOnce(&T) + Send>;
 pub struct EndpointBuilder {
     config: EndpointConfig,
     router: Option<Router>,
-    routes: Option<Routes>,
+    /// Routers and routes given whole, merged with `router` at the start.
+    built: Vec<Result<Routes, RouterError>>,
     listeners: Vec<Registration<Events>>,
     tasks: Vec<Registration<Scheduler>>,
 }
@@ -62,7 +63,7 @@ impl std::fmt::Debug for EndpointBuilder {
         f.debug_struct("EndpointBuilder")
             .field("config", &self.config)
             .field("router", &self.router)
-            .field("routes", &self.routes)
+            .field("built", &self.built)
             .field("listeners", &self.listeners.len())
             .field("tasks", &self.tasks.len())
             .finish()
@@ -82,7 +83,7 @@ impl EndpointBuilder {
         EndpointBuilder {
             config: EndpointConfig::default(),
             router: None,
-            routes: None,
+            built: Vec::new(),
             listeners: Vec::new(),
             tasks: Vec::new(),
         }
@@ -118,13 +119,35 @@ impl EndpointBuilder {
         self
     }
 
+    /// Adds a typed route (a `#[derive(Route)]` request type and its
+    /// handler), as [`Router::typed`] does.
+    pub fn typed<R, H, T>(mut self, handler: H) -> EndpointBuilder
+    where
+        R: crate::Route,
+        H: crate::TypedHandler<R, T, ()>,
+        T: 'static,
+    {
+        self.router = Some(self.router.take().unwrap_or_default().typed(handler));
+        self
+    }
+
+    /// Serves a whole router at the top level — one with its own state
+    /// (`Router::with_state`), middleware and hooks — beside the other
+    /// routes: a path registered twice makes
+    /// [`start`](EndpointBuilder::start) fail.
+    pub fn router<S>(mut self, router: Router<S>) -> EndpointBuilder
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        self.built.push(router.build());
+        self
+    }
+
     /// Serves routes built already (shared by several connections, say),
-    /// alongside any added with [`route`](EndpointBuilder::route) or
-    /// [`nest`](EndpointBuilder::nest): a path registered in both makes
-    /// [`start`](EndpointBuilder::start) fail. A second call replaces the
-    /// first one's routes.
+    /// beside the other routes: a path registered twice makes
+    /// [`start`](EndpointBuilder::start) fail.
     pub fn routes(mut self, routes: Routes) -> EndpointBuilder {
-        self.routes = Some(routes);
+        self.built.push(Ok(routes));
         self
     }
 
@@ -227,16 +250,18 @@ impl EndpointBuilder {
         let EndpointBuilder {
             config,
             router,
-            routes,
+            built,
             listeners,
             tasks,
         } = self;
-        let built = router.map(Router::build).transpose()?;
-        let routes = match (built, routes) {
-            (None, None) => None,
-            (Some(one), None) | (None, Some(one)) => Some(one),
-            (Some(built), Some(given)) => Some(built.try_merge(given)?),
-        };
+        let mut routes: Option<Routes> = None;
+        for next in router.map(Router::build).into_iter().chain(built) {
+            let next = next?;
+            routes = Some(match routes {
+                None => next,
+                Some(earlier) => earlier.try_merge(next)?,
+            });
+        }
         let mut pipe_config = config.pipe.clone();
         pipe_config.receive = ReceiveMode::Streaming;
         let pipe = io.into_pipe(pipe_config);
