@@ -200,7 +200,7 @@ impl EndpointBuilder {
     ///
     /// # Panics
     ///
-    /// [`start`](EndpointBuilder::start) panics when `period` is zero.
+    /// When `period` is zero.
     pub fn every<F, Fut>(self, period: Duration, task: F) -> EndpointBuilder
     where
         F: FnMut() -> Fut + Send + 'static,
@@ -216,13 +216,17 @@ impl EndpointBuilder {
     ///
     /// # Panics
     ///
-    /// [`start`](EndpointBuilder::start) panics when `period` is zero.
+    /// When `period` is zero (here, before anything runs).
     pub fn every_after<F, Fut>(mut self, delay: Duration, period: Duration, task: F) -> Self
     where
         F: FnMut() -> Fut + Send + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: TaskResult,
     {
+        assert!(
+            !period.is_zero(),
+            "EndpointBuilder::every: the period must be non-zero"
+        );
         self.tasks.push(Box::new(move |scheduler: &Scheduler| {
             scheduler.every_after(delay, period, task);
         }));
@@ -244,8 +248,9 @@ impl EndpointBuilder {
     ///
     /// [`StartError::Router`] if a route path is invalid or registered
     /// twice; [`StartError::WireMismatch`] if the config asks for the
-    /// Python 0.1.3 format and `io` is a pipe built for LSO v2, or the other
-    /// way round (the pipe is closed then).
+    /// Python 0.1.3 format and `io` is a pipe built for LSO v2 (the pipe is
+    /// closed then). A default config takes a ready pipe in whichever format
+    /// it speaks.
     pub fn start(self, io: impl IntoPipe) -> Result<Endpoint, StartError> {
         let EndpointBuilder {
             config,

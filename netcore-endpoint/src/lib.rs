@@ -62,6 +62,9 @@
 //! # }
 //! ```
 
+// The derive macros name this crate by its path: let them work in here too.
+extern crate self as netcore_endpoint;
+
 mod builder;
 pub mod cache;
 mod endpoint;

@@ -227,12 +227,24 @@ impl Server {
     }
 }
 
+/// Whether an accept error concerns one connection or a passing shortage,
+/// so the accept loop carries on (as `accept(2)` advises) rather than ends.
 fn is_transient(error: &io::Error) -> bool {
     matches!(
         error.kind(),
         io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
             | io::ErrorKind::Interrupted
             | io::ErrorKind::WouldBlock
-    ) || error.raw_os_error() == Some(24) // EMFILE: too many open files
+            | io::ErrorKind::TimedOut
+            | io::ErrorKind::OutOfMemory
+            | io::ErrorKind::NetworkDown
+            | io::ErrorKind::NetworkUnreachable
+            | io::ErrorKind::HostUnreachable
+    ) || matches!(
+        error.raw_os_error(),
+        // ENOMEM, ENFILE, EMFILE, EPROTO, ENOBUFS on Linux; WSAEMFILE on Windows.
+        Some(12 | 23 | 24 | 71 | 105 | 10024)
+    )
 }

@@ -75,8 +75,14 @@ impl Listener for tokio::net::TcpListener {
 
     async fn accept(&mut self) -> io::Result<(Self::Io, String)> {
         let (stream, address) = tokio::net::TcpListener::accept(self).await?;
-        // Small messages must not wait for Nagle.
-        stream.set_nodelay(true)?;
+        // Small messages must not wait for Nagle. A connection that cannot
+        // be set so (reset already, say) is dropped: that one only.
+        if let Err(error) = stream.set_nodelay(true) {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                format!("cannot set TCP_NODELAY on the connection from {address}: {error}"),
+            ));
+        }
         Ok((stream, address.to_string()))
     }
 }

@@ -562,3 +562,37 @@ async fn accept_switches_a_complete_pipe_to_streaming_and_hands_out_what_was_col
     assert_eq!(incoming.bytes().await.expect("its body"), late);
     sending.await.expect("sent");
 }
+
+#[tokio::test]
+async fn accept_hands_out_what_was_collected_even_after_the_peer_closed() {
+    let (a, b) = memory_pair(64 * 1024);
+    let (left, right) = (
+        Pipe::new(a, PipeConfig::default()),
+        Pipe::new(b, PipeConfig::default()),
+    );
+    let bodies = [pattern(10, 4), pattern(200_000, 5)];
+    for body in &bodies {
+        left.send(Message::new(body.clone()))
+            .expect("send")
+            .await
+            .expect("sent");
+    }
+    left.close().await.expect("graceful close");
+    tokio::time::timeout(GUARD, right.closed())
+        .await
+        .expect("the close arrives")
+        .expect("a graceful end");
+    // Nobody had asked for the messages: both were collected whole, and
+    // both come out of accept before the end does.
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let incoming = tokio::time::timeout(GUARD, right.accept())
+            .await
+            .expect("accept answers")
+            .expect("a collected message");
+        got.push(incoming.bytes().await.expect("its body"));
+    }
+    got.sort_by_key(Bytes::len);
+    assert_eq!(got, bodies.to_vec());
+    assert!(right.accept().await.is_err(), "then the end");
+}

@@ -148,11 +148,14 @@ impl Error {
     /// This accept error as a [`Listener`](netcore_pipe::Listener) reports
     /// it: a connection that could not be tuned was dropped, which concerns
     /// that connection only (`ConnectionAborted`), so a server keeps
-    /// accepting; other causes keep their kind.
+    /// accepting; a failed `accept` is the system's own error, raw OS code
+    /// kept (a server tells "too many open files" by it).
     #[cfg(any(feature = "tcp", all(feature = "unix", unix)))]
     pub(crate) fn into_accept_io(self) -> io::Error {
+        tracing::debug!(error = %self, "accept failed");
         match self {
             Error::Configure { .. } => io::Error::new(io::ErrorKind::ConnectionAborted, self),
+            Error::Accept { cause, .. } => cause,
             other => other.into(),
         }
     }

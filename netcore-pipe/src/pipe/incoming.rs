@@ -129,6 +129,8 @@ struct Collected {
     body: Option<ReceivedBody>,
     /// The spill file, opened on the first read.
     file: Option<tokio::fs::File>,
+    /// Where file reads land (kept across polls that return pending).
+    buf: BytesMut,
     _budget: Option<OwnedSemaphorePermit>,
 }
 
@@ -157,6 +159,7 @@ impl BodyStream {
             source: Source::Collected(Collected {
                 body: Some(body),
                 file: None,
+                buf: BytesMut::new(),
                 _budget: budget,
             }),
         }
@@ -231,8 +234,8 @@ impl Collected {
                 let Some(file) = self.file.as_mut() else {
                     return Poll::Ready(None);
                 };
-                let mut buf = vec![0u8; FILE_CHUNK];
-                let mut read = tokio::io::ReadBuf::new(&mut buf);
+                self.buf.resize(FILE_CHUNK, 0);
+                let mut read = tokio::io::ReadBuf::new(&mut self.buf);
                 match Pin::new(file).poll_read(cx, &mut read) {
                     Poll::Pending => Poll::Pending,
                     Poll::Ready(Err(error)) => {
@@ -246,8 +249,8 @@ impl Collected {
                             self.file = None;
                             return Poll::Ready(None);
                         }
-                        buf.truncate(n);
-                        Poll::Ready(Some(Ok(Bytes::from(buf))))
+                        self.buf.truncate(n);
+                        Poll::Ready(Some(Ok(self.buf.split().freeze())))
                     }
                 }
             }

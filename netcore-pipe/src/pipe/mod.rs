@@ -218,13 +218,21 @@ impl Pipe {
     /// [`accept`](Pipe::accept) switched to streaming); otherwise why the
     /// connection ended, once it has and every message is taken.
     pub async fn recv(&self) -> Result<Received, PipeError> {
+        let wrong_mode = || {
+            PipeError::WrongReceiveMode(if self.mode == ReceiveMode::Complete {
+                "recv needs ReceiveMode::Complete, and accept switched this pipe to streaming"
+            } else {
+                "recv needs ReceiveMode::Complete: this pipe streams (use accept)"
+            })
+        };
         if self.receive_mode() != ReceiveMode::Complete {
-            return Err(PipeError::WrongReceiveMode(
-                "recv needs ReceiveMode::Complete (accept switched this pipe to streaming)",
-            ));
+            return Err(wrong_mode());
         }
         match self.completed.lock().await.recv().await {
             Some(result) => result,
+            // The collectors' channel also ends when accept switched the
+            // pipe while this recv waited.
+            None if self.receive_mode() != ReceiveMode::Complete => Err(wrong_mode()),
             None => Err(self.shared.end_error()),
         }
     }
@@ -270,29 +278,34 @@ impl Pipe {
     }
 
     /// `accept` while messages collected before the switch may still come.
+    /// They are all handed out before the end is reported: a message that
+    /// was whole when the link closed is never lost.
     async fn accept_after_switch(&self) -> Result<Incoming, PipeError> {
         let mut accepted = self.accepted.lock().await;
         let mut completed = self.completed.lock().await;
-        loop {
-            if self.collected_drained.load(Ordering::Acquire) {
-                break;
-            }
+        let mut accepted_closed = false;
+        while !self.collected_drained.load(Ordering::Acquire) {
             tokio::select! {
                 biased;
                 collected = completed.recv() => match collected {
                     Some(Ok(received)) => return Ok(Incoming::from(received)),
                     Some(Err(error)) => {
-                        tracing::debug!(%error, "a message collected before the switch failed");
+                        tracing::warn!(%error, "a message collected before the switch to streaming failed");
                     }
                     // Every collector is done: only new messages remain.
                     None => self.collected_drained.store(true, Ordering::Release),
                 },
-                incoming = accepted.recv() => {
-                    return incoming.ok_or_else(|| self.shared.end_error());
-                }
+                incoming = accepted.recv(), if !accepted_closed => match incoming {
+                    Some(incoming) => return Ok(incoming),
+                    // The connection is over; collectors may still finish.
+                    None => accepted_closed = true,
+                },
             }
         }
-        accepted.recv().await.ok_or_else(|| self.shared.end_error())
+        match accepted.recv().await {
+            Some(incoming) => Ok(incoming),
+            None => Err(self.shared.end_error()),
+        }
     }
 
     /// Closes gracefully: no new messages, those in flight both ways finish
