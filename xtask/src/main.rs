@@ -405,7 +405,7 @@ fn run_bounded(name: &str, mut command: Command) -> Result<(), Failure> {
         }
     };
     println!(
-        "    {name}: exit {status} in {:.2} s",
+        "    {name}: {status} in {:.2} s",
         started.elapsed().as_secs_f64()
     );
     if status.success() {
