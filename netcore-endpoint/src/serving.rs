@@ -92,7 +92,7 @@ impl Requests {
             self.events.clone(),
         );
         // The request waits for a handler slot in its own task: the
-        // dispatcher keeps reading, so replies and cancels still get through
+        // reader keeps reading, so replies and cancels still get through
         // when every slot is busy (handlers that call back this peer would
         // deadlock otherwise). The waiting requests' bodies are not read, so
         // flow control holds their senders back.
