@@ -155,25 +155,6 @@ pub struct EncodedFrame {
 }
 
 impl EncodedFrame {
-    /// A frame of another wire format (the Python 0.1.3 one, for instance)
-    /// written as it is: `head`, then `body`, with no CRC trailer. The body is
-    /// shared, not copied.
-    ///
-    /// ```
-    /// use bytes::Bytes;
-    /// use netcore_protocol::EncodedFrame;
-    /// let frame = EncodedFrame::from_parts(Bytes::from_static(b"ab"), Bytes::from_static(b"cd"));
-    /// assert_eq!(&frame.to_bytes()[..], b"abcd");
-    /// ```
-    pub fn from_parts(head: Bytes, body: Bytes) -> EncodedFrame {
-        EncodedFrame {
-            head,
-            body,
-            tail: [0; TRAILER_LEN],
-            tail_at: TRAILER_LEN,
-        }
-    }
-
     /// Bytes not yet consumed.
     pub fn len(&self) -> usize {
         self.head.len() + self.body.len() + (TRAILER_LEN - self.tail_at)

@@ -1,17 +1,19 @@
 //! What the connection core tells its driver.
 
 use bytes::Bytes;
-use netcore_protocol::{ErrorCode, Headers, Hello, Priority};
+use netcore_protocol::{ErrorCode, Headers, Priority};
 
 use crate::error::PipeError;
 
 /// Something that happened on the connection, for the driver to act on.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Event {
-    /// The peer's HELLO arrived: sending may begin.
+    /// The peer is known (its HELLO arrived, or at once for a format without
+    /// a handshake): messages may be framed.
     Connected {
-        /// The peer's HELLO.
-        peer: Box<Hello>,
+        /// The `agent` the peer named, if its format says.
+        agent: Option<String>,
     },
     /// The peer opened a message.
     IncomingOpened {
@@ -44,7 +46,7 @@ pub enum Event {
         error: PipeError,
     },
     /// An outgoing message was framed completely (its last frame was emitted
-    /// by [`Connection::poll_transmit`](super::Connection::poll_transmit)).
+    /// by [`Core::poll_transmit`](super::Core::poll_transmit)).
     OutgoingFramed {
         /// The message.
         id: u64,
@@ -70,5 +72,8 @@ pub enum Event {
     Closed {
         /// Why, if not graceful.
         error: Option<PipeError>,
+        /// A graceful close the peer started (its GOAWAY, or its end of
+        /// stream in a format where that is how a peer leaves).
+        by_peer: bool,
     },
 }

@@ -5,28 +5,20 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
-use futures::StreamExt;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
 use super::command::Command;
 use super::config::PipeConfig;
+use super::feed::Feed;
 use super::incoming::{BodyStream, Collect, Incoming, Piece, Received};
 use super::io::{Batch, Progress, ReadEvent};
-use super::outgoing::{Body, OutgoingEntry};
-use super::session::Session;
+use super::outgoing::OutgoingEntry;
+
 use super::shared::Shared;
 use super::stats::Counters;
-use crate::core::Event;
+use crate::core::{Core, CoreDecoder, Event};
 use crate::error::PipeError;
-
-/// What a body feeder task sends.
-pub(crate) enum Feed {
-    Chunk(Bytes),
-    End,
-    Failed(std::io::Error),
-}
 
 /// Where accepted or completed messages go.
 pub(crate) enum Delivery {
@@ -37,12 +29,14 @@ pub(crate) enum Delivery {
     },
 }
 
-pub(crate) struct Driver {
-    pub(crate) core: Session,
+/// The driver of one pipe, generic over the wire format's [`Core`]: it
+/// never asks which format it runs.
+pub(crate) struct Driver<C: Core> {
+    pub(crate) core: C,
     pub(crate) config: PipeConfig,
     pub(crate) shared: Arc<Shared>,
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
-    pub(crate) reads: mpsc::Receiver<ReadEvent>,
+    pub(crate) reads: mpsc::Receiver<ReadEvent<CoreItem<C>>>,
     pub(crate) writer: Option<mpsc::Sender<Batch>>,
     pub(crate) writer_task: JoinHandle<Result<(), PipeError>>,
     pub(crate) reader_task: JoinHandle<()>,
@@ -60,7 +54,10 @@ fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
-impl Driver {
+/// What `C`'s decoder hands its core.
+pub(crate) type CoreItem<C> = <<C as Core>::Decoder as CoreDecoder>::Item;
+
+impl<C: Core> Driver<C> {
     pub(crate) async fn run(mut self) {
         let mut commands_open = true;
         let mut writer_done = false;
@@ -127,22 +124,26 @@ impl Driver {
         self.finish(writer_done).await;
     }
 
-    fn on_read(&mut self, read: Option<ReadEvent>) {
+    fn on_read(&mut self, read: Option<ReadEvent<CoreItem<C>>>) {
         match read {
             Some(ReadEvent::Items(items)) => {
                 let now = now();
-                let frames = items.iter().filter(|item| item.is_frame()).count();
+                let frames = items
+                    .iter()
+                    .filter(|item| C::Decoder::is_frame(item))
+                    .count();
                 Counters::add(&self.shared.counters.frames_received, frames as u64);
                 for item in items {
-                    self.core.handle_inbound(item, now);
+                    self.core.handle_item(item, now);
                 }
             }
             Some(ReadEvent::Failed(error)) => {
                 self.reads_open = false;
-                match error {
-                    error @ (PipeError::Decode(_) | PipeError::Py013(_)) => self.core.abort(error),
-                    error => self.core.handle_transport_error(error),
-                }
+                self.core.handle_transport_error(error);
+            }
+            Some(ReadEvent::Malformed(error)) => {
+                self.reads_open = false;
+                self.core.abort(error);
             }
             Some(ReadEvent::Eof) | None => {
                 self.reads_open = false;
@@ -226,90 +227,6 @@ impl Driver {
         }
     }
 
-    /// Supplies the body: at once for bytes, through a feeder task otherwise.
-    fn start_body(&mut self, id: u64, body: Body) {
-        let chunk = self.config.core.chunk_size.max(1);
-        let (tx, rx) = mpsc::channel(2);
-        let notify = self.feed_notify.clone();
-        match body {
-            Body::Bytes(bytes) => {
-                // A length mismatch cannot happen: the length came from the bytes.
-                let _ = self.core.push_body(id, bytes, true);
-                return;
-            }
-            Body::File { file, len } => {
-                tokio::spawn(feed_stream(file_chunks(file, len, chunk), tx, notify));
-            }
-            Body::Stream(stream) => {
-                tokio::spawn(feed_stream(stream, tx, notify));
-            }
-        }
-        self.feeders.insert(id, rx);
-    }
-
-    /// Moves body chunks from feeder tasks into the core, keeping about two
-    /// chunks buffered per message.
-    fn pump_feeders(&mut self) {
-        // At least two Python chunks: a Python-mode mission sends a chunk
-        // only once 4096 bytes (or the rest of the body) are there.
-        let chunk = self
-            .config
-            .core
-            .chunk_size
-            .max(netcore_protocol::py013::CHUNK_LEN);
-        let low_water = 2 * chunk as u64;
-        let mut finished = Vec::new();
-        for (id, rx) in &mut self.feeders {
-            loop {
-                match self.core.buffered(*id) {
-                    None => {
-                        finished.push(*id);
-                        break;
-                    }
-                    Some(buffered) if buffered >= low_water => break,
-                    Some(_) => {}
-                }
-                match rx.try_recv() {
-                    Ok(Feed::Chunk(chunk)) => {
-                        if self.core.push_body(*id, chunk, false).is_err() {
-                            finished.push(*id);
-                            break;
-                        }
-                    }
-                    Ok(Feed::End) => {
-                        let _ = self.core.push_body(*id, Bytes::new(), true);
-                        finished.push(*id);
-                        break;
-                    }
-                    Ok(Feed::Failed(error)) => {
-                        self.core.cancel_outgoing(*id);
-                        if let Some(entry) = self.outgoing.remove(id) {
-                            let _ = entry.done.send(Err(PipeError::Body(Arc::new(error))));
-                        }
-                        finished.push(*id);
-                        break;
-                    }
-                    Err(mpsc::error::TryRecvError::Empty) => break,
-                    Err(mpsc::error::TryRecvError::Disconnected) => {
-                        // The feeder died without saying End (its stream
-                        // panicked): the body is cut short, never complete.
-                        self.core.cancel_outgoing(*id);
-                        if let Some(entry) = self.outgoing.remove(id) {
-                            let error =
-                                std::io::Error::other("the body source ended without finishing");
-                            let _ = entry.done.send(Err(PipeError::Body(Arc::new(error))));
-                        }
-                        finished.push(*id);
-                        break;
-                    }
-                }
-            }
-        }
-        for id in finished {
-            self.feeders.remove(&id);
-        }
-    }
-
     /// Fills the next write batch from the core, up to `write_batch` bytes.
     fn fill_batch(&mut self) {
         if self.writer.is_none() {
@@ -349,8 +266,8 @@ impl Driver {
     fn dispatch_events(&mut self) {
         while let Some(event) = self.core.poll_event() {
             match event {
-                Event::Connected { peer } => {
-                    tracing::debug!(agent = peer.headers.get_str("agent"), "peer said HELLO");
+                Event::Connected { agent } => {
+                    tracing::debug!(agent, "peer known");
                     self.shared.said_hello();
                 }
                 Event::IncomingOpened {
@@ -415,12 +332,12 @@ impl Driver {
                             .store(nanos, std::sync::atomic::Ordering::Relaxed);
                     }
                 }
-                Event::Closed { error } => {
+                Event::Closed { error, by_peer } => {
                     match &error {
                         None => tracing::debug!("connection closed"),
                         Some(error) => tracing::debug!(%error, "connection ended"),
                     }
-                    self.shared.end(error);
+                    self.shared.end(error, by_peer);
                     // No more messages will come.
                     self.delivery = None;
                 }
@@ -470,7 +387,7 @@ impl Driver {
             let _ = tx.send(Piece::Failed(self.shared.end_error()));
         }
         if !self.shared.is_ended() {
-            self.shared.end(Some(PipeError::Closed));
+            self.shared.end(Some(PipeError::Closed), false);
         }
         // Only now: the final frames (GOAWAY) are written and the transport
         // closed, so a program may exit as soon as `closed()` returns.
@@ -479,9 +396,9 @@ impl Driver {
 }
 
 /// Why the driver woke up.
-enum Wake {
+enum Wake<I> {
     Writer(Result<Result<(), PipeError>, tokio::task::JoinError>),
-    Read(Option<ReadEvent>),
+    Read(Option<ReadEvent<I>>),
     Writable(Option<mpsc::OwnedPermit<Batch>>),
     Command(Option<Command>),
     Fed,
@@ -500,76 +417,4 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
     }
-}
-
-/// A file body as a stream of chunks of at most `chunk` bytes, read as the
-/// message is sent (never loaded whole).
-fn file_chunks(file: tokio::fs::File, len: u64, chunk: usize) -> super::outgoing::ChunkStream {
-    use tokio::io::AsyncReadExt;
-    Box::pin(futures::stream::unfold(
-        (file, len),
-        move |(mut file, left)| async move {
-            if left == 0 {
-                return None;
-            }
-            let want = (chunk as u64).min(left) as usize;
-            let mut buf = bytes::BytesMut::zeroed(want);
-            Some(match file.read_exact(&mut buf).await {
-                Ok(_) => (Ok(buf.freeze()), (file, left - want as u64)),
-                // After an error the stream ends.
-                Err(error) => (Err(error), (file, 0)),
-            })
-        },
-    ))
-}
-
-/// Moves a body's chunks to the driver, a bounded few at a time.
-/// A feeder's sending end: when the feeder ends, however it ends (a
-/// panicking stream included), the channel closes *and then* the driver is
-/// woken, so it sees the feeder is gone.
-struct FeedSender {
-    tx: Option<mpsc::Sender<Feed>>,
-    notify: Arc<Notify>,
-}
-
-impl FeedSender {
-    /// Sends one item and wakes the driver; false if the driver is gone.
-    async fn send(&self, feed: Feed) -> bool {
-        let sent = match &self.tx {
-            Some(tx) => tx.send(feed).await.is_ok(),
-            None => false,
-        };
-        self.notify.notify_one();
-        sent
-    }
-}
-
-impl Drop for FeedSender {
-    fn drop(&mut self) {
-        drop(self.tx.take());
-        self.notify.notify_one();
-    }
-}
-
-async fn feed_stream(
-    mut stream: super::outgoing::ChunkStream,
-    tx: mpsc::Sender<Feed>,
-    notify: Arc<Notify>,
-) {
-    let feeder = FeedSender {
-        tx: Some(tx),
-        notify,
-    };
-    while let Some(item) = stream.next().await {
-        let feed = match item {
-            Ok(chunk) if chunk.is_empty() => continue,
-            Ok(chunk) => Feed::Chunk(chunk),
-            Err(error) => Feed::Failed(error),
-        };
-        let failed = matches!(feed, Feed::Failed(_));
-        if !feeder.send(feed).await || failed {
-            return;
-        }
-    }
-    feeder.send(Feed::End).await;
 }

@@ -7,76 +7,33 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::BytesMut;
-use netcore_protocol::{Decoder, EncodedFrame};
 use tokio::sync::{mpsc, oneshot};
 
-use super::session::Inbound;
 use super::shared::Shared;
 use super::stats::Counters;
-use crate::core::py013::Py013Error;
+use crate::core::{CoreDecoder, WireBytes};
 use crate::error::PipeError;
 use crate::transport::{TransportRead, TransportWrite};
 
 /// What the read task reports.
 #[derive(Debug)]
-pub(crate) enum ReadEvent {
+pub(crate) enum ReadEvent<I> {
     /// Items decoded from one read.
-    Items(Vec<Inbound>),
+    Items(Vec<I>),
     /// The peer closed the link.
     Eof,
-    /// Reading or decoding failed.
+    /// Reading from the transport failed.
     Failed(PipeError),
-}
-
-/// The decoder of the pipe's wire format.
-#[derive(Debug)]
-pub(crate) enum InboundDecoder {
-    Lso(Decoder),
-    Py013(netcore_protocol::py013::Decoder),
-}
-
-impl InboundDecoder {
-    fn decode(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Inbound>, PipeError> {
-        match self {
-            InboundDecoder::Lso(decoder) => {
-                let item = if eof {
-                    decoder.decode_eof(buf)
-                } else {
-                    decoder.decode(buf)
-                };
-                item.map(|item| item.map(Inbound::Lso))
-                    .map_err(PipeError::Decode)
-            }
-            InboundDecoder::Py013(decoder) => {
-                let item = if eof {
-                    decoder.decode_eof(buf)
-                } else {
-                    decoder.decode(buf)
-                };
-                item.map(|item| item.map(Inbound::Py013))
-                    .map_err(|error| PipeError::Py013(Py013Error::Decode(error)))
-            }
-        }
-    }
-
-    /// Resyncs and bytes skipped so far (LSO v2 resync mode only).
-    fn damage(&self) -> (u64, u64) {
-        match self {
-            InboundDecoder::Lso(decoder) => {
-                let stats = decoder.stats();
-                (stats.resyncs, stats.skipped_bytes)
-            }
-            InboundDecoder::Py013(_) => (0, 0),
-        }
-    }
+    /// The peer's bytes broke the wire format.
+    Malformed(PipeError),
 }
 
 /// Reads, decodes (CRC checks included, on this task's core) and forwards.
-pub(crate) async fn read_loop<R: TransportRead>(
+pub(crate) async fn read_loop<R: TransportRead, D: CoreDecoder>(
     mut reader: R,
-    mut decoder: InboundDecoder,
+    mut decoder: D,
     read_size: usize,
-    out: mpsc::Sender<ReadEvent>,
+    out: mpsc::Sender<ReadEvent<D::Item>>,
     shared: Arc<Shared>,
 ) {
     let mut buf = BytesMut::with_capacity(read_size * 4);
@@ -98,23 +55,31 @@ pub(crate) async fn read_loop<R: TransportRead>(
         let eof = n == 0;
         let mut items = Vec::new();
         let failed = loop {
-            match decoder.decode(&mut buf, eof) {
+            let item = if eof {
+                decoder.decode_eof(&mut buf)
+            } else {
+                decoder.decode(&mut buf)
+            };
+            match item {
                 Ok(Some(item)) => items.push(item),
                 Ok(None) => break None,
                 Err(error) => break Some(error),
             }
         };
-        let (resyncs, skipped) = decoder.damage();
-        shared.counters.resyncs.store(resyncs, Ordering::Relaxed);
+        let damage = decoder.damage();
+        shared
+            .counters
+            .resyncs
+            .store(damage.resyncs, Ordering::Relaxed);
         shared
             .counters
             .damaged_bytes
-            .store(skipped, Ordering::Relaxed);
+            .store(damage.skipped_bytes, Ordering::Relaxed);
         if !items.is_empty() && out.send(ReadEvent::Items(items)).await.is_err() {
             return;
         }
         let last = match failed {
-            Some(error) => Some(ReadEvent::Failed(error)),
+            Some(error) => Some(ReadEvent::Malformed(error)),
             None if eof => Some(ReadEvent::Eof),
             None => None,
         };
@@ -142,7 +107,7 @@ pub(crate) struct Progress {
 /// Frames to write in one go.
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
-    pub(crate) frames: Vec<EncodedFrame>,
+    pub(crate) frames: Vec<WireBytes>,
     pub(crate) progress: Vec<Progress>,
     pub(crate) bytes: usize,
     pub(crate) messages_done: u64,

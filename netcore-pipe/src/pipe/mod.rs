@@ -9,11 +9,11 @@
 mod command;
 mod config;
 mod driver;
+mod feed;
 mod incoming;
 mod into_pipe;
 mod io;
 mod outgoing;
-mod session;
 mod shared;
 mod stats;
 
@@ -29,13 +29,12 @@ pub use into_pipe::IntoPipe;
 pub use outgoing::{Body, ChunkStream, Message, SendHandle};
 pub use stats::PipeStats;
 
-use crate::core::Connection;
+use crate::core::{Connection, Core};
 use crate::error::PipeError;
 use crate::transport::Transport;
 use command::Command;
 use driver::{Delivery, Driver};
 use incoming::Collect;
-use session::Session;
 use shared::Shared;
 
 /// Many concurrent messages over one transport.
@@ -87,30 +86,36 @@ pub struct Pipe {
 }
 
 impl Pipe {
-    /// Starts a pipe over `transport`. Must be called inside a tokio runtime.
-    pub fn new<T: Transport>(transport: T, mut config: PipeConfig) -> Pipe {
+    /// Starts a pipe over `transport` speaking `config.wire`. Must be called
+    /// inside a tokio runtime.
+    pub fn new<T: Transport>(transport: T, config: PipeConfig) -> Pipe {
+        // The one place a wire format is chosen; everything below the pipe
+        // is generic over its core.
+        match &config.wire {
+            WireFormat::Python013(py) => {
+                let core = crate::core::py013::Connection::new(py.clone());
+                Pipe::with_core(transport, config, core)
+            }
+            WireFormat::Lso2 => {
+                let now = tokio::time::Instant::now().into_std();
+                let core = Connection::new(config.core.clone(), now);
+                Pipe::with_core(transport, config, core)
+            }
+        }
+    }
+
+    /// Starts a pipe over `transport` driving `core`, the connection state
+    /// machine of any wire format (see [`Core`]); of `config`, the wire and
+    /// core settings are then not used (the core has its own). Must be
+    /// called inside a tokio runtime.
+    pub fn with_core<T: Transport, C: Core>(transport: T, mut config: PipeConfig, core: C) -> Pipe {
         config.receive_buffer = config.receive_buffer.clamp(1, u64::from(u32::MAX));
         config.spill_threshold = config.spill_threshold.min(config.receive_buffer);
         let (commands_tx, commands) = mpsc::unbounded_channel();
         let shared = Shared::new(commands_tx);
         let (reader, writer) = transport.split();
         let (reads_tx, reads) = mpsc::channel(4);
-        let (decoder, core) = match &config.wire {
-            WireFormat::Lso2 => (
-                io::InboundDecoder::Lso(netcore_protocol::Decoder::with_mode(
-                    config.core.limits,
-                    config.core.decode_mode,
-                )),
-                Session::Lso(Box::new(Connection::new(
-                    config.core.clone(),
-                    tokio::time::Instant::now().into_std(),
-                ))),
-            ),
-            WireFormat::Python013(py) => (
-                io::InboundDecoder::Py013(netcore_protocol::py013::Decoder::new(py.limits)),
-                Session::Py013(Box::new(crate::core::py013::Connection::new(py.clone()))),
-            ),
-        };
+        let decoder = core.decoder();
         let reader_task = tokio::spawn(io::read_loop(
             reader,
             decoder,

@@ -8,14 +8,23 @@ use super::command::Command;
 use super::stats::Counters;
 use crate::error::PipeError;
 
+/// How the connection ended.
+#[derive(Debug)]
+struct Ending {
+    /// Why, if not gracefully.
+    error: Option<PipeError>,
+    /// A graceful end the peer started.
+    by_peer: bool,
+}
+
 /// What every handle needs: a way to reach the driver, the counters and, once
 /// the pipe is over, why.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) commands: mpsc::UnboundedSender<Command>,
     pub(crate) counters: Counters,
-    /// Set once, when the connection ends: `None` after a graceful close.
-    ended: OnceLock<Option<PipeError>>,
+    /// Set once, when the connection ends.
+    ended: OnceLock<Ending>,
     ended_tx: watch::Sender<bool>,
     /// Set once the peer's HELLO arrived.
     hello_tx: watch::Sender<bool>,
@@ -34,8 +43,8 @@ impl Shared {
 
     /// Records how the connection ended (first call wins). Waiters are woken
     /// by [`Shared::wake_ended`], once the transport is closed too.
-    pub(crate) fn end(&self, error: Option<PipeError>) {
-        let _ = self.ended.set(error);
+    pub(crate) fn end(&self, error: Option<PipeError>, by_peer: bool) {
+        let _ = self.ended.set(Ending { error, by_peer });
     }
 
     /// Wakes everything waiting for the end: the last frames are written and
@@ -49,17 +58,21 @@ impl Shared {
         self.ended.get().is_some()
     }
 
-    /// The error to report for something cut short by the end of the pipe.
+    /// The error to report for something cut short by the end of the pipe:
+    /// why it ended, or who closed it.
     pub(crate) fn end_error(&self) -> PipeError {
         match self.ended.get() {
-            Some(Some(error)) => error.clone(),
+            Some(Ending {
+                error: Some(error), ..
+            }) => error.clone(),
+            Some(Ending { by_peer: true, .. }) => PipeError::PeerClosed,
             _ => PipeError::Closed,
         }
     }
 
-    /// How the connection ended, once it has.
+    /// How the connection ended, once it has: `Some(None)` gracefully.
     pub(crate) fn outcome(&self) -> Option<Option<PipeError>> {
-        self.ended.get().cloned()
+        self.ended.get().map(|ending| ending.error.clone())
     }
 
     /// The peer's HELLO arrived.

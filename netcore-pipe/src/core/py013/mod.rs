@@ -26,8 +26,7 @@
 //!   `route` travels as `"echo"` (quotes included) and `is_response` as
 //!   `true`. A header whose value is not JSON text is refused locally.
 //! - **No handshake, no flow control, no close message.** The connection is
-//!   ready at once ([`Event::Connected`] carries a placeholder HELLO whose
-//!   `agent` header names the format). Backpressure is the transport's:
+//!   open at once ([`Event::Connected`] names no agent). Backpressure is the transport's:
 //!   reading pauses while [`Py013Config::receive_window`] delivered bytes
 //!   are unread ([`Connection::wants_input`]). A graceful close ends the
 //!   connection once every outgoing mission is written; end of stream from
@@ -66,22 +65,20 @@ mod recv;
 mod send;
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use netcore_protocol::py013::{Decoder, Packet};
-use netcore_protocol::{Headers, Hello, Limits, Priority};
+use netcore_protocol::py013::{Decoder, Limits as Py013Limits, Packet};
+use netcore_protocol::{Headers, Priority};
 
 pub use config::Py013Config;
 pub use error::Py013Error;
 pub use recv::RecvStats;
 
-use super::{Event, Transmit};
+use super::{ConnectionState, Core, CoreDecoder, Event, Transmit};
 use crate::error::PipeError;
 use recv::RecvSide;
 use send::{SendOutcome, SendSide};
-
-/// The `agent` of the placeholder HELLO reported at start.
-pub const AGENT: &str = "python-netcore/0.1.3 (no handshake)";
 
 /// A connection to a Python netcore 0.1.3 peer, sans-IO. See the
 /// [module docs](self).
@@ -94,35 +91,39 @@ pub struct Connection {
     input: BytesMut,
     events: VecDeque<Event>,
     outcomes: Vec<SendOutcome>,
-    closing: bool,
-    closed: bool,
+    state: ConnectionState,
+    /// For the pipe's read-task decoder.
+    limits: Py013Limits,
 }
 
 impl Connection {
     /// A connection, ready at once (the format has no handshake).
     pub fn new(config: Py013Config) -> Connection {
-        let mut hello = Hello::new(Limits::default());
-        // A constant, valid header.
-        let _ = hello.headers.insert("agent", AGENT);
         let mut events = VecDeque::new();
-        events.push_back(Event::Connected {
-            peer: Box::new(hello),
-        });
+        // No handshake: the peer is as known as it will ever be.
+        events.push_back(Event::Connected { agent: None });
+        let limits = config.limits;
         Connection {
-            decoder: Decoder::new(config.limits),
+            decoder: Decoder::new(limits),
             send: SendSide::new(),
             recv: RecvSide::new(config),
             input: BytesMut::new(),
             events,
             outcomes: Vec::new(),
-            closing: false,
-            closed: false,
+            state: ConnectionState::Open,
+            limits,
         }
     }
 
     /// Whether the connection is over.
     pub fn is_closed(&self) -> bool {
-        self.closed
+        self.state == ConnectionState::Closed
+    }
+
+    /// Where the connection is in its life: `Open` from the start (no
+    /// handshake), `Closing` once a close was asked for, then `Closed`.
+    pub fn state(&self) -> ConnectionState {
+        self.state
     }
 
     /// Counters of the receiving side.
@@ -143,7 +144,7 @@ impl Connection {
     /// Whether the driver should read more input: false while the
     /// application has a receive window's worth of delivered bytes unread.
     pub fn wants_input(&self) -> bool {
-        !self.closed && self.recv.wants_input()
+        !self.is_closed() && self.recv.wants_input()
     }
 
     // ----- sending ---------------------------------------------------------
@@ -157,7 +158,7 @@ impl Connection {
         headers: Headers,
         len: Option<u64>,
     ) -> Result<(), PipeError> {
-        if self.closed || self.closing {
+        if !self.state.accepts_messages() {
             return Err(PipeError::Closed);
         }
         self.send.open(id, priority, &headers, len)
@@ -222,7 +223,7 @@ impl Connection {
 
     /// Handles one decoded packet.
     pub fn handle_packet(&mut self, packet: Packet) {
-        if self.closed {
+        if self.is_closed() {
             return;
         }
         match packet {
@@ -259,24 +260,26 @@ impl Connection {
             return;
         }
         let pending = self.send.len() + self.recv.len();
-        self.end((pending > 0).then_some(PipeError::PeerClosed));
+        self.end((pending > 0).then_some(PipeError::PeerClosed), true);
     }
 
     /// Reading or writing failed.
     pub fn handle_transport_error(&mut self, error: PipeError) {
-        self.end(Some(error));
+        self.end(Some(error), false);
     }
 
     /// Ends the connection at once with `error`.
     pub fn abort(&mut self, error: PipeError) {
-        self.end(Some(error));
+        self.end(Some(error), false);
     }
 
     /// Closes gracefully: no new messages; the connection ends once every
     /// outgoing mission is written and every incoming one that had started
     /// has arrived (replies on their way included).
     pub fn close(&mut self) {
-        self.closing = true;
+        if self.state == ConnectionState::Open {
+            self.state = ConnectionState::Closing;
+        }
         self.check_closing();
     }
 
@@ -286,18 +289,23 @@ impl Connection {
     }
 
     fn check_closing(&mut self) {
-        if self.closing && !self.closed && self.send.is_idle() && self.recv.len() == 0 {
-            self.end(None);
+        if self.state == ConnectionState::Closing && self.send.is_idle() && self.recv.len() == 0 {
+            self.end(None, false);
         }
     }
 
-    /// Fails everything pending and reports the end.
-    fn end(&mut self, error: Option<PipeError>) {
-        if self.closed {
+    /// Fails everything pending and reports the end; `by_peer` when the
+    /// peer ended it (its end of stream).
+    fn end(&mut self, error: Option<PipeError>, by_peer: bool) {
+        if self.is_closed() {
             return;
         }
-        self.closed = true;
-        let failure = error.clone().unwrap_or(PipeError::Closed);
+        self.state = ConnectionState::Closed;
+        let failure = error.clone().unwrap_or(if by_peer {
+            PipeError::PeerClosed
+        } else {
+            PipeError::Closed
+        });
         for id in self.send.drain() {
             self.events.push_back(Event::OutgoingFailed {
                 id,
@@ -310,7 +318,102 @@ impl Connection {
                 error: failure.clone(),
             });
         }
-        self.events.push_back(Event::Closed { error });
+        self.events.push_back(Event::Closed { error, by_peer });
+    }
+}
+
+/// Body bytes kept supplied ahead per mission: 32 of its 4096-byte chunks
+/// (a chunk goes out only once it is whole, or the body's rest).
+const READ_AHEAD: u64 = 32 * netcore_protocol::py013::CHUNK_LEN as u64;
+
+/// The Python 0.1.3 decoder on the pipe's read task.
+impl CoreDecoder for Decoder {
+    type Item = Packet;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Packet>, PipeError> {
+        Decoder::decode(self, buf).map_err(|error| PipeError::Py013(Py013Error::Decode(error)))
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Packet>, PipeError> {
+        Decoder::decode_eof(self, buf).map_err(|error| PipeError::Py013(Py013Error::Decode(error)))
+    }
+}
+
+impl Core for Connection {
+    type Decoder = Decoder;
+
+    fn decoder(&self) -> Decoder {
+        Decoder::new(self.limits)
+    }
+
+    fn state(&self) -> ConnectionState {
+        self.state
+    }
+
+    fn wants_input(&self) -> bool {
+        Connection::wants_input(self)
+    }
+
+    fn read_ahead(&self) -> u64 {
+        READ_AHEAD
+    }
+
+    fn handle_item(&mut self, packet: Packet, _now: Instant) {
+        self.handle_packet(packet);
+    }
+
+    fn handle_eof(&mut self, _now: Instant) {
+        Connection::handle_eof(self);
+    }
+
+    fn handle_transport_error(&mut self, error: PipeError) {
+        Connection::handle_transport_error(self, error);
+    }
+
+    fn abort(&mut self, error: PipeError) {
+        Connection::abort(self, error);
+    }
+
+    fn close(&mut self) {
+        Connection::close(self);
+    }
+
+    fn open_with_id(
+        &mut self,
+        id: u64,
+        priority: Priority,
+        headers: Headers,
+        total_len: Option<u64>,
+    ) -> Result<(), PipeError> {
+        Connection::open_with_id(self, id, priority, headers, total_len)
+    }
+
+    fn push_body(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), PipeError> {
+        Connection::push_body(self, id, chunk, finish)
+    }
+
+    fn buffered(&self, id: u64) -> Option<u64> {
+        Connection::buffered(self, id)
+    }
+
+    fn cancel_outgoing(&mut self, id: u64) -> bool {
+        Connection::cancel_outgoing(self, id)
+    }
+
+    fn consumed(&mut self, id: u64, n: u64, _now: Instant) {
+        Connection::consumed(self, id, n);
+    }
+
+    fn cancel_incoming(&mut self, id: u64, _now: Instant) -> bool {
+        Connection::cancel_incoming(self, id)
+    }
+
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
+        Connection::poll_transmit(self)
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        Connection::poll_event(self)
     }
 }
 

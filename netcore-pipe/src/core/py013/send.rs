@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use bytes::{Bytes, BytesMut};
 use netcore_protocol::py013::{CHUNK_LEN, Cancel, Encoder, Head, Info, Json, Packet, data_prefix};
-use netcore_protocol::{EncodedFrame, Headers, Priority};
+use netcore_protocol::{Headers, Priority};
 
 use super::error::Py013Error;
-use crate::core::Transmit;
+use crate::core::{Transmit, WireBytes};
 use crate::error::PipeError;
 
 /// Characters of the extension ids, as Python draws them
@@ -146,7 +146,7 @@ impl SendSide {
         self.control.push_back((
             Some(id),
             Transmit {
-                frame: EncodedFrame::from_parts(head, Bytes::new()),
+                frame: WireBytes::from_parts(head, Bytes::new()),
                 message_id: Some(id),
                 body_len: 0,
                 last: announced == 0,
@@ -222,7 +222,7 @@ impl SendSide {
             self.control.push_back((
                 None,
                 Transmit {
-                    frame: EncodedFrame::from_parts(bytes, Bytes::new()),
+                    frame: WireBytes::from_parts(bytes, Bytes::new()),
                     message_id: None,
                     body_len: 0,
                     last: false,
@@ -282,7 +282,7 @@ impl SendSide {
             message_id: Some(id),
             last,
             frame: match prefix {
-                Ok(prefix) => EncodedFrame::from_parts(prefix, chunk),
+                Ok(prefix) => WireBytes::from_parts(prefix, chunk),
                 Err(error) => {
                     // Cannot happen: the id and the sizes were checked.
                     self.remove(id);

@@ -300,7 +300,7 @@ fn close_waits_for_an_incoming_mission_that_had_started() {
         events[events.len() - 2..],
         [
             Event::IncomingFinished { .. },
-            Event::Closed { error: None }
+            Event::Closed { error: None, .. }
         ]
     ));
 }
@@ -459,14 +459,14 @@ fn close_ends_once_outgoing_missions_are_written_and_eof_fails_only_what_is_pend
     assert!(core.is_closed());
     assert!(matches!(
         events(&mut core).last(),
-        Some(Event::Closed { error: None })
+        Some(Event::Closed { error: None, .. })
     ));
 
     let mut core = Connection::new(Py013Config::default());
     core.handle_eof();
     assert!(matches!(
         events(&mut core).last(),
-        Some(Event::Closed { error: None })
+        Some(Event::Closed { error: None, .. })
     ));
 
     let mut core = Connection::new(Py013Config::default());
@@ -490,7 +490,8 @@ fn garbage_from_the_wire_ends_the_connection_with_a_typed_error() {
     assert!(matches!(
         events(&mut core).last(),
         Some(Event::Closed {
-            error: Some(PipeError::Py013(Py013Error::Decode(_)))
+            error: Some(PipeError::Py013(Py013Error::Decode(_))),
+            ..
         })
     ));
 }
@@ -538,7 +539,7 @@ fn golden_captures_reassemble_into_the_messages_python_sent() {
                     Event::IncomingFinished { id } => {
                         finished.push(lengths.get(&id).copied().unwrap_or(0));
                     }
-                    Event::Closed { error } => assert!(error.is_none(), "{error:?}"),
+                    Event::Closed { error, .. } => assert!(error.is_none(), "{error:?}"),
                     _ => {}
                 }
             }

@@ -355,7 +355,8 @@ fn data_before_hello_is_refused() {
             [Event::Closed {
                 error: Some(PipeError::NoHello {
                     kind: netcore_protocol::FrameKind::Data
-                })
+                }),
+                ..
             }]
         ),
         "{events:?}"
@@ -392,7 +393,7 @@ fn sending_past_the_window_is_a_flow_control_error() {
     }
     b.handle_input(&wire, now);
     let closed = std::iter::from_fn(|| b.poll_event()).find_map(|e| match e {
-        Event::Closed { error } => error,
+        Event::Closed { error, .. } => error,
         _ => None,
     });
     assert!(
@@ -421,7 +422,7 @@ fn graceful_close_lets_messages_in_flight_finish() {
     assert_eq!(wire.body_at_b(id), pattern(4 << 20, 9));
     for events in [&wire.a_events, &wire.b_events] {
         assert!(
-            matches!(events.last(), Some(Event::Closed { error: None })),
+            matches!(events.last(), Some(Event::Closed { error: None, .. })),
             "{:?}",
             events.last()
         );
@@ -454,7 +455,8 @@ fn end_of_stream_fails_everything_pending() {
     assert!(matches!(
         wire.a_events.last(),
         Some(Event::Closed {
-            error: Some(PipeError::PeerClosed)
+            error: Some(PipeError::PeerClosed),
+            ..
         })
     ));
     assert!(wire.a.is_closed() && wire.b.is_closed());
@@ -473,7 +475,7 @@ fn keepalive_measures_the_round_trip_and_idle_links_time_out() {
     let later = wire.now + Duration::from_secs(46);
     wire.a.handle_timeout(later);
     let closed = std::iter::from_fn(|| wire.a.poll_event()).find_map(|e| match e {
-        Event::Closed { error } => error,
+        Event::Closed { error, .. } => error,
         _ => None,
     });
     assert!(
@@ -593,7 +595,8 @@ fn an_open_past_the_connection_window_fails_only_what_was_announced() {
     assert!(matches!(
         events.last(),
         Some(Event::Closed {
-            error: Some(PipeError::FlowControl { .. })
+            error: Some(PipeError::FlowControl { .. }),
+            ..
         })
     ));
 }

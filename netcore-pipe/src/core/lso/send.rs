@@ -1,5 +1,18 @@
 //! Outgoing messages and the send scheduler: strict priority tiers, deficit
 //! round robin by bytes inside a tier.
+//!
+//! An outgoing message has two states of its own, each an enum:
+//!
+//! ```text
+//!   Stage:  AwaitingOpen(headers) ──OPEN framed──▶ Opened ──last frame──▶ (removed)
+//!
+//!   Turn:   Parked ──credit, body or open──▶ Queued{deficit}
+//!             ▲                                 │ its turn at the head of the tier
+//!             │ nothing it can send             ▼
+//!             └────────────────────────── InTurn{deficit}
+//!                                               │ quantum used up
+//!                                               └──▶ Queued{deficit} (back of the tier)
+//! ```
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -13,8 +26,7 @@ use crate::error::PipeError;
 #[derive(Debug)]
 pub(crate) struct Outgoing {
     pub(crate) priority: Priority,
-    /// Present until the OPEN is framed.
-    headers: Option<Headers>,
+    stage: Stage,
     pub(crate) total_len: Option<u64>,
     /// Body bytes supplied but not yet framed.
     body: VecDeque<Bytes>,
@@ -25,17 +37,38 @@ pub(crate) struct Outgoing {
     pub(crate) sent: u64,
     /// The peer's absolute send limit for this message.
     pub(crate) limit: u64,
-    /// In its tier's rotation.
-    queued: bool,
-    /// Deficit round robin credit, in bytes.
-    deficit: usize,
-    /// Its turn at the head of the tier has begun (quantum already added).
-    in_turn: bool,
+    turn: Turn,
+}
+
+/// How far the message's framing got.
+#[derive(Debug)]
+enum Stage {
+    /// The OPEN is not framed yet; it will carry these headers.
+    AwaitingOpen(Headers),
+    /// The OPEN is framed: the peer knows the message.
+    Opened,
+}
+
+/// The message's place in its tier's rotation (deficit round robin).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    /// Out of the rotation: it can send nothing until its credit, its body
+    /// or the peer's concurrency limit changes.
+    Parked,
+    /// In the rotation, waiting for its turn, with the deficit (bytes) left
+    /// from its last turn.
+    Queued { deficit: usize },
+    /// At the head of its tier: its quantum was added to the deficit.
+    InTurn { deficit: usize },
 }
 
 impl Outgoing {
     pub(crate) fn opened(&self) -> bool {
-        self.headers.is_none()
+        matches!(self.stage, Stage::Opened)
+    }
+
+    fn queued(&self) -> bool {
+        self.turn != Turn::Parked
     }
 }
 
@@ -109,16 +142,14 @@ impl SendSide {
             id,
             Outgoing {
                 priority,
-                headers: Some(headers),
+                stage: Stage::AwaitingOpen(headers),
                 total_len,
                 body: VecDeque::new(),
                 buffered: 0,
                 body_finished: total_len == Some(0),
                 sent: 0,
                 limit: initial_limit,
-                queued: false,
-                deficit: 0,
-                in_turn: false,
+                turn: Turn::Parked,
             },
         );
         self.enqueue(id);
@@ -178,7 +209,7 @@ impl SendSide {
         if message.opened() {
             self.open_at_peer -= 1;
         }
-        if message.queued
+        if message.queued()
             && let Some(tier) = self.tiers.get_mut(&Reverse(message.priority))
         {
             tier.retain(|queued| *queued != id);
@@ -189,9 +220,9 @@ impl SendSide {
     /// Puts message `id` into its tier's rotation, if it is not there.
     fn enqueue(&mut self, id: u64) {
         if let Some(message) = self.messages.get_mut(&id)
-            && !message.queued
+            && !message.queued()
         {
-            message.queued = true;
+            message.turn = Turn::Queued { deficit: 0 };
             self.tiers
                 .entry(Reverse(message.priority))
                 .or_default()
@@ -220,29 +251,30 @@ impl SendSide {
                 };
                 match next_step(message, budget) {
                     Next::Parked => {
-                        message.queued = false;
-                        message.in_turn = false;
-                        message.deficit = 0;
+                        message.turn = Turn::Parked;
                         self.pop_front(priority);
                     }
                     Next::Waiting => self.rotate(priority),
                     step => {
-                        if !message.in_turn {
-                            message.in_turn = true;
-                            message.deficit += quantum;
-                        }
+                        let deficit = match message.turn {
+                            Turn::InTurn { deficit } => deficit,
+                            Turn::Queued { deficit } => deficit + quantum,
+                            Turn::Parked => quantum,
+                        };
                         let cost = match step {
                             Next::Open(inline) => inline,
                             Next::Data(len) => len,
                             _ => 0,
                         };
-                        if cost > message.deficit {
+                        if cost > deficit {
                             // Turn over: the rest waits for the next round.
-                            message.in_turn = false;
+                            message.turn = Turn::Queued { deficit };
                             self.rotate(priority);
                             continue;
                         }
-                        message.deficit -= cost;
+                        message.turn = Turn::InTurn {
+                            deficit: deficit - cost,
+                        };
                         let chosen = build(id, message, step);
                         if matches!(chosen.frame, Frame::Open(_)) {
                             self.open_at_peer += 1;
@@ -283,7 +315,10 @@ fn build(id: u64, message: &mut Outgoing, step: Next) -> Chosen {
                 message_id: id,
                 priority: message.priority,
                 total_len: message.total_len,
-                headers: message.headers.take().unwrap_or_default(),
+                headers: match std::mem::replace(&mut message.stage, Stage::Opened) {
+                    Stage::AwaitingOpen(headers) => headers,
+                    Stage::Opened => Headers::new(),
+                },
                 body,
             });
             (frame, inline)
@@ -326,7 +361,7 @@ fn next_step(m: &Outgoing, budget: &Budget) -> Next {
         let front = m.body.front().map_or(0, Bytes::len);
         (front as u64).min(credit).min(room as u64) as usize
     };
-    if let Some(headers) = &m.headers {
+    if let Stage::AwaitingOpen(headers) = &m.stage {
         if !budget.can_open {
             return Next::Waiting;
         }

@@ -1,0 +1,503 @@
+//! LSO v2, Netcore's own wire format: the sans-IO [`Connection`].
+//!
+//! A [`Connection`] is fed what happened — bytes or decoded frames arrived
+//! ([`Connection::handle_input`], [`Connection::handle_decoded`]), the link
+//! ended ([`Connection::handle_eof`]), time passed
+//! ([`Connection::handle_timeout`]) — and asked what to do: the next frame to
+//! write ([`Connection::poll_transmit`]), what to tell the application
+//! ([`Connection::poll_event`]) and when to wake it next
+//! ([`Connection::poll_timeout`]). It implements [`Core`], which is how the
+//! [`Pipe`](crate::Pipe) drives it.
+//!
+//! ## Where things are
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `mod.rs` | the [`Connection`] struct, opening and feeding outgoing messages, `poll_transmit` |
+//! | `recv.rs` | the receiving side: frames in, reassembly, credit back, damage |
+//! | `lifecycle.rs` | the close phases (diagram there), GOAWAY, the end; keepalive and idle time |
+//! | `send.rs` | the send scheduler: priority tiers, deficit round robin, a message's own states |
+//! | `flow.rs` | receive windows and their growth |
+//! | `keepalive.rs` | PING/PONG, the round-trip estimate, the idle timer |
+//! | `config.rs` | [`CoreConfig`] |
+//!
+//! ## Poll order
+//!
+//! Inside `poll_transmit`: the control lane (HELLO, PONG, CREDIT, CANCEL,
+//! GOAWAY, PING) always goes before data; data is scheduled by strict
+//! priority tiers and deficit round robin by bytes inside a tier, within
+//! the peer's credit (per message and per connection) and its concurrency
+//! limit. Reassembly hands out body chunks in order and grants credit as the
+//! application consumes them.
+
+mod config;
+mod flow;
+mod keepalive;
+mod lifecycle;
+mod recv;
+mod send;
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use netcore_protocol::{
+    Cancel, DecodeMode, Decoded, Decoder, EncodedFrame, Encoder, ErrorCode, Frame, FrameKind,
+    Headers, Hello, InboundTracker, Priority,
+};
+
+pub use config::CoreConfig;
+
+use crate::core::{ConnectionState, Core, CoreDecoder, Event, LinkDamage, Transmit};
+use crate::error::PipeError;
+use flow::RecvWindow;
+use keepalive::Keepalive;
+use lifecycle::Phase;
+use recv::IncomingState;
+use send::{Budget, SendSide};
+
+/// A HELLO `connection_window` of `u32::MAX` means "no connection-level flow
+/// control" (used on lossy links, where lost bytes would make it drift).
+const UNLIMITED_WINDOW: u32 = u32::MAX;
+
+/// Counters of a connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CoreStats {
+    /// Frames handed out by `poll_transmit`.
+    pub frames_sent: u64,
+    /// Bytes of those frames.
+    pub bytes_sent: u64,
+    /// Frames accepted from the peer.
+    pub frames_received: u64,
+    /// Outgoing messages framed completely.
+    pub messages_sent: u64,
+    /// Incoming messages completed.
+    pub messages_received: u64,
+    /// Messages cancelled, by either side.
+    pub cancels: u64,
+    /// Damage reports from the resync decoder.
+    pub damage_reports: u64,
+}
+
+/// The sans-IO state machine of one LSO v2 connection. See the [module
+/// docs](self).
+#[derive(Debug)]
+pub struct Connection {
+    config: CoreConfig,
+    encoder: Encoder,
+    /// Decoder for [`Connection::handle_input`] (the pipe decodes on its
+    /// read task instead).
+    decoder: Decoder,
+    input: BytesMut,
+    control: VecDeque<Frame>,
+    send: SendSide,
+    /// Our HELLO, kept to repeat it on lossy links.
+    hello: Hello,
+    /// The peer's HELLO, once received.
+    peer: Option<Hello>,
+    /// A frame other than HELLO came from the peer, so it has our HELLO (it
+    /// sends nothing else before it has).
+    peer_has_our_hello: bool,
+    /// Connection-level send limit granted by the peer (`None`: unlimited).
+    send_limit: Option<u64>,
+    /// Body bytes sent on all messages.
+    send_total: u64,
+    tracker: InboundTracker,
+    incoming: HashMap<u64, IncomingState>,
+    /// Connection-level receive window (`None` in resync mode).
+    recv_window: Option<RecvWindow>,
+    highest_incoming: u64,
+    keepalive: Keepalive,
+    events: VecDeque<Event>,
+    /// Where the connection is in its close (see `lifecycle.rs`).
+    phase: Phase,
+    stats: CoreStats,
+    /// The latest time the core was told about.
+    now: Instant,
+}
+
+impl Connection {
+    /// A new connection; its HELLO is the first frame `poll_transmit` returns.
+    pub fn new(config: CoreConfig, now: Instant) -> Connection {
+        let resync = config.decode_mode == DecodeMode::Resync;
+        let connection_window = if resync {
+            UNLIMITED_WINDOW
+        } else {
+            config.connection_window.min(UNLIMITED_WINDOW - 1)
+        };
+        let mut hello = Hello::new(config.limits);
+        hello.message_window = config.message_window;
+        hello.connection_window = connection_window;
+        if hello.headers.insert("agent", config.agent.clone()).is_err() {
+            tracing::debug!("agent string too long for a header; sent without it");
+        }
+        let mut control = VecDeque::new();
+        control.push_back(Frame::Hello(hello.clone()));
+        Connection {
+            encoder: Encoder::default(),
+            decoder: Decoder::with_mode(config.limits, config.decode_mode),
+            input: BytesMut::new(),
+            control,
+            send: SendSide::default(),
+            hello,
+            peer: None,
+            peer_has_our_hello: false,
+            send_limit: Some(0),
+            send_total: 0,
+            tracker: InboundTracker::new(config.limits),
+            incoming: HashMap::new(),
+            recv_window: (!resync).then(|| RecvWindow::new(connection_window.into())),
+            highest_incoming: 0,
+            keepalive: Keepalive::new(config.keepalive, config.idle_timeout, now),
+            events: VecDeque::new(),
+            phase: Phase::Open,
+            stats: CoreStats::default(),
+            now,
+            config,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    /// The peer's HELLO, once it arrived.
+    pub fn peer_hello(&self) -> Option<&Hello> {
+        self.peer.as_ref()
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> CoreStats {
+        self.stats
+    }
+
+    /// The smoothed round-trip time, once measured.
+    pub fn rtt(&self) -> Option<std::time::Duration> {
+        self.keepalive.rtt()
+    }
+
+    /// Whether the connection is over ([`Event::Closed`] was emitted).
+    pub fn is_closed(&self) -> bool {
+        self.phase.is_closed()
+    }
+
+    // ----- sending ---------------------------------------------------------
+
+    /// Starts an outgoing message; returns its id. Its body is supplied with
+    /// [`Connection::push_body`] (all at once or in pieces).
+    pub fn open(
+        &mut self,
+        priority: Priority,
+        headers: Headers,
+        total_len: Option<u64>,
+    ) -> Result<u64, PipeError> {
+        self.open_with_id(self.send.next_id(), priority, headers, total_len)
+    }
+
+    /// Like [`Connection::open`], with an id chosen by the caller (a driver
+    /// that hands out ids before the core sees the message). The id must be
+    /// ≥ 1 and not used by a pending message; ids should increase.
+    pub fn open_with_id(
+        &mut self,
+        id: u64,
+        priority: Priority,
+        headers: Headers,
+        total_len: Option<u64>,
+    ) -> Result<u64, PipeError> {
+        if id == 0 || self.send.messages.contains_key(&id) {
+            return Err(PipeError::Encode(
+                netcore_protocol::EncodeError::BadMessageId {
+                    kind: FrameKind::Open,
+                    message_id: id,
+                },
+            ));
+        }
+        self.phase.check_open(id)?;
+        if let Some(peer) = &self.peer {
+            let max_block = usize::from(peer.limits.max_header_bytes);
+            if headers.encoded_len() > max_block {
+                return Err(PipeError::Encode(
+                    netcore_protocol::EncodeError::HeaderBlockTooLarge {
+                        len: headers.encoded_len(),
+                        max: max_block,
+                    },
+                ));
+            }
+            if let Some(len) = total_len
+                && len > peer.limits.max_message_size
+            {
+                return Err(PipeError::Encode(
+                    netcore_protocol::EncodeError::MessageTooLarge {
+                        len,
+                        max: peer.limits.max_message_size,
+                    },
+                ));
+            }
+        }
+        let initial = self
+            .peer
+            .as_ref()
+            .map_or(0, |p| u64::from(p.message_window));
+        Ok(self.send.open(id, priority, headers, total_len, initial))
+    }
+
+    /// Supplies body bytes for outgoing message `id`; `finish` says no more
+    /// will come. A message of announced length finishes by itself when its
+    /// last byte is supplied.
+    pub fn push_body(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), PipeError> {
+        let result = self.send.push(id, chunk, finish);
+        if let Err(error) = &result
+            && !matches!(error, PipeError::Closed)
+        {
+            self.fail_outgoing(id, error.clone(), ErrorCode::INTERNAL);
+        }
+        result
+    }
+
+    /// Body bytes supplied for outgoing message `id` and not yet framed
+    /// (`None` once the message is fully framed or gone). Drivers use it to
+    /// read ahead from a file or stream by a bounded amount.
+    pub fn buffered(&self, id: u64) -> Option<u64> {
+        self.send.buffered(id)
+    }
+
+    /// Outgoing messages not yet completely framed.
+    pub fn outgoing_messages(&self) -> usize {
+        self.send.messages.len()
+    }
+
+    /// Abandons outgoing message `id`: no more of it is framed and, if the
+    /// peer had seen it, it gets a CANCEL. Returns whether it was pending.
+    pub fn cancel_outgoing(&mut self, id: u64) -> bool {
+        let Some(message) = self.send.remove(id) else {
+            return false;
+        };
+        self.stats.cancels += 1;
+        self.check_graceful_end();
+        if message.opened() {
+            self.control.push_back(Frame::Cancel(Cancel {
+                message_id: id,
+                by_receiver: false,
+                code: ErrorCode::CANCELLED,
+                reason: String::new(),
+            }));
+        }
+        true
+    }
+
+    fn fail_outgoing(&mut self, id: u64, error: PipeError, code: ErrorCode) {
+        if let Some(message) = self.send.remove(id) {
+            if message.opened() {
+                self.control.push_back(Frame::Cancel(Cancel {
+                    message_id: id,
+                    by_receiver: false,
+                    code,
+                    reason: error.to_string(),
+                }));
+            }
+            self.events.push_back(Event::OutgoingFailed { id, error });
+            self.check_graceful_end();
+        }
+    }
+
+    /// The next frame to write, if any: control frames first, then data by
+    /// priority and deficit round robin.
+    pub fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
+        loop {
+            if let Some(frame) = self.control.pop_front() {
+                match self.encoder.encode(&frame) {
+                    Ok(encoded) => return Some(self.count(encoded, None, 0, false)),
+                    Err(error) => {
+                        tracing::warn!(%error, kind = %frame.kind(), "control frame dropped");
+                        continue;
+                    }
+                }
+            }
+            if self.phase.is_closed() {
+                return None;
+            }
+            let peer = self.peer.as_ref()?;
+            let max_payload = peer.limits.frame_payload_limit() as usize;
+            let budget = Budget {
+                chunk: self
+                    .config
+                    .chunk_size
+                    .clamp(1, max_payload - netcore_protocol::Data::PREFIX_LEN),
+                max_payload,
+                connection: self
+                    .send_limit
+                    .map_or(u64::MAX, |limit| limit.saturating_sub(self.send_total)),
+                can_open: self.send.open_at_peer < peer.limits.max_concurrent_messages as usize,
+            };
+            let chosen = self.send.next_frame(&budget)?;
+            self.send_total += chosen.body_len as u64;
+            match self.encoder.encode(&chosen.frame) {
+                Ok(encoded) => {
+                    if chosen.last {
+                        self.stats.messages_sent += 1;
+                        self.events.push_back(Event::OutgoingFramed {
+                            id: chosen.message_id,
+                        });
+                        self.check_graceful_end();
+                    }
+                    return Some(self.count(
+                        encoded,
+                        Some(chosen.message_id),
+                        chosen.body_len,
+                        chosen.last,
+                    ));
+                }
+                Err(error) => {
+                    let error = PipeError::Encode(error);
+                    if chosen.last {
+                        // Already removed by the scheduler.
+                        self.events.push_back(Event::OutgoingFailed {
+                            id: chosen.message_id,
+                            error,
+                        });
+                    } else {
+                        self.fail_outgoing(chosen.message_id, error, ErrorCode::INTERNAL);
+                    }
+                }
+            }
+        }
+    }
+
+    fn count(
+        &mut self,
+        frame: EncodedFrame,
+        message_id: Option<u64>,
+        body_len: usize,
+        last: bool,
+    ) -> Transmit {
+        self.stats.frames_sent += 1;
+        self.stats.bytes_sent += frame.len() as u64;
+        Transmit {
+            frame: frame.into(),
+            message_id,
+            body_len,
+            last,
+        }
+    }
+
+    /// The next thing to tell the application.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+}
+
+/// The LSO v2 decoder on the pipe's read task (strict or resynchronising).
+impl CoreDecoder for Decoder {
+    type Item = Decoded;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Decoded>, PipeError> {
+        Decoder::decode(self, buf).map_err(PipeError::Decode)
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Decoded>, PipeError> {
+        Decoder::decode_eof(self, buf).map_err(PipeError::Decode)
+    }
+
+    fn is_frame(item: &Decoded) -> bool {
+        matches!(item, Decoded::Frame(_))
+    }
+
+    fn damage(&self) -> LinkDamage {
+        let stats = self.stats();
+        LinkDamage {
+            resyncs: stats.resyncs,
+            skipped_bytes: stats.skipped_bytes,
+        }
+    }
+}
+
+impl Core for Connection {
+    type Decoder = Decoder;
+
+    fn decoder(&self) -> Decoder {
+        Decoder::with_mode(self.config.limits, self.config.decode_mode)
+    }
+
+    fn state(&self) -> ConnectionState {
+        Connection::state(self)
+    }
+
+    fn read_ahead(&self) -> u64 {
+        2 * self.config.chunk_size.max(1) as u64
+    }
+
+    fn rtt(&self) -> Option<std::time::Duration> {
+        Connection::rtt(self)
+    }
+
+    fn handle_item(&mut self, item: Decoded, now: Instant) {
+        self.handle_decoded(item, now);
+    }
+
+    fn handle_eof(&mut self, now: Instant) {
+        Connection::handle_eof(self, now);
+    }
+
+    fn handle_transport_error(&mut self, error: PipeError) {
+        Connection::handle_transport_error(self, error);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        Connection::handle_timeout(self, now);
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        Connection::poll_timeout(self)
+    }
+
+    fn abort(&mut self, error: PipeError) {
+        Connection::abort(self, error);
+    }
+
+    fn close(&mut self) {
+        Connection::close(self, ErrorCode::NO_ERROR, "");
+    }
+
+    fn open_with_id(
+        &mut self,
+        id: u64,
+        priority: Priority,
+        headers: Headers,
+        total_len: Option<u64>,
+    ) -> Result<(), PipeError> {
+        Connection::open_with_id(self, id, priority, headers, total_len).map(|_| ())
+    }
+
+    fn push_body(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), PipeError> {
+        Connection::push_body(self, id, chunk, finish)
+    }
+
+    fn buffered(&self, id: u64) -> Option<u64> {
+        Connection::buffered(self, id)
+    }
+
+    fn cancel_outgoing(&mut self, id: u64) -> bool {
+        Connection::cancel_outgoing(self, id)
+    }
+
+    fn consumed(&mut self, id: u64, n: u64, now: Instant) {
+        Connection::consumed(self, id, n, now);
+    }
+
+    fn cancel_incoming(&mut self, id: u64, now: Instant) -> bool {
+        Connection::cancel_incoming(self, id, now)
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        Connection::poll_transmit(self, now)
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        Connection::poll_event(self)
+    }
+}
+
+#[cfg(test)]
+mod tests;
