@@ -9,7 +9,7 @@
 //!   Turn:   Parked ──credit, body or open──▶ Queued{deficit}
 //!             ▲                                 │ its turn at the head of the tier
 //!             │ nothing it can send             ▼
-//!             └────────────────────────── InTurn{deficit}
+//!             └────────────────────────── Active{deficit}
 //!                                               │ quantum used up
 //!                                               └──▶ Queued{deficit} (back of the tier)
 //! ```
@@ -59,7 +59,7 @@ enum Turn {
     /// from its last turn.
     Queued { deficit: usize },
     /// At the head of its tier: its quantum was added to the deficit.
-    InTurn { deficit: usize },
+    Active { deficit: usize },
 }
 
 impl Outgoing {
@@ -257,7 +257,7 @@ impl SendSide {
                     Next::Waiting => self.rotate(priority),
                     step => {
                         let deficit = match message.turn {
-                            Turn::InTurn { deficit } => deficit,
+                            Turn::Active { deficit } => deficit,
                             Turn::Queued { deficit } => deficit + quantum,
                             Turn::Parked => quantum,
                         };
@@ -272,7 +272,7 @@ impl SendSide {
                             self.rotate(priority);
                             continue;
                         }
-                        message.turn = Turn::InTurn {
+                        message.turn = Turn::Active {
                             deficit: deficit - cost,
                         };
                         let chosen = build(id, message, step);
