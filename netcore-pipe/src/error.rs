@@ -1,9 +1,59 @@
-//! The one error type of the pipe: why a connection, a send or a receive ended.
+//! The error of the pipe: why a connection, a send or a receive ended, and
+//! whose fault it was ([`Fault`]).
+//!
+//! ## What each operation can fail with
+//!
+//! | operation | errors |
+//! |---|---|
+//! | handshake ([`Pipe::ready`](crate::Pipe::ready)) | [`NoHello`](PipeError::NoHello), [`DuplicateHello`](PipeError::DuplicateHello), [`Decode`](PipeError::Decode), or how the connection ended |
+//! | send ([`Pipe::send`](crate::Pipe::send), its [`SendHandle`](crate::SendHandle)) | [`Closed`](PipeError::Closed), [`Refused`](PipeError::Refused), [`Encode`](PipeError::Encode), [`LengthMismatch`](PipeError::LengthMismatch), [`Body`](PipeError::Body), [`Cancelled`](PipeError::Cancelled), [`CancelledByPeer`](PipeError::CancelledByPeer), or how the connection ended |
+//! | receive ([`Pipe::recv`](crate::Pipe::recv), [`Pipe::accept`](crate::Pipe::accept), a [`BodyStream`](crate::BodyStream)) | [`WrongReceiveMode`](PipeError::WrongReceiveMode), [`CancelledByPeer`](PipeError::CancelledByPeer), [`Damaged`](PipeError::Damaged), [`Spill`](PipeError::Spill), or how the connection ended |
+//! | the connection ([`Pipe::closed`](crate::Pipe::closed)) | [`PeerClosed`](PipeError::PeerClosed), [`LinkLost`](PipeError::LinkLost), [`Transport`](PipeError::Transport), [`IdleTimeout`](PipeError::IdleTimeout), [`GoAway`](PipeError::GoAway), and the peer's protocol violations: [`Decode`](PipeError::Decode), [`Inbound`](PipeError::Inbound), [`FlowControl`](PipeError::FlowControl), [`Py013`](PipeError::Py013) |
+//!
+//! [`PipeError::fault`] says who is to blame; `From<PipeError> for
+//! std::io::Error` gives each a fitting [`std::io::ErrorKind`].
 
 use std::io;
 use std::sync::Arc;
 
-use netcore_protocol::{DecodeError, ErrorCode, FrameKind, InboundError};
+use netcore_protocol::{DecodeError, EncodeError, ErrorCode, FrameKind, InboundError};
+
+/// Who is to blame for a [`PipeError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Fault {
+    /// This side: it closed the pipe, cancelled the message, supplied a
+    /// body that broke its announced length, or misused the API.
+    Local,
+    /// The peer: it closed the link, went away, refused or cancelled the
+    /// message, or broke the wire format or the message rules.
+    Peer,
+    /// The link between: the transport failed or was cut, bytes were
+    /// damaged, or nothing arrived for too long.
+    Link,
+    /// A limit: the message breaks what the peer accepts (its size, its
+    /// headers). The error names the limit.
+    Limit,
+}
+
+/// Which flow-control window the peer overran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FlowScope {
+    /// The connection's window (all messages together).
+    Connection,
+    /// One message's window.
+    Message(u64),
+}
+
+impl std::fmt::Display for FlowScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FlowScope::Connection => f.write_str("the connection"),
+            FlowScope::Message(id) => write!(f, "message {id}"),
+        }
+    }
+}
 
 /// Why a connection, an outgoing message or an incoming message ended badly.
 ///
@@ -15,9 +65,17 @@ pub enum PipeError {
     /// Reading from or writing to the transport failed.
     #[error("transport failed: {0}")]
     Transport(Arc<io::Error>),
-    /// The peer closed the link (end of stream) while this was pending.
+    /// The peer closed the link (end of stream) while this was pending, or
+    /// it ended the connection gracefully before this could be done.
     #[error("the peer closed the link")]
     PeerClosed,
+    /// The link ended in the middle of a frame or packet: the peer, or the
+    /// path to it, died mid-write.
+    #[error("the link was lost in the middle of a frame ({buffered} bytes of it had arrived)")]
+    LinkLost {
+        /// Bytes of the cut frame that had arrived.
+        buffered: usize,
+    },
     /// The peer sent bytes that are not valid LSO v2.
     #[error("the peer broke the wire format: {0}")]
     Decode(DecodeError),
@@ -27,8 +85,8 @@ pub enum PipeError {
     /// The peer sent more than the flow-control limit it was granted.
     #[error("the peer sent past its flow-control limit on {scope}: {reached} > {limit} bytes")]
     FlowControl {
-        /// `"the connection"` or `"message N"`.
-        scope: String,
+        /// Which window.
+        scope: FlowScope,
         /// The limit granted.
         limit: u64,
         /// Where the peer got to.
@@ -55,7 +113,7 @@ pub enum PipeError {
     #[error("no frame from the peer for {0:?} (idle timeout)")]
     IdleTimeout(std::time::Duration),
     /// This side closed the pipe (or dropped it) while this was pending.
-    #[error("the pipe was closed")]
+    #[error("this side closed the pipe")]
     Closed,
     /// This side cancelled the message.
     #[error("the message was cancelled")]
@@ -71,7 +129,8 @@ pub enum PipeError {
     /// Part of the message was lost or damaged on a lossy link.
     #[error("the message was damaged on the link: {0}")]
     Damaged(String),
-    /// The peer is going away and will not process this message.
+    /// The peer is going away (it sent GOAWAY) and will not process this
+    /// message.
     #[error("the peer is going away and refused message {0}")]
     Refused(u64),
     /// The message's body source (file, stream) failed.
@@ -85,9 +144,10 @@ pub enum PipeError {
         /// What the source supplied (at least).
         supplied: u64,
     },
-    /// The message could not be encoded for this peer (too large, bad headers).
+    /// The message could not be encoded for this peer: it breaks a limit
+    /// the peer advertised (size, header block), named in the error.
     #[error("the message cannot be sent to this peer: {0}")]
-    Encode(netcore_protocol::EncodeError),
+    Encode(EncodeError),
     /// `recv` was called on a streaming pipe, or `accept` on a complete one.
     #[error("wrong receive mode: {0}")]
     WrongReceiveMode(&'static str),
@@ -105,6 +165,41 @@ impl PipeError {
         PipeError::Transport(Arc::new(error))
     }
 
+    /// Who is to blame.
+    ///
+    /// ```
+    /// use netcore_pipe::{Fault, PipeError};
+    /// assert_eq!(PipeError::PeerClosed.fault(), Fault::Peer);
+    /// assert_eq!(PipeError::Closed.fault(), Fault::Local);
+    /// ```
+    pub fn fault(&self) -> Fault {
+        match self {
+            PipeError::Transport(_)
+            | PipeError::LinkLost { .. }
+            | PipeError::IdleTimeout(_)
+            | PipeError::Damaged(_) => Fault::Link,
+            PipeError::Decode(DecodeError::Truncated { .. }) => Fault::Link,
+            PipeError::PeerClosed
+            | PipeError::Decode(_)
+            | PipeError::Inbound(_)
+            | PipeError::FlowControl { .. }
+            | PipeError::NoHello { .. }
+            | PipeError::DuplicateHello
+            | PipeError::GoAway { .. }
+            | PipeError::CancelledByPeer { .. }
+            | PipeError::Refused(_) => Fault::Peer,
+            PipeError::Encode(EncodeError::BadMessageId { .. }) => Fault::Local,
+            PipeError::Encode(_) => Fault::Limit,
+            PipeError::Py013(error) => error.fault(),
+            PipeError::Closed
+            | PipeError::Cancelled
+            | PipeError::Body(_)
+            | PipeError::LengthMismatch { .. }
+            | PipeError::WrongReceiveMode(_)
+            | PipeError::Spill(_) => Fault::Local,
+        }
+    }
+
     /// The code to send the peer in a GOAWAY or CANCEL for this error.
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -115,10 +210,33 @@ impl PipeError {
             PipeError::IdleTimeout(_) => ErrorCode::IDLE_TIMEOUT,
             PipeError::Closed => ErrorCode::SHUTDOWN,
             PipeError::Cancelled | PipeError::CancelledByPeer { .. } => ErrorCode::CANCELLED,
-            PipeError::Damaged(_) => ErrorCode::DAMAGED,
+            PipeError::Damaged(_) | PipeError::LinkLost { .. } => ErrorCode::DAMAGED,
             PipeError::Refused(_) => ErrorCode::REFUSED,
             PipeError::GoAway { code, .. } => *code,
             _ => ErrorCode::INTERNAL,
         }
+    }
+}
+
+impl From<PipeError> for io::Error {
+    /// An I/O error of a fitting kind, with the pipe error as its source (a
+    /// transport error is passed through as it was).
+    fn from(error: PipeError) -> io::Error {
+        use io::ErrorKind;
+        let kind = match &error {
+            PipeError::Transport(io) => io.kind(),
+            PipeError::PeerClosed | PipeError::GoAway { .. } => ErrorKind::ConnectionReset,
+            PipeError::LinkLost { .. } => ErrorKind::UnexpectedEof,
+            PipeError::IdleTimeout(_) => ErrorKind::TimedOut,
+            PipeError::Closed => ErrorKind::NotConnected,
+            PipeError::Cancelled | PipeError::CancelledByPeer { .. } => ErrorKind::Interrupted,
+            PipeError::Refused(_) => ErrorKind::ConnectionRefused,
+            PipeError::Body(io) | PipeError::Spill(io) => io.kind(),
+            PipeError::LengthMismatch { .. }
+            | PipeError::Encode(_)
+            | PipeError::WrongReceiveMode(_) => ErrorKind::InvalidInput,
+            _ => ErrorKind::InvalidData,
+        };
+        io::Error::new(kind, error)
     }
 }

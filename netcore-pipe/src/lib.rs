@@ -49,7 +49,7 @@ mod listener;
 mod pipe;
 pub mod transport;
 
-pub use error::PipeError;
+pub use error::{Fault, FlowScope, PipeError};
 pub use listener::Listener;
 pub use pipe::{
     Body, BodyStream, ChunkStream, Incoming, IntoPipe, Message, Pipe, PipeConfig, PipeStats,

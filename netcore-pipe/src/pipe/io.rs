@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::shared::Shared;
 use super::stats::Counters;
 use crate::core::{CoreDecoder, WireBytes};
-use crate::error::PipeError;
+use crate::error::{Fault, PipeError};
 use crate::transport::{TransportRead, TransportWrite};
 
 /// What the read task reports.
@@ -79,6 +79,8 @@ pub(crate) async fn read_loop<R: TransportRead, D: CoreDecoder>(
             return;
         }
         let last = match failed {
+            // A link cut mid-frame is the transport's failure, not the peer's.
+            Some(error) if error.fault() == Fault::Link => Some(ReadEvent::Failed(error)),
             Some(error) => Some(ReadEvent::Malformed(error)),
             None if eof => Some(ReadEvent::Eof),
             None => None,

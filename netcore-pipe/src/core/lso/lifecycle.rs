@@ -2,8 +2,8 @@
 //! (closing, GOAWAY, the end), and what time does (keepalive, idle timeout).
 //!
 //! ```text
-//!   Open ──close()──────────────▶ Closing{peer_goaway: false}
-//!   Open ──peer GOAWAY(NO_ERROR)─▶ Closing{peer_goaway: true}
+//!   Open ──close()──────────────▶ Closing{peer_goaway: false, by_peer: false}
+//!   Open ──peer GOAWAY(NO_ERROR)─▶ Closing{peer_goaway: true, by_peer: true}
 //!   Closing ──our messages framed: GOAWAY out──▶ Draining{peer_goaway}
 //!   Closing/Draining ──peer GOAWAY──▶ same, peer_goaway: true
 //!   Draining{peer_goaway: true} ──nothing in flight──▶ Closed
@@ -38,11 +38,15 @@ pub(super) enum Phase {
         reason: String,
         /// The peer said GOAWAY too.
         peer_goaway: bool,
+        /// The peer's GOAWAY started the close.
+        by_peer: bool,
     },
     /// Our GOAWAY is out; messages in flight both ways finish.
     Draining {
         /// The peer said GOAWAY too.
         peer_goaway: bool,
+        /// The peer's GOAWAY started the close.
+        by_peer: bool,
     },
     /// Over; [`Event::Closed`] was emitted.
     Closed {
@@ -71,7 +75,18 @@ impl Phase {
             Phase::Closing {
                 peer_goaway: true,
                 ..
-            } | Phase::Draining { peer_goaway: true }
+            } | Phase::Draining {
+                peer_goaway: true,
+                ..
+            }
+        )
+    }
+
+    /// The close under way was started by the peer's GOAWAY.
+    pub(super) fn started_by_peer(&self) -> bool {
+        matches!(
+            self,
+            Phase::Closing { by_peer: true, .. } | Phase::Draining { by_peer: true, .. }
         )
     }
 
@@ -102,6 +117,7 @@ impl Phase {
                     code,
                     reason: reason.to_owned(),
                     peer_goaway: false,
+                    by_peer: false,
                 };
                 Ok(())
             }
@@ -120,10 +136,11 @@ impl Phase {
                     code: ErrorCode::NO_ERROR,
                     reason: String::new(),
                     peer_goaway: true,
+                    by_peer: true,
                 };
                 Ok(())
             }
-            Phase::Closing { peer_goaway, .. } | Phase::Draining { peer_goaway } => {
+            Phase::Closing { peer_goaway, .. } | Phase::Draining { peer_goaway, .. } => {
                 *peer_goaway = true;
                 Ok(())
             }
@@ -140,8 +157,12 @@ impl Phase {
                 code,
                 reason,
                 peer_goaway,
+                by_peer,
             } => {
-                *self = Phase::Draining { peer_goaway };
+                *self = Phase::Draining {
+                    peer_goaway,
+                    by_peer,
+                };
                 Ok((code, reason))
             }
             other => {
@@ -222,11 +243,14 @@ impl Connection {
         {
             self.queue_goaway(code, reason);
         }
-        if matches!(self.phase, Phase::Draining { peer_goaway: true })
+        if let Phase::Draining {
+            peer_goaway: true,
+            by_peer,
+        } = self.phase
             && self.send.messages.is_empty()
             && self.tracker.open_messages() == 0
         {
-            self.finish(None, true);
+            self.finish(None, by_peer);
         }
     }
 

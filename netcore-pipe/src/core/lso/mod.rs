@@ -42,8 +42,8 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use netcore_protocol::{
-    Cancel, DecodeMode, Decoded, Decoder, EncodedFrame, Encoder, ErrorCode, Frame, FrameKind,
-    Headers, Hello, InboundTracker, Priority,
+    Cancel, DecodeError, DecodeMode, Decoded, Decoder, EncodedFrame, Encoder, ErrorCode, Frame,
+    FrameKind, Headers, Hello, InboundTracker, Priority,
 };
 
 pub use config::CoreConfig;
@@ -397,7 +397,11 @@ impl CoreDecoder for Decoder {
     }
 
     fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Decoded>, PipeError> {
-        Decoder::decode_eof(self, buf).map_err(PipeError::Decode)
+        Decoder::decode_eof(self, buf).map_err(|error| match error {
+            // Cut mid-frame: the link died, the peer broke nothing.
+            DecodeError::Truncated { buffered } => PipeError::LinkLost { buffered },
+            error => PipeError::Decode(error),
+        })
     }
 
     fn is_frame(item: &Decoded) -> bool {

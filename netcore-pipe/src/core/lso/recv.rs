@@ -13,7 +13,7 @@ use netcore_protocol::{
 use super::flow::RecvWindow;
 use super::{Connection, UNLIMITED_WINDOW};
 use crate::core::Event;
-use crate::error::PipeError;
+use crate::error::{FlowScope, PipeError};
 
 /// An incoming message the application has been told about.
 #[derive(Debug)]
@@ -123,7 +123,8 @@ impl Connection {
             && self.send.messages.is_empty()
             && self.tracker.open_messages() == 0;
         if graceful {
-            self.finish(None, true);
+            let by_peer = self.phase.started_by_peer();
+            self.finish(None, by_peer);
         } else {
             self.fail_everything(PipeError::PeerClosed);
             self.finish(Some(PipeError::PeerClosed), false);
@@ -276,7 +277,7 @@ impl Connection {
             window
                 .receive(body.len() as u64)
                 .map_err(|overrun| PipeError::FlowControl {
-                    scope: "the connection".to_owned(),
+                    scope: FlowScope::Connection,
                     limit: overrun.limit,
                     reached: overrun.reached,
                 })?;
@@ -310,7 +311,7 @@ impl Connection {
         if let Some(state) = self.incoming.get_mut(&id) {
             if let Err(overrun) = state.window.receive(body.len() as u64) {
                 return Err(PipeError::FlowControl {
-                    scope: format!("message {id}"),
+                    scope: FlowScope::Message(id),
                     limit: overrun.limit,
                     reached: overrun.reached,
                 });

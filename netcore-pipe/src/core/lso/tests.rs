@@ -638,3 +638,114 @@ fn late_frames_of_refused_messages_give_their_credit_back() {
         "the connection stalled"
     );
 }
+
+#[test]
+fn the_state_walks_from_hello_to_closed_in_order() {
+    let mut wire = Wire::fresh(CoreConfig::default());
+    assert_eq!(wire.a.state(), ConnectionState::AwaitingHello);
+    assert!(wire.a.state().accepts_messages());
+    wire.run();
+    assert_eq!(wire.a.state(), ConnectionState::Open);
+    let id = wire.send(Priority::NORMAL, pattern(1 << 20, 3));
+    wire.step(2);
+    wire.a.close(ErrorCode::NO_ERROR, "done");
+    // Our message is not all framed yet: GOAWAY waits.
+    assert_eq!(wire.a.state(), ConnectionState::Closing);
+    assert!(!wire.a.state().accepts_messages());
+    // A second close changes nothing.
+    wire.a.close(ErrorCode::INTERNAL, "again");
+    assert_eq!(wire.a.state(), ConnectionState::Closing);
+    while wire.a.buffered(id).is_some() {
+        wire.step(1);
+    }
+    wire.drain_events();
+    assert_eq!(wire.a.state(), ConnectionState::Draining);
+    wire.run();
+    assert_eq!(wire.a.state(), ConnectionState::Closed);
+    assert_eq!(wire.b.state(), ConnectionState::Closed);
+    // The GOAWAY `a` sent went out with the code of the first close.
+    assert!(wire.b_events.iter().any(|e| matches!(
+        e,
+        Event::PeerGoingAway {
+            code: ErrorCode::NO_ERROR,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn a_graceful_end_started_by_the_peer_says_so() {
+    let mut wire = Wire::new(CoreConfig::default());
+    wire.a.close(ErrorCode::NO_ERROR, "");
+    wire.run();
+    assert!(matches!(
+        wire.a_events.last(),
+        Some(Event::Closed {
+            error: None,
+            by_peer: false
+        })
+    ));
+    assert!(matches!(
+        wire.b_events.last(),
+        Some(Event::Closed {
+            error: None,
+            by_peer: true
+        })
+    ));
+    // Opening on a closed connection says who ended it.
+    assert!(matches!(
+        wire.b.open(Priority::NORMAL, Headers::new(), None),
+        Err(PipeError::PeerClosed)
+    ));
+    assert!(matches!(
+        wire.a.open(Priority::NORMAL, Headers::new(), None),
+        Err(PipeError::Closed)
+    ));
+}
+
+#[test]
+fn opening_after_the_peers_goaway_is_refused_with_the_message_id() {
+    let mut wire = Wire::new(CoreConfig::default());
+    // `b` is busy sending, so its GOAWAY reaches `a` while `a` still has
+    // a message of its own in flight and stays `Closing`.
+    wire.b_consumes = false;
+    let _busy = wire.send(Priority::NORMAL, pattern(4 << 20, 1));
+    wire.run();
+    wire.b.close(ErrorCode::NO_ERROR, "");
+    wire.run();
+    assert_eq!(wire.a.state(), ConnectionState::Closing);
+    let refused = wire.a.open(Priority::NORMAL, Headers::new(), None);
+    assert!(
+        matches!(refused, Err(PipeError::Refused(id)) if id >= 2),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn errors_say_whose_fault_they_are() {
+    use crate::error::Fault;
+    let cases = [
+        (PipeError::PeerClosed, Fault::Peer),
+        (PipeError::LinkLost { buffered: 3 }, Fault::Link),
+        (PipeError::Closed, Fault::Local),
+        (PipeError::Refused(4), Fault::Peer),
+        (PipeError::IdleTimeout(Duration::from_secs(1)), Fault::Link),
+        (
+            PipeError::Encode(netcore_protocol::EncodeError::MessageTooLarge { len: 9, max: 8 }),
+            Fault::Limit,
+        ),
+        (
+            PipeError::Decode(netcore_protocol::DecodeError::Truncated { buffered: 1 }),
+            Fault::Link,
+        ),
+        (PipeError::DuplicateHello, Fault::Peer),
+    ];
+    for (error, fault) in cases {
+        assert_eq!(error.fault(), fault, "{error}");
+    }
+    let io: std::io::Error = PipeError::IdleTimeout(Duration::from_secs(1)).into();
+    assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+    let io: std::io::Error = PipeError::PeerClosed.into();
+    assert_eq!(io.kind(), std::io::ErrorKind::ConnectionReset);
+    assert!(io.get_ref().is_some_and(|inner| inner.is::<PipeError>()));
+}

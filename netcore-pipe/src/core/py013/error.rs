@@ -47,3 +47,18 @@ pub enum Py013Error {
         extension: String,
     },
 }
+
+impl Py013Error {
+    /// Who is to blame.
+    pub fn fault(&self) -> crate::Fault {
+        use crate::Fault;
+        match self {
+            Py013Error::Decode(DecodeError::Truncated { .. }) => Fault::Link,
+            Py013Error::Decode(_) | Py013Error::Overlong { .. } | Py013Error::Replaced { .. } => {
+                Fault::Peer
+            }
+            Py013Error::Encode(_) => Fault::Limit,
+            Py013Error::UnknownLength | Py013Error::HeaderNotJson { .. } => Fault::Local,
+        }
+    }
+}

@@ -68,7 +68,7 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use netcore_protocol::py013::{Decoder, Limits as Py013Limits, Packet};
+use netcore_protocol::py013::{DecodeError, Decoder, Limits as Py013Limits, Packet};
 use netcore_protocol::{Headers, Priority};
 
 pub use config::Py013Config;
@@ -335,7 +335,11 @@ impl CoreDecoder for Decoder {
     }
 
     fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Packet>, PipeError> {
-        Decoder::decode_eof(self, buf).map_err(|error| PipeError::Py013(Py013Error::Decode(error)))
+        Decoder::decode_eof(self, buf).map_err(|error| match error {
+            // Cut mid-packet: the link died, the peer broke nothing.
+            DecodeError::Truncated { buffered } => PipeError::LinkLost { buffered },
+            error => PipeError::Py013(Py013Error::Decode(error)),
+        })
     }
 }
 
