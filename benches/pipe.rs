@@ -164,10 +164,7 @@ async fn raw_tcp(total: u64) -> io::Result<f64> {
 }
 
 fn bench_config(receive: ReceiveMode) -> PipeConfig {
-    PipeConfig {
-        receive,
-        ..PipeConfig::default()
-    }
+    PipeConfig::default().with_receive(receive)
 }
 
 async fn pipe_pair() -> io::Result<(Pipe, Pipe)> {

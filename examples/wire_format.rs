@@ -123,10 +123,7 @@ async fn pipe_over_tcp() -> Result<()> {
         // Keep bulk from piling up unsent in the kernel, ahead of small messages.
         socket2::SockRef::from(stream).set_tcp_notsent_lowat(128 * 1024)?;
     }
-    let config = PipeConfig {
-        receive: ReceiveMode::Streaming,
-        ..PipeConfig::default()
-    };
+    let config = PipeConfig::default().with_receive(ReceiveMode::Streaming);
     let client = std::sync::Arc::new(Pipe::new(client, config.clone()));
     let server = Pipe::new(server, config);
 

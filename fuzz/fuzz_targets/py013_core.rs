@@ -32,16 +32,12 @@ use netcore_protocol::{Headers, Priority};
 const IDS: [&str; 4] = ["AAAAAA", "BBBBBB", "CCCCCC", "DDDDDD"];
 
 fn config() -> Py013Config {
-    Py013Config {
-        limits: Limits {
-            max_message_len: 1 << 16,
-            ..Limits::default()
-        },
-        max_incoming: 3,
-        early_buffer: 256,
-        max_early_missions: 2,
-        receive_window: 512,
-    }
+    Py013Config::default()
+        .with_limits(Limits::default().with_max_message_len(1 << 16))
+        .with_max_incoming(3)
+        .with_early_buffer(256)
+        .with_max_early_missions(2)
+        .with_receive_window(512)
 }
 
 #[derive(Default)]

@@ -84,7 +84,7 @@ impl EndpointConfig {
     /// ```
     /// use netcore_endpoint::EndpointConfig;
     /// use netcore_pipe::PipeConfig;
-    /// let config = EndpointConfig::over(PipeConfig { read_size: 4096, ..PipeConfig::default() });
+    /// let config = EndpointConfig::over(PipeConfig::default().with_read_size(4096));
     /// assert_eq!(config.pipe.read_size, 4096);
     /// ```
     pub fn over(pipe: PipeConfig) -> EndpointConfig {

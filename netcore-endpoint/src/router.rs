@@ -54,6 +54,7 @@ type ErrorHook = Arc<dyn Fn(ReplyError, &RequestMeta) -> Reply + Send + Sync>;
 
 /// Why a router could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RouterError {
     /// Two handlers were registered for the same full path.
     #[error("route {route:?} is registered twice")]

@@ -27,10 +27,7 @@ fn pair(config: PipeConfig) -> (Pipe, Pipe) {
 }
 
 fn streaming() -> PipeConfig {
-    PipeConfig {
-        receive: ReceiveMode::Streaming,
-        ..PipeConfig::default()
-    }
+    PipeConfig::default().with_receive(ReceiveMode::Streaming)
 }
 
 fn message(body: Bytes, n: usize) -> Message {
@@ -114,11 +111,9 @@ async fn a_high_priority_message_overtakes_bulk() {
 async fn equal_messages_progress_equally() {
     // Windows large enough that flow control never holds either message back:
     // what is measured is the scheduler alone.
-    let mut config = PipeConfig {
-        receive_buffer: 256 << 20,
-        spill_threshold: 64 << 20,
-        ..PipeConfig::default()
-    };
+    let mut config = PipeConfig::default()
+        .with_receive_buffer(256 << 20)
+        .with_spill_threshold(64 << 20);
     config.core.message_window = 64 << 20;
     config.core.connection_window = 256 << 20;
     let slack = (config.core.chunk_size + config.write_batch) as u64 * 2;
@@ -227,11 +222,9 @@ async fn a_receiver_that_never_reads_stops_the_sender() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_over_the_threshold_spills_to_disk_and_is_removed() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = PipeConfig {
-        spill_threshold: 1 << 20,
-        spill_dir: Some(dir.path().to_owned()),
-        ..PipeConfig::default()
-    };
+    let config = PipeConfig::default()
+        .with_spill_threshold(1 << 20)
+        .with_spill_dir(Some(dir.path().to_owned()));
     let (a, b) = pair(config);
     let body = pattern(8 << 20, 10);
     a.send(message(body.clone(), 0)).expect("send");
@@ -370,10 +363,7 @@ async fn a_faulty_link_fails_damaged_messages_and_delivers_the_rest_intact() {
     let a = Pipe::new(noisy, PipeConfig::lossy_link());
     let b = Pipe::new(
         b,
-        PipeConfig {
-            receive: ReceiveMode::Streaming,
-            ..PipeConfig::lossy_link()
-        },
+        PipeConfig::lossy_link().with_receive(ReceiveMode::Streaming),
     );
     let count = 40;
     let bodies: Vec<Bytes> = (0..count)
@@ -459,11 +449,9 @@ async fn ready_waits_for_the_peers_hello_and_reports_a_dead_link() {
 async fn many_bodies_under_the_spill_threshold_do_not_exhaust_the_receive_buffer() {
     // Found in review: collectors each holding part of the receive buffer and
     // waiting for more deadlocked. A body that does not fit now spills.
-    let config = PipeConfig {
-        receive_buffer: 4 << 20,
-        spill_threshold: 2 << 20,
-        ..PipeConfig::default()
-    };
+    let config = PipeConfig::default()
+        .with_receive_buffer(4 << 20)
+        .with_spill_threshold(2 << 20);
     let (a, b) = pair(config);
     let sizes: Vec<usize> = (0..8).map(|n| (19 << 20) / 10 + n).collect();
     for (n, size) in sizes.iter().enumerate() {
@@ -512,10 +500,7 @@ async fn a_body_stream_that_panics_fails_its_message() {
 #[tokio::test]
 async fn accept_switches_a_complete_pipe_to_streaming_and_hands_out_what_was_collected() {
     // Bodies over 1 KiB spill to disk on the receiving side.
-    let receiving = PipeConfig {
-        spill_threshold: 1024,
-        ..PipeConfig::default()
-    };
+    let receiving = PipeConfig::default().with_spill_threshold(1024);
     let (a, b) = memory_pair(64 * 1024);
     let (left, right) = (Pipe::new(a, PipeConfig::default()), Pipe::new(b, receiving));
     assert_eq!(right.receive_mode(), ReceiveMode::Complete);

@@ -37,11 +37,9 @@ fn body(n: usize, len: usize) -> Bytes {
 }
 
 async fn exchange(specs: Vec<Spec>, link_buffer: usize, chunk: usize, read_size: usize) {
-    let mut config = PipeConfig {
-        read_size,
-        write_batch: chunk * 2,
-        ..PipeConfig::default()
-    };
+    let mut config = PipeConfig::default()
+        .with_read_size(read_size)
+        .with_write_batch(chunk * 2);
     config.core.chunk_size = chunk;
     let (left, right) = memory_pair(link_buffer);
     let a = Pipe::new(left, config.clone());

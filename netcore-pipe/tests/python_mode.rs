@@ -76,14 +76,11 @@ async fn fifty_messages_each_way_with_info_headers() {
 
 #[tokio::test]
 async fn a_large_file_body_streams_and_a_slow_reader_holds_the_sender_back() {
-    let config = PipeConfig {
-        wire: WireFormat::Python013(Py013Config {
-            receive_window: 64 << 10,
-            ..Py013Config::default()
-        }),
-        receive: ReceiveMode::Streaming,
-        ..PipeConfig::default()
-    };
+    let config = PipeConfig::default()
+        .with_wire(WireFormat::Python013(
+            Py013Config::default().with_receive_window(64 << 10),
+        ))
+        .with_receive(ReceiveMode::Streaming);
     let (left, right) = pair(config);
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("body");
@@ -115,10 +112,7 @@ async fn a_large_file_body_streams_and_a_slow_reader_holds_the_sender_back() {
 
 #[tokio::test]
 async fn cancelling_mid_transfer_fails_the_message_at_the_receiver() {
-    let (left, right) = pair(PipeConfig {
-        receive: ReceiveMode::Streaming,
-        ..PipeConfig::python_013()
-    });
+    let (left, right) = pair(PipeConfig::python_013().with_receive(ReceiveMode::Streaming));
     guard(async {
         let handle = left.send(Message::new(pattern(8 << 20, 1))).expect("send");
         let mut incoming = right.accept().await.expect("accept");

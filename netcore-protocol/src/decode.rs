@@ -9,6 +9,7 @@ use crate::limits::Limits;
 
 /// How the decoder treats damage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum DecodeMode {
     /// Any damage is a [`DecodeError`]: for reliable byte streams (TCP, QUIC,
     /// Unix sockets), where damage means a broken peer.
@@ -20,6 +21,9 @@ pub enum DecodeMode {
 }
 
 /// What the decoder yields.
+///
+/// Exhaustive on purpose, like [`Damage`]: a connection core must handle
+/// every item, and a new kind is a new protocol version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decoded {
     /// A frame whose header and payload CRCs checked and whose layout is valid.

@@ -9,6 +9,7 @@ use crate::header::FrameKind;
 /// these as errors; in [`DecodeMode::Resync`](crate::DecodeMode::Resync) it
 /// reports them inside [`Damage`](crate::Damage) items and carries on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// The bytes where a frame should start are not the sync marker `F5 4E`.
     #[error("expected sync marker F5 4E, found {:02X} {:02X}", found[0], found[1])]
@@ -137,6 +138,7 @@ impl DecodeError {
 
 /// What is wrong inside a payload whose CRC checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Malformation {
     /// The payload ends before a field it must contain.
     #[error("payload ends inside the {field} field")]
@@ -182,6 +184,7 @@ pub enum Malformation {
 /// Why a frame could not be encoded. Encoding checks against the limits the
 /// peer advertised, so nothing is sent that the peer would have to reject.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EncodeError {
     /// The payload would be larger than the peer accepts in one frame.
     #[error("{kind} payload of {len} bytes exceeds the peer's frame limit of {max} bytes")]
@@ -229,6 +232,7 @@ pub enum EncodeError {
 
 /// Why a header entry was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HeaderError {
     /// Header names are 1 to 255 bytes of UTF-8.
     #[error("header name must be 1 to 255 bytes, got {len}")]

@@ -33,6 +33,9 @@ pub const FRAME_OVERHEAD: usize = HEADER_LEN + TRAILER_LEN;
 pub(crate) const HEADER_CRC_OFFSET: usize = 18;
 
 /// The kind of a frame, byte 3 of its header.
+///
+/// Exhaustive on purpose: the set is fixed by the wire format, and a new
+/// kind would be a new protocol version that every core must handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum FrameKind {

@@ -15,6 +15,7 @@ use crate::limits::Limits;
 /// A peer's frame broke the message rules. Each is a protocol violation that
 /// calls for a GOAWAY carrying [`InboundError::code`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InboundError {
     /// An OPEN reuses the id of a message that is still open.
     #[error("message {message_id} opened twice")]
@@ -117,6 +118,7 @@ impl InboundError {
 
 /// What a frame did to the peer's messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Inbound {
     /// The frame is not about an incoming message body (HELLO, CREDIT, PING,
     /// PONG, GOAWAY, or a CANCEL of one of our own messages).

@@ -8,12 +8,16 @@
 
 /// Receive limits, advertised in HELLO and enforced on receive.
 ///
+/// Its fields are the HELLO's, fixed by the wire format, so it can be built
+/// literally; the `with_*` setters change one field of a preset.
+///
 /// ```
 /// use netcore_protocol::Limits;
-/// let serial = Limits { max_frame_payload: 1024, ..Limits::default() };
+/// let serial = Limits::default().with_max_frame_payload(1024);
 /// assert!(serial.validate().is_ok());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, getset::WithSetters)]
+#[getset(set_with = "pub")]
 pub struct Limits {
     /// Largest frame payload accepted, in bytes
     /// ([`Limits::MIN_FRAME_PAYLOAD`] to [`Limits::MAX_FRAME_PAYLOAD`]).

@@ -17,11 +17,9 @@ const LIMIT: u32 = 4096;
 
 /// Bytes allocated while `decoder` drains `wire`.
 fn allocated_while_decoding(mode: DecodeMode, wire: &[u8]) -> usize {
-    let limits = Limits {
-        max_frame_payload: LIMIT,
-        max_header_bytes: 512,
-        ..Limits::default()
-    };
+    let limits = Limits::default()
+        .with_max_frame_payload(LIMIT)
+        .with_max_header_bytes(512);
     let mut decoder = Decoder::with_mode(limits, mode);
     let mut buf = BytesMut::with_capacity(wire.len());
     buf.extend_from_slice(wire);

@@ -8,11 +8,9 @@ use netcore_protocol::{
 };
 
 fn limits() -> Limits {
-    Limits {
-        max_concurrent_messages: 2,
-        max_message_size: 10,
-        ..Limits::default()
-    }
+    Limits::default()
+        .with_max_concurrent_messages(2)
+        .with_max_message_size(10)
 }
 
 fn open(id: u64, total: Option<u64>) -> Frame {

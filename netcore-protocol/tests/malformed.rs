@@ -386,10 +386,7 @@ fn error_codes_name_the_problem() {
 
 #[test]
 fn inline_body_of_unknown_length_over_the_message_limit() {
-    let limits = Limits {
-        max_message_size: 100,
-        ..limits()
-    };
+    let limits = limits().with_max_message_size(100);
     let mut payload = vec![128];
     payload.extend(u64::MAX.to_be_bytes()); // length unknown
     payload.extend(0u16.to_be_bytes());

@@ -428,13 +428,12 @@ fn negative_lengths() {
 
 #[test]
 fn each_limit_is_checked_before_the_bytes_arrive() {
-    let limits = Limits {
-        max_ext_len: 40,
-        max_head_len: 100,
-        max_chunk_len: 200,
-        max_cancel_len: 30,
-        max_message_len: 1000,
-    };
+    let limits = Limits::default()
+        .with_max_ext_len(40)
+        .with_max_head_len(100)
+        .with_max_chunk_len(200)
+        .with_max_cancel_len(30)
+        .with_max_message_len(1000);
     let decode = |mut wire: BytesMut| Decoder::new(limits).decode(&mut wire);
 
     // Only the length field is there: the error comes before any ext byte.

@@ -8,6 +8,7 @@ use crate::core::py013::Py013Config;
 
 /// Which wire format the pipe speaks, chosen when it is built.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub enum WireFormat {
     /// Netcore's own LSO v2: handshake, CRC32C, flow control, priorities on
     /// the wire (`PipeConfig::core` applies).
@@ -23,6 +24,7 @@ pub enum WireFormat {
 
 /// How incoming messages reach the application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ReceiveMode {
     /// Whole messages, in the order they complete, from
     /// [`Pipe::recv`](super::Pipe::recv). Bodies are collected in the
@@ -38,15 +40,20 @@ pub enum ReceiveMode {
 
 /// Settings of a [`Pipe`](super::Pipe).
 ///
+/// Start from a preset ([`Default`], [`PipeConfig::lossy_link`],
+/// [`PipeConfig::python_013`]) and change what you need with the `with_*`
+/// setters, one per field (new fields may come, so the struct cannot be
+/// built literally outside this crate):
+///
 /// ```
 /// use netcore_pipe::{PipeConfig, ReceiveMode};
-/// let config = PipeConfig {
-///     receive: ReceiveMode::Streaming,
-///     ..PipeConfig::default()
-/// };
+/// let config = PipeConfig::default().with_receive(ReceiveMode::Streaming);
+/// assert_eq!(config.receive, ReceiveMode::Streaming);
 /// assert_eq!(config.core.chunk_size, 64 * 1024);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, getset::WithSetters)]
+#[getset(set_with = "pub")]
+#[non_exhaustive]
 pub struct PipeConfig {
     /// The wire format ([`WireFormat::Lso2`] unless talking to Python
     /// netcore 0.1.3 peers).

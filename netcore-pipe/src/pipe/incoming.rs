@@ -308,6 +308,7 @@ pub struct Received {
 
 /// The body of a [`Received`] message.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ReceivedBody {
     /// Held in memory.
     Memory(Bytes),

@@ -20,6 +20,7 @@ pub type ChunkStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
 /// A message body: bytes in memory, a file streamed from disk (never loaded
 /// whole), or a stream of chunks of unknown length.
+#[non_exhaustive]
 pub enum Body {
     /// Bytes in memory, framed without copying.
     Bytes(Bytes),

@@ -30,6 +30,9 @@ use reader::Reader;
 /// assert_eq!(frame.kind(), FrameKind::Data);
 /// assert_eq!(frame.message_id(), 7);
 /// ```
+///
+/// Exhaustive on purpose: the set is fixed by the wire format, and a new
+/// kind would be a new protocol version that every core must handle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
     /// See [`Hello`].

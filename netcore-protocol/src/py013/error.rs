@@ -36,6 +36,7 @@ impl std::fmt::Display for JsonPart {
 /// on the same input, `docs/python-013-wire-format.md` §12.2): report it and
 /// close the connection.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// A length field is negative (Python never sends one).
     #[error("negative {field:?} length {len}")]
@@ -121,6 +122,7 @@ pub enum DecodeError {
 
 /// Why a packet or mission cannot be sent to a Python 0.1.3 peer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EncodeError {
     /// The `ext` would exceed [`MAX_SEND_EXT_LEN`](super::MAX_SEND_EXT_LEN)
     /// (an extension id of about 2000 characters), which a Python receiver

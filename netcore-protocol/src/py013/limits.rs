@@ -20,15 +20,19 @@ pub const MAX_SEND_EXT_LEN: usize = 2048;
 /// Receive limits: every length read from the wire is checked against these
 /// before any room is reserved for it.
 ///
+/// One field per length of the format, which is frozen, so it can be built
+/// literally; the `with_*` setters change one field of a preset.
+///
 /// The defaults accept everything a Python 0.1.3 peer can send to another
 /// Python peer successfully, with room to spare.
 ///
 /// ```
 /// use netcore_protocol::py013::Limits;
-/// let tight = Limits { max_message_len: 1 << 20, ..Limits::default() };
+/// let tight = Limits::default().with_max_message_len(1 << 20);
 /// assert_eq!(tight.max_chunk_len, Limits::default().max_chunk_len);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, getset::WithSetters)]
+#[getset(set_with = "pub")]
 pub struct Limits {
     /// Longest `ext` JSON accepted (default 2048: longer ones break Python).
     pub max_ext_len: usize,

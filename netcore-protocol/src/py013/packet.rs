@@ -5,6 +5,9 @@ use bytes::Bytes;
 use super::info::Info;
 
 /// What a packet is, from its `ext.type`.
+///
+/// Exhaustive on purpose: the set is fixed by the wire format, and a new
+/// kind would be a new protocol version that every core must handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PacketKind {
     /// `{"type": "mission"}`: a mission head.
@@ -67,6 +70,9 @@ pub struct Cancel {
 }
 
 /// One packet of the Python pipe.
+///
+/// Exhaustive on purpose: the set is fixed by the wire format, and a new
+/// kind would be a new protocol version that every core must handle.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Packet {
     /// A mission head.

@@ -68,10 +68,7 @@ pub fn number(headers: &Headers) -> usize {
 
 /// `config` in streaming receive mode.
 pub fn streaming(config: PipeConfig) -> PipeConfig {
-    PipeConfig {
-        receive: ReceiveMode::Streaming,
-        ..config
-    }
+    config.with_receive(ReceiveMode::Streaming)
 }
 
 /// The body of message `n` sent by `side`: its length varies with `n` from a

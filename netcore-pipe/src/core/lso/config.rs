@@ -12,7 +12,9 @@ use netcore_protocol::{DecodeMode, Limits};
 /// let serial = CoreConfig::lossy_link();
 /// assert!(serial.chunk_size <= 1024);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, getset::WithSetters)]
+#[getset(set_with = "pub")]
+#[non_exhaustive]
 pub struct CoreConfig {
     /// Receive limits advertised to the peer and enforced.
     pub limits: Limits,

@@ -12,10 +12,12 @@ use netcore_protocol::py013::Limits;
 ///
 /// ```
 /// use netcore_pipe::core::py013::Py013Config;
-/// let config = Py013Config { receive_window: 1 << 20, ..Py013Config::default() };
+/// let config = Py013Config::default().with_receive_window(1 << 20);
 /// assert_eq!(config.max_incoming, 1024);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, getset::WithSetters)]
+#[getset(set_with = "pub")]
+#[non_exhaustive]
 pub struct Py013Config {
     /// Decode limits (lengths of ext, head, chunk, message).
     pub limits: Limits,
