@@ -6,6 +6,16 @@
 //! trait of async methods into such routes, a typed client and a function
 //! serving an implementation.
 //!
+//! ```text
+//!   #[derive(Route)] struct GetUser { … }          #[service] trait Users { async fn get(…) }
+//!          │ parse attributes (path, response,            │ one request struct per method,
+//!          │ codec), fingerprint the fields               │ a client struct, a serve function
+//!          ▼                                              ▼
+//!   impl Route for GetUser { PATH, Response, … }   routes + typed client + Routes builder
+//!          │                                              │
+//!          └───────── both name the endpoint crate (krate.rs) ──────────┘
+//! ```
+//!
 //! Depend on `netcore-endpoint` (which re-exports the derive as
 //! `netcore_endpoint::Route`) or on the `netcore` facade (`netcore::Route`,
 //! `netcore::endpoint::Route`); the generated code names the endpoint crate

@@ -25,6 +25,22 @@
 //! | `error`, `code` | [`DecodeError`], [`EncodeError`], [`InboundError`], [`ErrorCode`] |
 //! | [`py013`] | a second codec, for the wire format of the Python netcore 0.1.3 |
 //!
+//! ## How data flows
+//!
+//! ```text
+//!   sending                                   receiving
+//!   Frame ──Encoder::encode──▶ EncodedFrame   bytes ──Decoder::decode──▶ Decoded
+//!         (checks the peer's     (head, body      (sync, header CRC,     ├─ Frame ──▶ InboundTracker::on_frame
+//!          Limits)               shared, CRC)     length ≤ Limits,       │            (ids, offsets, lengths,
+//!                                    │            payload CRC)           │             concurrency) ──▶ Inbound
+//!                                    ▼                                   └─ Damage (resync mode only)
+//!                              vectored write
+//! ```
+//!
+//! Nothing here keeps time or does I/O: a connection core (`netcore-pipe`)
+//! owns one [`Decoder`], one [`Encoder`] and one [`InboundTracker`] and
+//! decides what the frames mean.
+//!
 //! ## Example
 //!
 //! ```

@@ -10,6 +10,23 @@
 //! TCP; resync decoding and small chunks on serial lines), and hands back a
 //! ready `Pipe` — or the raw stream, for those who want the transport itself.
 //!
+//! ## How data flows
+//!
+//! ```text
+//!   address / path / port ──connect / bind+accept──▶ raw stream (TcpStream, UnixStream,
+//!                                                    SerialStream, QuicStream, memory)
+//!                                   medium options applied │ (Nagle off, send queue bound,
+//!                                                          │  baud and parity, TLS, one stream)
+//!                                                          ▼
+//!                                           Pipe::new(stream, PipeConfig for the medium)
+//!                                                          │
+//!                                                          ▼
+//!                         a ready Pipe (or, through `Listener`, a Server's connections)
+//! ```
+//!
+//! Nothing here frames or schedules: every stream is a `Transport` of
+//! `netcore-pipe`, and the pipe does the rest.
+//!
 //! ## Media
 //!
 //! | medium | feature | one line | listen / accept | raw transport | pipe defaults |
