@@ -58,6 +58,15 @@ impl Default for CoreConfig {
 }
 
 impl CoreConfig {
+    /// Whether these settings are for a lossy link: the decoder resyncs
+    /// ([`DecodeMode::Resync`]), and the core repeats what loss could
+    /// swallow (HELLO, CREDIT) and keeps no connection window. One idea,
+    /// one name: "lossy link" for the setting, "resync" for what the
+    /// decoder does about it.
+    pub fn is_lossy_link(&self) -> bool {
+        self.decode_mode == DecodeMode::Resync
+    }
+
     /// Settings for a slow, lossy byte stream: resync decoding, 512-byte
     /// chunks, small windows.
     pub fn lossy_link() -> CoreConfig {

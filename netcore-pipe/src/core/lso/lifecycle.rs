@@ -16,7 +16,7 @@
 
 use std::time::Instant;
 
-use netcore_protocol::{Credit, DecodeMode, ErrorCode, Frame, GoAway, Ping};
+use netcore_protocol::{Credit, ErrorCode, Frame, GoAway, Ping};
 
 use super::Connection;
 use crate::core::{ConnectionState, Event};
@@ -303,7 +303,7 @@ impl Connection {
         let Some(opaque) = self.keepalive.ping_due(now) else {
             return;
         };
-        let lossy = self.config.decode_mode == DecodeMode::Resync;
+        let lossy = self.config.is_lossy_link();
         if lossy && !self.peer_has_our_hello {
             // Our HELLO may have been lost: say it again.
             self.control.push_back(Frame::Hello(self.hello.clone()));

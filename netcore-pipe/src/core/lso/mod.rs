@@ -42,8 +42,8 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use netcore_protocol::{
-    Cancel, DecodeError, DecodeMode, Decoded, Decoder, EncodedFrame, Encoder, ErrorCode, Frame,
-    FrameKind, Headers, Hello, InboundTracker, Priority,
+    Cancel, DecodeError, Decoded, Decoder, EncodedFrame, Encoder, ErrorCode, Frame, FrameKind,
+    Headers, Hello, InboundTracker, Priority,
 };
 
 pub use config::CoreConfig;
@@ -120,8 +120,8 @@ pub struct Connection {
 impl Connection {
     /// A new connection; its HELLO is the first frame `poll_transmit` returns.
     pub fn new(config: CoreConfig, now: Instant) -> Connection {
-        let resync = config.decode_mode == DecodeMode::Resync;
-        let connection_window = if resync {
+        let lossy = config.is_lossy_link();
+        let connection_window = if lossy {
             UNLIMITED_WINDOW
         } else {
             config.connection_window.min(UNLIMITED_WINDOW - 1)
@@ -147,7 +147,7 @@ impl Connection {
             send_total: 0,
             tracker: InboundTracker::new(config.limits),
             incoming: HashMap::new(),
-            recv_window: (!resync).then(|| RecvWindow::new(connection_window.into())),
+            recv_window: (!lossy).then(|| RecvWindow::new(connection_window.into())),
             highest_incoming: 0,
             keepalive: Keepalive::new(config.keepalive, config.idle_timeout, now),
             events: VecDeque::new(),

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use netcore_protocol::{
-    Cancel, Credit, Damage, DecodeMode, Decoded, ErrorCode, Frame, FrameKind, GoAway, Hello,
-    Inbound, Ping, Pong,
+    Cancel, Credit, Damage, Decoded, ErrorCode, Frame, FrameKind, GoAway, Hello, Inbound, Ping,
+    Pong,
 };
 
 use super::flow::RecvWindow;
@@ -111,7 +111,7 @@ impl Connection {
 
     /// The peer closed the link (end of stream).
     pub fn handle_eof(&mut self, now: Instant) {
-        if self.config.decode_mode == DecodeMode::Resync {
+        if self.config.is_lossy_link() {
             while let Ok(Some(item)) = self.decoder.decode_eof(&mut self.input) {
                 self.handle_decoded(item, now);
             }
@@ -159,7 +159,7 @@ impl Connection {
     }
 
     fn handle_frame(&mut self, frame: Frame, now: Instant) -> Result<(), PipeError> {
-        let lossy = self.config.decode_mode == DecodeMode::Resync;
+        let lossy = self.config.is_lossy_link();
         if !matches!(frame, Frame::Hello(_)) {
             self.peer_has_our_hello = true;
         }
@@ -257,11 +257,11 @@ impl Connection {
     }
 
     fn handle_message_frame(&mut self, frame: Frame) -> Result<(), PipeError> {
-        let resync = self.config.decode_mode == DecodeMode::Resync;
+        let lossy = self.config.is_lossy_link();
         let id = frame.message_id();
         let inbound = match self.tracker.on_frame(&frame) {
             Ok(inbound) => inbound,
-            Err(error) if resync => {
+            Err(error) if lossy => {
                 // On a lossy link a broken message costs that message only.
                 self.fail_incoming(id, PipeError::Damaged(error.to_string()));
                 return Ok(());
@@ -284,7 +284,7 @@ impl Connection {
         }
         let Inbound::Progress { complete, .. } = inbound else {
             // A late frame of a message we cancelled: its bytes are released.
-            if resync && !matches!(frame, Frame::End(_)) {
+            if lossy && !matches!(frame, Frame::End(_)) {
                 self.refuse(id, ErrorCode::CANCELLED);
             }
             let released = body.len() as u64;
