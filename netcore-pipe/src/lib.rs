@@ -16,10 +16,16 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`transport`] | the [`Transport`] trait and its halves, adapters (tokio I/O, closures, blocking functions), an in-memory pair and the seeded `Faulty` link for tests |
+//! | [`transport`] | the [`Transport`] trait and its halves, adapters (tokio I/O, closures, blocking functions), an in-memory pair, and with the `test-util` feature the seeded `Faulty` link for tests |
 //! | [`core`] | the sans-IO [`Connection`](core::Connection): the whole state machine, fed bytes and time, asked for frames and events; [`core::py013`], the same for the Python netcore 0.1.3 format |
 //! | `pipe` (re-exported here) | the async [`Pipe`] driver: [`Message`], [`Body`], [`SendHandle`], [`Incoming`], [`BodyStream`], [`Received`]; [`IntoPipe`], what a pipe is made from (any transport) or already is |
 //! | `listener` (re-exported here) | [`Listener`], a source of incoming connections for servers, with tokio's TCP and Unix listeners |
+//!
+//! ## Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `test-util` | off | test utilities: the seeded [`transport::Faulty`](transport#test-utilities) wrapper (with `FaultConfig`, `FaultStats`, `FaultyReader`, `FaultyWriter`) that damages or cuts a link on purpose; enable it from `[dev-dependencies]` |
 //!
 //! The wire format is `netcore-protocol` (re-exported as [`protocol`]): LSO
 //! v2 by default, or the Python netcore 0.1.3 format with

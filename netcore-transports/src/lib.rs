@@ -191,8 +191,10 @@
 //!   or flipped (a raw UART, a radio), so the decoder resynchronises instead
 //!   of failing the whole link, and chunks stay small on a slow line.
 //!
-//! [`Faulty`](pipe::transport::Faulty) wraps any transport to lose, flip or
-//! cut bytes on purpose, to test a lossy medium before the hardware exists.
+//! netcore-pipe's `Faulty` (its `test-util` feature, see
+//! [`pipe::transport`](pipe::transport#test-utilities)) wraps any transport
+//! to lose, flip or cut bytes on purpose, to test a lossy medium before the
+//! hardware exists.
 //!
 //! The repository's `examples/custom_transport.rs` is a complete custom
 //! medium both ways: a child process's stdin and stdout as a hand-written

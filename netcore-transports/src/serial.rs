@@ -43,7 +43,8 @@
 //! [`pair`] gives two connected pseudo-terminals (Unix only): a serial line
 //! in the kernel, no device needed. Baud rate and parity mean nothing on a
 //! pseudo-terminal and it neither loses nor damages bytes; wrap an end in
-//! [`Faulty`](netcore_pipe::transport::Faulty) to test damage.
+//! netcore-pipe's `Faulty` (feature `test-util`, see
+//! [`transport`](netcore_pipe::transport#test-utilities)) to test damage.
 
 use std::io::{self, IoSlice};
 use std::sync::Arc;
@@ -211,7 +212,7 @@ pub fn from_stream(port: impl Into<SerialTransport>, config: &PipeConfig) -> Pip
 ///
 /// What one end writes, the other reads. Baud rate, parity and the other
 /// line settings mean nothing here, and no byte is ever lost or damaged
-/// (wrap an end in [`Faulty`](netcore_pipe::transport::Faulty) for that).
+/// (wrap an end in netcore-pipe's `Faulty`, feature `test-util`, for that).
 /// Dropping one end makes the other's reads fail (`EIO` on Linux), as
 /// unplugging a cable would.
 ///

@@ -29,7 +29,7 @@
 //! | an async "receive a chunk" and an async "send a chunk" | [`from_fns`] |
 //! | two *blocking* functions (a device driver, FFI) | [`blocking`], which runs each on its own thread |
 //! | a test that needs two connected ends | [`memory_pair`] |
-//! | a test of damaged or failing links | [`Faulty`] around any of the above |
+//! | a test of damaged or failing links | [`Faulty`] around any of the above (feature `test-util`) |
 //!
 //! Implementing the traits by hand is also short: see [`Transport`].
 //!
@@ -119,13 +119,35 @@
 //! # Ok::<(), io::Error>(())
 //! ```
 //!
+//! ## Test utilities
+//!
+//! With the cargo feature **`test-util`** (off by default, as tokio's), this
+//! module also holds the seeded [`Faulty`] wrapper and its parts
+//! (`FaultConfig`, `FaultStats`, `FaultyReader`, `FaultyWriter`): a transport
+//! that drops, flips, inserts or cuts bytes on purpose, reproducibly, to test
+//! how a Pipe copes with a noisy or failing link. They are for tests and
+//! demos, not for production links: enable the feature from
+//! `[dev-dependencies]`:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! netcore-pipe = { version = "0.1", features = ["test-util"] }
+//! ```
+//!
 //! ## Naming
 //!
 //! `TransportRead::read` and `TransportWrite::write` share their names with
 //! methods of tokio's `AsyncReadExt` / `AsyncWriteExt`. On a tokio type with
 //! both traits in scope, call them as `TransportRead::read(&mut io, buf)`.
+//!
+#![cfg_attr(feature = "test-util", doc = "[`Faulty`]: Faulty")]
+#![cfg_attr(
+    not(feature = "test-util"),
+    doc = "[`Faulty`]: crate::transport#test-utilities"
+)]
 
 mod blocking;
+#[cfg(feature = "test-util")]
 mod faulty;
 mod fns;
 mod leftover;
@@ -134,6 +156,7 @@ mod tokio_io;
 mod traits;
 
 pub use blocking::{BlockingReader, BlockingTransport, BlockingWriter, blocking};
+#[cfg(feature = "test-util")]
 pub use faulty::{FaultConfig, FaultStats, Faulty, FaultyReader, FaultyWriter};
 pub use fns::{FnReader, FnTransport, FnWriter, from_fns};
 pub use memory::{MemoryTransport, memory_pair};

@@ -66,7 +66,8 @@ use std::io::{self, IoSlice};
 /// [`MemoryTransport`]: super::MemoryTransport
 /// [`from_fns`]: super::from_fns
 /// [`blocking`]: super::blocking
-/// [`Faulty`]: super::Faulty
+#[cfg_attr(feature = "test-util", doc = "[`Faulty`]: super::Faulty")]
+#[cfg_attr(not(feature = "test-util"), doc = "[`Faulty`]: super#test-utilities")]
 pub trait Transport: Send + 'static {
     /// The reading half.
     type Reader: TransportRead;

@@ -1,5 +1,5 @@
 //! `Faulty`: a transport wrapper that damages and cuts the link on purpose,
-//! for tests and demos.
+//! for tests and demos. Compiled only with the `test-util` feature.
 
 mod config;
 mod damage;
@@ -24,6 +24,8 @@ use damage::Damager;
 /// A [`Transport`] wrapper that damages the bytes it sends, **for tests and
 /// demos**: it shows how the protocol copes with a noisy or failing link
 /// (a serial line, a radio) in a reproducible way.
+///
+/// Available with the cargo feature `test-util` only (off by default).
 ///
 /// Faults are applied to the bytes passing through the *writer*, so the peer
 /// reads the damage; what this side reads is passed through unchanged. Each
