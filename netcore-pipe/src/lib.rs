@@ -17,9 +17,32 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`transport`] | the [`Transport`] trait and its halves, adapters (tokio I/O, closures, blocking functions), an in-memory pair, and with the `test-util` feature the seeded `Faulty` link for tests |
-//! | [`core`] | the sans-IO [`Connection`](core::Connection): the whole state machine, fed bytes and time, asked for frames and events; [`core::py013`], the same for the Python netcore 0.1.3 format |
+//! | [`core`] | the sans-IO connection cores behind one trait, [`core::Core`]: [`core::Connection`] (LSO v2) and [`core::py013::Connection`] (Python netcore 0.1.3), fed decoded units and time, asked for bytes to write and events; [`core::ConnectionState`], their lifecycle |
 //! | `pipe` (re-exported here) | the async [`Pipe`] driver: [`Message`], [`Body`], [`SendHandle`], [`Incoming`], [`BodyStream`], [`Received`]; [`IntoPipe`], what a pipe is made from (any transport) or already is |
 //! | `listener` (re-exported here) | [`Listener`], a source of incoming connections for servers, with tokio's TCP and Unix listeners |
+//!
+//! ## How data flows
+//!
+//! ```text
+//!  Pipe::send ─▶ command ─┐                                  ┌─▶ Pipe::recv / accept
+//!  (SendHandle)           │        the driver task            │   (Received / Incoming
+//!  body feeder task ─▶ chunks ─▶  ┌──────────────────┐  ──────┘    + BodyStream)
+//!   (files, streams)              │  C: core::Core   │ events
+//!                                 │ (sans-IO, owns   │
+//!  read task:                     │  all the state)  │ poll_transmit
+//!  Transport ─▶ CoreDecoder ────▶ │                  │ ───▶ batch ─▶ write task ─▶ Transport
+//!   (CRC checks here)  items      └──────────────────┘        (gathered writes; completes
+//!                                                               SendHandles as bytes go)
+//! ```
+//!
+//! Three tasks serve a pipe and never wait on one another, so two peers
+//! sending to each other cannot deadlock on full kernel buffers. Each time
+//! the driver wakes it takes every command and decoded unit waiting (units
+//! only while the core [wants input](core::Core::wants_input)), tops up body
+//! feeders to the core's [read-ahead](core::Core::read_ahead), hands the
+//! core's events out, then fills the next write batch; it sleeps until I/O,
+//! a command or the core's [timeout](core::Core::poll_timeout). The driver is
+//! generic over the core: it never asks which wire format it runs.
 //!
 //! ## Cargo features
 //!

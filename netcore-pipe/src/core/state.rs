@@ -1,38 +1,37 @@
 //! Where a connection is in its life, the same words for every wire format.
-//!
-//! ```text
-//!                 new()
-//!                   │
-//!                   ▼
-//!          ┌────────────────┐  peer's HELLO   ┌──────────┐
-//!          │ AwaitingHello  │────────────────▶│   Open   │
-//!          └────────────────┘                 └──────────┘
-//!                   │ close() / peer GOAWAY         │ close() / peer GOAWAY
-//!                   └──────────────┬────────────────┘
-//!                                  ▼
-//!                           ┌────────────┐  our messages all framed:
-//!                           │  Closing   │  GOAWAY goes out
-//!                           └────────────┘
-//!                                  │
-//!                                  ▼
-//!                           ┌────────────┐  both GOAWAYs said and
-//!                           │  Draining  │  nothing in flight
-//!                           └────────────┘
-//!                                  │
-//!                                  ▼
-//!                           ┌────────────┐
-//!   any state ─────────────▶│   Closed   │
-//!   (abort, error, EOF)     └────────────┘
-//! ```
-//!
-//! A format without a handshake (Python 0.1.3) starts `Open`; one without a
-//! close message goes from `Closing` to `Closed` once its messages are out.
-//! A connection that is `Closing` or `Draining` before the peer's HELLO came
-//! reports the closing state: the handshake matters only to an open
-//! connection.
 
-/// Where a connection is in its life. See the [module docs](self) for the
-/// diagram.
+/// Where a connection is in its life, the same words for every wire format.
+///
+/// ```text
+///                 new()
+///                   │
+///                   ▼
+///          ┌────────────────┐  peer's HELLO   ┌──────────┐
+///          │ AwaitingHello  │────────────────▶│   Open   │
+///          └────────────────┘                 └──────────┘
+///                   │ close() / peer GOAWAY         │ close() / peer GOAWAY
+///                   └──────────────┬────────────────┘
+///                                  ▼
+///                           ┌────────────┐  our messages all framed:
+///                           │  Closing   │  GOAWAY goes out
+///                           └────────────┘
+///                                  │
+///                                  ▼
+///                           ┌────────────┐  both GOAWAYs said and
+///                           │  Draining  │  nothing in flight
+///                           └────────────┘
+///                                  │
+///                                  ▼
+///                           ┌────────────┐
+///   any state ─────────────▶│   Closed   │
+///   (abort, error, EOF)     └────────────┘
+/// ```
+///
+/// A format without a handshake (Python 0.1.3) starts `Open`; one without a
+/// close message goes from `Closing` to `Closed` once its messages are out.
+/// A connection that is `Closing` or `Draining` before the peer's HELLO came
+/// reports the closing state: the handshake matters only to an open
+/// connection.
 ///
 /// More states will come (a handshake deadline, a link being resumed), so
 /// the enum is `#[non_exhaustive]`.

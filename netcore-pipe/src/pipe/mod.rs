@@ -1,10 +1,11 @@
-//! The async [`Pipe`]: a thin driver around the sans-IO
-//! [`Connection`](crate::core::Connection).
+//! The async [`Pipe`]: a thin driver around a sans-IO [`Core`] (LSO v2's
+//! [`Connection`](crate::core::Connection) unless told otherwise).
 //!
-//! Three tasks serve a pipe: a reader (reads and decodes, so CRC checks run
-//! beside the rest), a writer (gathered writes, completing send handles) and
-//! the driver that owns the connection state. Handles talk to the driver
-//! through a command channel, so `send` returns at once.
+//! Three tasks serve a pipe: a reader (`io.rs`: reads and decodes, so CRC
+//! checks run beside the rest), a writer (`io.rs`: gathered writes,
+//! completing send handles) and the driver (`driver.rs`) that owns the core;
+//! body feeders (`feed.rs`) read file and stream bodies ahead. Handles talk
+//! to the driver through a command channel, so `send` returns at once.
 
 mod command;
 mod config;
