@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use netcore_pipe::IntoPipe;
 
+use crate::dialect;
 use crate::endpoint::{Endpoint, EndpointConfig, Lifecycle};
 use crate::events::{Events, ListenerResult, Topic};
 use crate::handler::Handler;
@@ -308,16 +309,11 @@ pub enum StartError {
 /// A config that names a wire format other than the default must get a
 /// pipe speaking it; a default config takes whatever the pipe speaks.
 pub(crate) fn check_wire(wanted: &WireFormat, pipe: &WireFormat) -> Result<(), StartError> {
-    let name = |wire: &WireFormat| match wire {
-        WireFormat::Python013(_) => "Python netcore 0.1.3",
-        _ => "LSO v2",
-    };
-    let explicit = matches!(wanted, WireFormat::Python013(_));
-    if explicit && name(wanted) != name(pipe) {
-        return Err(StartError::WireMismatch {
-            wanted: name(wanted),
-            pipe: name(pipe),
-        });
+    let wanted = dialect::of(wanted).name();
+    let pipe = dialect::of(pipe).name();
+    let explicit = wanted != dialect::of(&WireFormat::default()).name();
+    if explicit && wanted != pipe {
+        return Err(StartError::WireMismatch { wanted, pipe });
     }
     Ok(())
 }

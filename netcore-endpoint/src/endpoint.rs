@@ -11,6 +11,7 @@ use netcore_pipe::{IntoPipe, PipeConfig, PipeError, ReceiveMode};
 use tokio::sync::Semaphore;
 
 use crate::builder::{EndpointBuilder, check_wire};
+use crate::dialect;
 use crate::events::{Events, LifecycleEvent};
 use crate::inbound::Reader;
 use crate::peer::Peer;
@@ -18,7 +19,6 @@ use crate::peer_id::PeerId;
 use crate::router::Routes;
 use crate::scheduler::Scheduler;
 use crate::serving::Requests;
-use crate::wire::Dialect;
 
 /// Settings of an endpoint.
 #[derive(Debug, Clone)]
@@ -181,7 +181,7 @@ impl Endpoint {
             // `Endpoint::builder` refuses this; `new` keeps the pipe's format.
             tracing::warn!(%mismatch, "endpoint started anyway, in the pipe's format");
         }
-        let dialect = Dialect::of(pipe.wire_format());
+        let dialect = dialect::of(pipe.wire_format());
         let peer = Peer::new(id, pipe, config.default_timeout, dialect);
         let max_handlers =
             u32::try_from(config.max_concurrent_handlers.clamp(1, 1 << 20)).unwrap_or(1);

@@ -6,13 +6,14 @@
 use netcore_pipe::protocol::Headers;
 use netcore_pipe::{Incoming, PipeError};
 
+use crate::dialect::Classified;
 use crate::endpoint::Lifecycle;
+use crate::error::CallError;
 use crate::events::{Events, LifecycleEvent};
-use crate::peer::{CallError, Peer, Response};
+use crate::peer::{Peer, Response};
 use crate::reply::{Reply, ReplyCode, ReplyError};
 use crate::scheduler::Scheduler;
 use crate::serving::{Call, Requests, send_reply};
-use crate::wire::{self, Inbound};
 
 /// Reads one connection until it ends, then fails what is left and reports
 /// how it ended.
@@ -43,8 +44,8 @@ impl Reader {
             };
             let headers = incoming.headers.clone();
             let peer = &self.peer;
-            match dialect.classify(headers, |call_id| peer.is_pending(call_id)) {
-                Inbound::Reply {
+            match dialect.classify(headers, &|call_id| peer.is_pending(call_id)) {
+                Classified::Reply {
                     call_id,
                     error,
                     headers,
@@ -52,9 +53,8 @@ impl Reader {
                     let peer = self.peer.clone();
                     deliveries.spawn(deliver_reply(peer, incoming, call_id, error, headers));
                 }
-                Inbound::Call {
+                Classified::Call {
                     route,
-                    call_id,
                     reply_to,
                     deadline,
                     headers,
@@ -64,10 +64,10 @@ impl Reader {
                         route,
                         headers,
                         deadline,
-                        reply: Some((call_id, reply_to)),
+                        reply: Some(reply_to),
                     },
                 ),
-                Inbound::Notify { route, headers } => self.request(
+                Classified::Notify { route, headers } => self.request(
                     incoming,
                     Call {
                         route,
@@ -76,12 +76,12 @@ impl Reader {
                         reply: None,
                     },
                 ),
-                Inbound::Cancel { call_id } => {
+                Classified::Cancel { call_id } => {
                     if let Some(requests) = &self.requests {
                         requests.cancel(call_id, incoming.id);
                     }
                 }
-                Inbound::Ignored(why) => {
+                Classified::Ignored(why) => {
                     tracing::debug!(message = incoming.id, why, "incoming message dropped");
                 }
             }
@@ -121,7 +121,7 @@ impl Reader {
                     route = call.route,
                     "request to a peer that serves no routes"
                 );
-                if let Some((_, reply_to)) = &call.reply {
+                if let Some(reply_to) = &call.reply {
                     let refusal = Reply::error(
                         ReplyCode::NOT_FOUND,
                         format!(
@@ -141,19 +141,16 @@ async fn deliver_reply(
     peer: Peer,
     incoming: Incoming,
     call_id: u64,
-    is_error: bool,
+    error: Option<ReplyCode>,
     headers: Headers,
 ) {
-    let result = match incoming.bytes().await {
-        Err(error) => Err(CallError::Connection(error)),
-        Ok(body) if is_error => {
-            let code = wire::number(&headers, wire::CODE)
-                .and_then(|code| u32::try_from(code).ok())
-                .unwrap_or(ReplyCode::INTERNAL.0);
+    let result = match (incoming.bytes().await, error) {
+        (Err(error), _) => Err(CallError::Connection(error)),
+        (Ok(body), Some(code)) => {
             let message = String::from_utf8_lossy(&body).into_owned();
-            Err(CallError::Remote(ReplyError::new(ReplyCode(code), message)))
+            Err(CallError::Remote(ReplyError::new(code, message)))
         }
-        Ok(body) => Ok(Response { headers, body }),
+        (Ok(body), None) => Ok(Response { headers, body }),
     };
     peer.complete(call_id, result);
 }

@@ -15,7 +15,8 @@
 //! | [`router`] | [`Router`]: routes, [`nest`](Router::nest) for blueprints, fallback, [`layer`](Router::layer), hooks, [`Routes`] |
 //! | `handler`, `extract` | the [`Handler`] trait for async functions, [`FromRequest`] extractors: [`Bytes`](bytes::Bytes), [`String`], [`Json`], [`RequestMeta`], [`State`], [`Peer`], and [`Streamed`] for bodies read as they arrive |
 //! | `reply` | [`Reply`], [`ReplyError`], [`ReplyCode`], [`IntoReply`] |
-//! | `peer` | [`Peer`]: [`call`](Peer::call), [`call_json`](Peer::call_json), [`notify`](Peer::notify); [`CallError`] |
+//! | `peer` | [`Peer`]: [`call`](Peer::call), [`call_json`](Peer::call_json), [`notify`](Peer::notify) |
+//! | `error` | why a call failed: [`CallError`] and who is at [`Fault`]; the typed causes [`RequestError`] and [`DecodeReplyError`] |
 //! | `builder` | [`EndpointBuilder`] (from [`Endpoint::builder`]): config, routes, event listeners and scheduled tasks registered before anything runs, then `start` over any transport or ready pipe; [`StartError`] |
 //! | `endpoint` | [`Endpoint`], [`EndpointConfig`] and its presets (`lossy_link`, `python_013`): one connection and its lifecycle |
 //! | `inbound` | the reader of a connection: replies complete their calls there, requests go on to `serving` |
@@ -25,12 +26,12 @@
 //! | [`scheduler`] | `after` / `every` tasks with cancellable handles |
 //! | [`cache`] | a typed TTL cache with a size bound, on moka |
 //! | `typed` | typed routes: the [`Route`] trait and its derive, the [`service`] macro, [`Router::typed`], [`Peer::call_typed`], schema fingerprints in the [`SCHEMA`] header |
-//! | `wire` | the headers calls and replies carry over the pipe, in each wire dialect |
+//! | `dialect` | how calls, replies, notifications and cancels travel as pipe messages: one implementation per wire dialect (LSO v2's headers, Python netcore 0.1.3's info keys), picked once per connection from the pipe's wire format |
 //! | [`python`] | talking to Python netcore 0.1.3 peers: how calls map onto its format, what it cannot do |
 //!
 //! How data flows: the pipe delivers each incoming message as it opens;
-//! the reader classifies it by its headers (the `wire` module: `nc-kind`,
-//! `nc-call`, …): a reply
+//! the reader classifies it by its headers, in the connection's dialect
+//! (`nc-kind`, `nc-call`, … or Python's info keys): a reply
 //! completes the [`Peer::call`] waiting for it, a call or notification goes
 //! to the routes (refused at once when this side serves none), a cancel
 //! aborts a running handler. A handler's answer goes back as a reply
@@ -67,7 +68,9 @@ extern crate self as netcore_endpoint;
 
 mod builder;
 pub mod cache;
+mod dialect;
 mod endpoint;
+mod error;
 pub mod events;
 mod extract;
 mod handler;
@@ -82,11 +85,12 @@ pub mod scheduler;
 mod server;
 mod serving;
 mod typed;
-mod wire;
 
 pub use builder::{EndpointBuilder, StartError};
 pub use cache::{Cache, CacheBuilder};
+pub use dialect::{CONTENT_TYPE, JSON, RequestError};
 pub use endpoint::{Endpoint, EndpointConfig};
+pub use error::{CallError, DecodeReplyError, Fault};
 pub use events::{
     Delivery, DeliveryReport, Events, Lifecycle, LifecycleEvent, LifecycleKind, ListenerId, Typed,
 };
@@ -102,7 +106,7 @@ pub use netcore_pipe::Listener;
 /// Message headers: extra headers of a call or reply (a reply under another
 /// route, to Python peers).
 pub use netcore_pipe::protocol::Headers;
-pub use peer::{CallError, CallOptions, Peer, Response};
+pub use peer::{CallOptions, Peer, Response};
 pub use peer_id::PeerId;
 pub use reply::{IntoReply, Json, Reply, ReplyCode, ReplyError};
 pub use request::{Request, RequestMeta};
@@ -112,4 +116,3 @@ pub use server::{Server, ServerConfig};
 #[doc(hidden)]
 pub use typed::__private;
 pub use typed::{Route, SCHEMA, TypedHandler};
-pub use wire::{CONTENT_TYPE, JSON};

@@ -12,39 +12,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
+use crate::dialect::{self, Dialect, RequestError};
+use crate::error::{CallError, DecodeReplyError};
 use crate::peer_id::PeerId;
-use crate::reply::{ReplyCode, ReplyError};
-use crate::wire::{self, Dialect};
-
-/// Why a call did not produce a reply.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum CallError {
-    /// The peer answered with an error reply.
-    #[error("the peer answered with {0}")]
-    Remote(ReplyError),
-    /// No reply came within the timeout (the call was cancelled at the peer).
-    #[error("no reply within {0:?}")]
-    Timeout(Duration),
-    /// The connection failed or closed before the reply came.
-    #[error("the connection ended: {0}")]
-    Connection(PipeError),
-    /// The request could not be built (headers too large, bad JSON…).
-    #[error("the request could not be built: {0}")]
-    Request(String),
-    /// The reply could not be read as the expected type.
-    #[error("the reply could not be decoded: {0}")]
-    Decode(String),
-}
-
-impl CallError {
-    /// The remote error code, if the peer answered with an error.
-    pub fn code(&self) -> Option<ReplyCode> {
-        match self {
-            CallError::Remote(error) => Some(error.code),
-            _ => None,
-        }
-    }
-}
 
 /// A successful reply to a call.
 #[derive(Debug, Clone)]
@@ -58,7 +28,8 @@ pub struct Response {
 impl Response {
     /// The body parsed as JSON.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, CallError> {
-        serde_json::from_slice(&self.body).map_err(|error| CallError::Decode(error.to_string()))
+        serde_json::from_slice(&self.body)
+            .map_err(|error| CallError::Decode(DecodeReplyError::from(error)))
     }
 }
 
@@ -82,7 +53,7 @@ pub(crate) struct PeerInner {
     pub(crate) pending: Mutex<HashMap<u64, PendingReply>>,
     next_call: AtomicU64,
     default_timeout: Option<Duration>,
-    pub(crate) dialect: Dialect,
+    pub(crate) dialect: &'static dyn Dialect,
 }
 
 /// The other end of a connection: call its routes, notify it. Cheap to
@@ -103,19 +74,15 @@ impl Peer {
         id: PeerId,
         pipe: Pipe,
         default_timeout: Option<Duration>,
-        dialect: Dialect,
+        dialect: &'static dyn Dialect,
     ) -> Peer {
-        // A Python peer never answers with an error: every call needs a timeout.
-        let default_timeout = match dialect {
-            Dialect::Python013 => default_timeout.or(Some(crate::python::DEFAULT_CALL_TIMEOUT)),
-            Dialect::Lso2 => default_timeout,
-        };
+        let default_timeout = default_timeout.or_else(|| dialect.default_call_timeout());
         Peer {
             inner: Arc::new(PeerInner {
                 id,
                 pipe,
                 pending: Mutex::new(HashMap::new()),
-                next_call: AtomicU64::new(first_call_id(dialect)),
+                next_call: AtomicU64::new(dialect.first_call_id()),
                 default_timeout,
                 dialect,
             }),
@@ -145,10 +112,11 @@ impl Peer {
         Req: Serialize + ?Sized,
         Resp: DeserializeOwned,
     {
-        let body = serde_json::to_vec(request).map_err(|e| CallError::Request(e.to_string()))?;
+        let body = serde_json::to_vec(request)
+            .map_err(|error| CallError::Request(RequestError::from(error)))?;
         let mut options = CallOptions::default();
         // A constant, valid header: cannot fail.
-        let _ = options.headers.insert(wire::CONTENT_TYPE, wire::JSON);
+        let _ = options.headers.insert(dialect::CONTENT_TYPE, dialect::JSON);
         self.call_with(route, body, options).await?.json()
     }
 
@@ -216,9 +184,10 @@ impl Peer {
     /// Sends a notification: `route` runs at the peer, no reply comes back.
     /// Returns once the message is handed to the transport.
     pub async fn notify(&self, route: &str, body: impl Into<Body>) -> Result<(), CallError> {
-        // A Python peer gets a message id it can answer (the answer is
-        // dropped here, as a reply to no waiting call).
-        let call_id = (self.inner.dialect == Dialect::Python013)
+        let call_id = self
+            .inner
+            .dialect
+            .notifications_take_call_ids()
             .then(|| self.inner.next_call.fetch_add(1, Ordering::Relaxed));
         let message = self
             .inner
@@ -277,19 +246,6 @@ impl Peer {
         for tx in pending {
             let _ = tx.send(Err(CallError::Connection(error.clone())));
         }
-    }
-}
-
-/// The first call id of a connection. With Python peers, where calls and
-/// replies are matched by message id alone and both sides number their
-/// calls, each side starts at a random point of the 62⁸ message ids, so two
-/// Rust peers calling each other do not take one's request for the other's
-/// reply (a collision needs their ranges to meet: about one chance in 10⁸
-/// per million calls).
-fn first_call_id(dialect: Dialect) -> u64 {
-    match dialect {
-        Dialect::Lso2 => 1,
-        Dialect::Python013 => 1 + fastrand::u64(..crate::python::MESSAGE_IDS / 2),
     }
 }
 

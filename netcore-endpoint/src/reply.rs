@@ -4,7 +4,7 @@ use bytes::Bytes;
 use netcore_pipe::protocol::Headers;
 use serde::Serialize;
 
-use crate::wire;
+use crate::dialect;
 
 /// A numeric error code carried by an error reply. The named ones follow
 /// HTTP's numbers so they read familiarly; applications may use any other.
@@ -186,7 +186,7 @@ impl<T: Serialize> IntoReply for Json<T> {
             Ok(body) => {
                 let mut headers = Headers::new();
                 // A constant, valid header: cannot fail.
-                let _ = headers.insert(wire::CONTENT_TYPE, wire::JSON);
+                let _ = headers.insert(dialect::CONTENT_TYPE, dialect::JSON);
                 Reply::Ok {
                     headers,
                     body: body.into(),

@@ -7,17 +7,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use netcore_pipe::Incoming;
 use netcore_pipe::protocol::Headers;
+use netcore_pipe::{Incoming, PipeError, SendHandle};
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
+use crate::dialect::{ReplyTo, RequestError};
 use crate::events::{Events, LifecycleEvent, LifecycleKind};
 use crate::peer::Peer;
 use crate::reply::{Reply, ReplyCode};
 use crate::request::Request;
 use crate::router::Routes;
-use crate::wire::ReplyTo;
 
 type Running = Arc<Mutex<HashMap<u64, AbortHandle>>>;
 
@@ -74,14 +74,14 @@ impl Requests {
     pub(crate) fn start(&self, incoming: Incoming, call: Call) {
         if self.closing.load(Ordering::SeqCst) {
             // Closing: new calls are refused, new notifications dropped.
-            if let Some((_, reply_to)) = &call.reply {
+            if let Some(reply_to) = &call.reply {
                 let refusal = Reply::error(ReplyCode::OVERLOADED, "shutting down");
                 let _ = send_reply(&self.peer, reply_to, refusal);
             }
             return;
         }
         let routes = self.routes.clone();
-        let call_id = call.reply.as_ref().map(|(call_id, _)| *call_id);
+        let call_id = call.reply.as_ref().map(|reply_to| reply_to.call_id);
         let handlers = self.handlers.clone();
         let serving = serve(
             self.peer.clone(),
@@ -115,8 +115,8 @@ pub(crate) struct Call {
     pub(crate) route: String,
     pub(crate) headers: Headers,
     pub(crate) deadline: Option<Duration>,
-    /// The call id and where the reply goes; `None` for a notification.
-    pub(crate) reply: Option<(u64, ReplyTo)>,
+    /// Where the reply goes (with the call id); `None` for a notification.
+    pub(crate) reply: Option<ReplyTo>,
 }
 
 fn lock(running: &Running) -> std::sync::MutexGuard<'_, HashMap<u64, AbortHandle>> {
@@ -138,7 +138,7 @@ async fn serve(
         deadline,
         reply: reply_to,
     } = call;
-    let call_id = reply_to.as_ref().map(|(call_id, _)| *call_id);
+    let call_id = reply_to.as_ref().map(|reply_to| reply_to.call_id);
     let message_id = incoming.id;
     if events.has_lifecycle_listener(LifecycleKind::Request) {
         events.emit_lifecycle(LifecycleEvent::Request {
@@ -197,16 +197,17 @@ async fn serve(
             }
         }
     };
-    let Some((call_id, reply_to)) = reply_to else {
+    let Some(reply_to) = reply_to else {
         if let Reply::Err(error) = reply {
             tracing::debug!(route, %error, "notification handler failed");
         }
         return;
     };
+    let call_id = reply_to.call_id;
     lock(&running).remove(&call_id);
     let ok = !reply.is_err();
     let sent = match send_reply(&peer, &reply_to, reply) {
-        Ok(Some(handle)) => handle.await.map_err(|error| error.to_string()),
+        Ok(Some(handle)) => handle.await.map_err(ReplyNotSent::Send),
         Ok(None) => Ok(()),
         Err(error) => Err(error),
     };
@@ -242,19 +243,51 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Why a reply did not go out.
+#[derive(Debug)]
+pub(crate) enum ReplyNotSent {
+    /// Its message could not be built.
+    Build(RequestError),
+    /// The pipe did not send it (too large for the peer, link gone…).
+    Send(PipeError),
+}
+
+/// The whole story, causes included: it goes to logs and to the caller.
+impl std::fmt::Display for ReplyNotSent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplyNotSent::Build(error) => {
+                write!(f, "the reply could not be built: {error}")?;
+                let mut cause = std::error::Error::source(error);
+                while let Some(error) = cause {
+                    write!(f, ": {error}")?;
+                    cause = error.source();
+                }
+                Ok(())
+            }
+            ReplyNotSent::Send(error) => write!(f, "{error}"),
+        }
+    }
+}
+
 /// Sends a reply in the connection's dialect; `Ok(None)` when the dialect
 /// cannot carry it (an error to a Python peer).
 pub(crate) fn send_reply(
     peer: &Peer,
     reply_to: &ReplyTo,
     reply: Reply,
-) -> Result<Option<netcore_pipe::SendHandle>, String> {
-    let Some(message) = peer.inner.dialect.reply(reply_to, reply)? else {
+) -> Result<Option<SendHandle>, ReplyNotSent> {
+    let Some(message) = peer
+        .inner
+        .dialect
+        .reply(reply_to, reply)
+        .map_err(ReplyNotSent::Build)?
+    else {
         return Ok(None);
     };
     peer.inner
         .pipe
         .send(message)
         .map(Some)
-        .map_err(|e| e.to_string())
+        .map_err(ReplyNotSent::Send)
 }

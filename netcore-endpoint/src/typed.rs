@@ -15,12 +15,13 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::dialect::{self, RequestError, set_header};
+use crate::error::CallError;
 use crate::extract::{FromRequest, State};
-use crate::peer::{CallError, CallOptions, Peer};
+use crate::peer::{CallOptions, Peer};
 use crate::reply::{IntoReply, Json, Reply, ReplyCode, ReplyError};
 use crate::request::Request;
 use crate::router::Router;
-use crate::wire;
 
 /// The request header carrying a typed call's schema fingerprint.
 pub const SCHEMA: &str = "nc-schema";
@@ -213,12 +214,16 @@ impl Peer {
         request: &R,
         mut options: CallOptions,
     ) -> Result<R::Response, CallError> {
-        let body = serde_json::to_vec(request).map_err(|e| CallError::Request(e.to_string()))?;
-        options
-            .headers
-            .insert(wire::CONTENT_TYPE, wire::JSON)
-            .and_then(|headers| headers.insert(SCHEMA, fingerprint_text(R::FINGERPRINT)))
-            .map_err(|e| CallError::Request(e.to_string()))?;
+        let body = serde_json::to_vec(request)
+            .map_err(|error| CallError::Request(RequestError::from(error)))?;
+        set_header(&mut options.headers, dialect::CONTENT_TYPE, dialect::JSON)
+            .map_err(CallError::Request)?;
+        set_header(
+            &mut options.headers,
+            SCHEMA,
+            fingerprint_text(R::FINGERPRINT),
+        )
+        .map_err(CallError::Request)?;
         self.call_with(R::PATH, body, options).await?.json()
     }
 }

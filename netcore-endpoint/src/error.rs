@@ -1,0 +1,182 @@
+//! Why a call failed: [`CallError`], who is at fault ([`Fault`]), and the
+//! typed causes of local failures ([`DecodeReplyError`]; the request side's
+//! [`RequestError`] lives with the dialects that raise it).
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use netcore_pipe::PipeError;
+
+use crate::dialect::RequestError;
+use crate::reply::{ReplyCode, ReplyError};
+
+/// Why a call did not produce a reply.
+///
+/// [`Request`](CallError::Request) and [`Decode`](CallError::Decode) keep
+/// their cause as [`source`](std::error::Error::source) (print the chain for
+/// the detail); [`Remote`](CallError::Remote) and
+/// [`Connection`](CallError::Connection) show theirs in their message.
+/// [`fault`](CallError::fault) says which side to look at; an
+/// [`io::Error`] can be made from it, with a matching [`io::ErrorKind`].
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The peer answered with an error reply.
+    #[error("the peer answered with {0}")]
+    Remote(ReplyError),
+    /// No reply came within the timeout (the call was cancelled at the peer).
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    /// The connection failed or closed before the reply came.
+    #[error("the connection ended: {0}")]
+    Connection(PipeError),
+    /// The request could not be built (a header out of bounds, a body that
+    /// is not JSON…); nothing was sent.
+    #[error("the request could not be built")]
+    Request(#[source] RequestError),
+    /// The reply could not be read as the expected type.
+    #[error("the reply could not be decoded")]
+    Decode(#[source] DecodeReplyError),
+}
+
+impl CallError {
+    /// The remote error code, if the peer answered with an error.
+    pub fn code(&self) -> Option<ReplyCode> {
+        match self {
+            CallError::Remote(error) => Some(error.code),
+            _ => None,
+        }
+    }
+
+    /// Who is at fault, as far as this side can tell:
+    ///
+    /// | error | fault |
+    /// |---|---|
+    /// | [`Request`](CallError::Request) | [`Local`](Fault::Local): this side's request |
+    /// | [`Remote`](CallError::Remote) | [`Peer`](Fault::Peer): its handler or routes refused |
+    /// | [`Decode`](CallError::Decode) | [`Peer`](Fault::Peer): its reply is not what this side expects (or the two disagree on the type) |
+    /// | [`Connection`](CallError::Connection) | [`Link`](Fault::Link): the connection, whichever end broke it (the [`PipeError`] says more) |
+    /// | [`Timeout`](CallError::Timeout) | [`Timeout`](Fault::Timeout): a slow peer, a slow link, or a timeout too short |
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use netcore_endpoint::{CallError, Fault};
+    /// assert_eq!(CallError::Timeout(Duration::from_secs(1)).fault(), Fault::Timeout);
+    /// ```
+    pub fn fault(&self) -> Fault {
+        match self {
+            CallError::Request(_) => Fault::Local,
+            CallError::Remote(_) | CallError::Decode(_) => Fault::Peer,
+            CallError::Connection(_) => Fault::Link,
+            CallError::Timeout(_) => Fault::Timeout,
+        }
+    }
+}
+
+/// Who is at fault for a [`CallError`] ([`CallError::fault`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Fault {
+    /// This side: the request could not be built. Retrying the same call
+    /// fails the same way.
+    Local,
+    /// The peer: it answered with an error, or with a reply this side cannot
+    /// read.
+    Peer,
+    /// The connection: it failed or closed before the reply came. A retry
+    /// needs a new connection.
+    Link,
+    /// Nobody can tell: no reply came in time.
+    Timeout,
+}
+
+/// Why a reply could not be read as the expected type.
+///
+/// Its [`source`](std::error::Error::source) is the [`serde_json::Error`]
+/// itself (the `Arc` only keeps the error `Clone`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum DecodeReplyError {
+    /// The body is not JSON of the expected shape.
+    Json(Arc<serde_json::Error>),
+}
+
+impl std::fmt::Display for DecodeReplyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeReplyError::Json(_) => f.write_str("the reply body is not the expected JSON"),
+        }
+    }
+}
+
+// By hand rather than derived: the source is the `serde_json::Error`
+// itself, not its `Arc`, so that it downcasts.
+impl std::error::Error for DecodeReplyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DecodeReplyError::Json(error) => Some(&**error),
+        }
+    }
+}
+
+impl From<serde_json::Error> for DecodeReplyError {
+    fn from(error: serde_json::Error) -> DecodeReplyError {
+        DecodeReplyError::Json(Arc::new(error))
+    }
+}
+
+/// A call's failure as an I/O error (the [`CallError`] is its
+/// [`inner`](io::Error::get_ref) error), for code that speaks `io::Result`:
+///
+/// | error | kind |
+/// |---|---|
+/// | [`Timeout`](CallError::Timeout) | [`TimedOut`](io::ErrorKind::TimedOut) |
+/// | [`Connection`](CallError::Connection) | the transport's own kind when the transport failed, [`ConnectionAborted`](io::ErrorKind::ConnectionAborted) otherwise |
+/// | [`Request`](CallError::Request) | [`InvalidInput`](io::ErrorKind::InvalidInput) |
+/// | [`Decode`](CallError::Decode), [`Remote`](CallError::Remote) | [`InvalidData`](io::ErrorKind::InvalidData) |
+///
+/// ```
+/// use std::time::Duration;
+/// use netcore_endpoint::CallError;
+/// let error = std::io::Error::from(CallError::Timeout(Duration::from_secs(1)));
+/// assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+/// assert!(error.get_ref().is_some_and(|inner| inner.is::<CallError>()));
+/// ```
+impl From<CallError> for io::Error {
+    fn from(error: CallError) -> io::Error {
+        let kind = match &error {
+            CallError::Timeout(_) => io::ErrorKind::TimedOut,
+            CallError::Connection(PipeError::Transport(io)) => io.kind(),
+            CallError::Connection(_) => io::ErrorKind::ConnectionAborted,
+            CallError::Request(_) => io::ErrorKind::InvalidInput,
+            CallError::Remote(_) | CallError::Decode(_) => io::ErrorKind::InvalidData,
+        };
+        io::Error::new(kind, error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn typed_causes_stay_reachable() {
+        let json = serde_json::from_slice::<u32>(b"\"x\"").expect_err("not a number");
+        let error = CallError::Decode(json.into());
+        assert_eq!(error.fault(), Fault::Peer);
+        let cause = error.source().and_then(|s| s.source()).expect("two deep");
+        assert!(cause.is::<serde_json::Error>(), "{cause}");
+        assert_eq!(io::Error::from(error).kind(), io::ErrorKind::InvalidData);
+        let local = CallError::Request(RequestError::NotText { name: "h".into() });
+        assert_eq!(local.fault(), Fault::Local);
+        assert_eq!(io::Error::from(local).kind(), io::ErrorKind::InvalidInput);
+        let gone = CallError::Connection(PipeError::transport(io::ErrorKind::BrokenPipe.into()));
+        assert_eq!(gone.fault(), Fault::Link);
+        assert_eq!(io::Error::from(gone).kind(), io::ErrorKind::BrokenPipe);
+        let closed = io::Error::from(CallError::Connection(PipeError::Closed));
+        assert_eq!(closed.kind(), io::ErrorKind::ConnectionAborted);
+    }
+}
