@@ -6,7 +6,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use netcore_pipe::PipeError;
+use netcore_pipe::{Fault, PipeError};
 
 use crate::dialect::RequestError;
 use crate::reply::{ReplyCode, ReplyError};
@@ -56,7 +56,7 @@ impl CallError {
     /// | [`Request`](CallError::Request) | [`Local`](Fault::Local): this side's request |
     /// | [`Remote`](CallError::Remote) | [`Peer`](Fault::Peer): its handler or routes refused |
     /// | [`Decode`](CallError::Decode) | [`Peer`](Fault::Peer): its reply is not what this side expects (or the two disagree on the type) |
-    /// | [`Connection`](CallError::Connection) | [`Link`](Fault::Link): the connection, whichever end broke it (the [`PipeError`] says more) |
+    /// | [`Connection`](CallError::Connection) | the [`PipeError`]'s own ([`PipeError::fault`]): the link, the peer that closed, or this side that did |
     /// | [`Timeout`](CallError::Timeout) | [`Timeout`](Fault::Timeout): a slow peer, a slow link, or a timeout too short |
     ///
     /// ```
@@ -68,27 +68,10 @@ impl CallError {
         match self {
             CallError::Request(_) => Fault::Local,
             CallError::Remote(_) | CallError::Decode(_) => Fault::Peer,
-            CallError::Connection(_) => Fault::Link,
+            CallError::Connection(error) => error.fault(),
             CallError::Timeout(_) => Fault::Timeout,
         }
     }
-}
-
-/// Who is at fault for a [`CallError`] ([`CallError::fault`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Fault {
-    /// This side: the request could not be built. Retrying the same call
-    /// fails the same way.
-    Local,
-    /// The peer: it answered with an error, or with a reply this side cannot
-    /// read.
-    Peer,
-    /// The connection: it failed or closed before the reply came. A retry
-    /// needs a new connection.
-    Link,
-    /// Nobody can tell: no reply came in time.
-    Timeout,
 }
 
 /// Why a reply could not be read as the expected type.

@@ -90,7 +90,7 @@ pub use builder::{EndpointBuilder, StartError};
 pub use cache::{Cache, CacheBuilder};
 pub use dialect::{CONTENT_TYPE, JSON, RequestError};
 pub use endpoint::{Endpoint, EndpointConfig};
-pub use error::{CallError, DecodeReplyError, Fault};
+pub use error::{CallError, DecodeReplyError};
 pub use events::{
     Delivery, DeliveryReport, Events, Lifecycle, LifecycleEvent, LifecycleKind, ListenerId, Typed,
 };
@@ -101,6 +101,7 @@ pub use netcore_macros::Route;
 /// A trait of async methods as a service of typed routes; see the
 /// `netcore-macros` crate docs.
 pub use netcore_macros::service;
+pub use netcore_pipe::Fault;
 /// Where a [`Server`] gets its connections (defined in `netcore-pipe`).
 pub use netcore_pipe::Listener;
 /// Message headers: extra headers of a call or reply (a reply under another

@@ -287,3 +287,25 @@ async fn dropping_a_call_mid_send_cancels_its_mission_and_nothing_runs() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_python_peer_that_leaves_while_a_call_waits_is_the_peer_closing() {
+    let (a, b) = memory_pair(64 * 1024);
+    let client = Endpoint::new(a, Routes::default(), EndpointConfig::python_013());
+    // The "Python peer" reads the request, then goes away without answering.
+    let peer = Pipe::new(b, PipeConfig::python_013());
+    let caller = client.peer().clone();
+    let call = tokio::spawn(async move { caller.call("echo", "hello?").await });
+    let request = guard(peer.recv()).await.expect("the request");
+    assert_eq!(request.body.to_bytes().await.expect("body"), "hello?");
+    drop(peer);
+    let error = guard(call)
+        .await
+        .expect("no panic")
+        .expect_err("no reply came");
+    assert!(
+        matches!(error, CallError::Connection(PipeError::PeerClosed)),
+        "{error:?}"
+    );
+    assert_eq!(error.fault(), netcore_endpoint::Fault::Peer);
+}

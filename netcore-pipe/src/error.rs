@@ -28,12 +28,15 @@ pub enum Fault {
     /// The peer: it closed the link, went away, refused or cancelled the
     /// message, or broke the wire format or the message rules.
     Peer,
-    /// The link between: the transport failed or was cut, bytes were
-    /// damaged, or nothing arrived for too long.
+    /// The link between: the transport failed or was cut, or bytes were
+    /// damaged.
     Link,
     /// A limit: the message breaks what the peer accepts (its size, its
     /// headers). The error names the limit.
     Limit,
+    /// Nobody can tell: nothing came in time (a slow or dead peer, a slow
+    /// or dead link, or a timeout too short).
+    Timeout,
 }
 
 /// Which flow-control window the peer overran.
@@ -174,10 +177,10 @@ impl PipeError {
     /// ```
     pub fn fault(&self) -> Fault {
         match self {
-            PipeError::Transport(_)
-            | PipeError::LinkLost { .. }
-            | PipeError::IdleTimeout(_)
-            | PipeError::Damaged(_) => Fault::Link,
+            PipeError::Transport(_) | PipeError::LinkLost { .. } | PipeError::Damaged(_) => {
+                Fault::Link
+            }
+            PipeError::IdleTimeout(_) => Fault::Timeout,
             PipeError::Decode(DecodeError::Truncated { .. }) => Fault::Link,
             PipeError::PeerClosed
             | PipeError::Decode(_)
