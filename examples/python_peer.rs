@@ -76,7 +76,7 @@ async fn listen(addr: &str, seconds: Option<u64>) -> Result<(), Box<dyn std::err
     let server = Server::new(
         routes,
         ServerConfig {
-            endpoint: EndpointConfig::python_013(),
+            endpoint: EndpointConfig::py013(),
             ..ServerConfig::default()
         },
     );
@@ -106,9 +106,9 @@ async fn call(
     // Checked, then sent as written: the Python side gets the exact text.
     serde_json::from_str::<Value>(data).map_err(|error| format!("--data is not JSON: {error}"))?;
     // The pipe is built for the Python format, as the endpoint expects.
-    let options = TcpOptions::default().pipe(PipeConfig::python_013());
+    let options = TcpOptions::default().pipe(PipeConfig::py013());
     let endpoint = Endpoint::builder()
-        .config(EndpointConfig::python_013())
+        .config(EndpointConfig::py013())
         .start(tcp::connect(addr, &options).await?)?;
     let options = CallOptions {
         timeout: Some(timeout),

@@ -72,7 +72,7 @@ async fn rust_server(echoes: Arc<AtomicUsize>) -> (Server, std::net::SocketAddr)
     let server = Server::new(
         routes,
         ServerConfig {
-            endpoint: EndpointConfig::python_013(),
+            endpoint: EndpointConfig::py013(),
             ..ServerConfig::default()
         },
     );
@@ -192,7 +192,7 @@ impl PythonServer {
         let stream = TcpStream::connect(&self.addr).await.expect("connect");
         stream.set_nodelay(true).expect("nodelay");
         Endpoint::builder()
-            .config(EndpointConfig::python_013())
+            .config(EndpointConfig::py013())
             .start(stream)
             .expect("a client has no routes to check")
     }

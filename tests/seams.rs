@@ -321,7 +321,7 @@ async fn a_python_config_refuses_a_pipe_built_for_lso() {
     let (a, _b) = memory_pair(64 * 1024);
     let lso_pipe = Pipe::new(a, PipeConfig::default());
     let refused = Endpoint::builder()
-        .config(EndpointConfig::python_013())
+        .config(EndpointConfig::py013())
         .start(lso_pipe)
         .expect_err("the wire formats disagree");
     assert!(
@@ -329,17 +329,17 @@ async fn a_python_config_refuses_a_pipe_built_for_lso() {
         "{refused:?}"
     );
     assert!(
-        refused.to_string().contains("PipeConfig::python_013()"),
+        refused.to_string().contains("PipeConfig::py013()"),
         "{refused}"
     );
     // Given the transport itself, the endpoint builds the pipe it needs.
     let (a, _b) = memory_pair(64 * 1024);
     let endpoint = Endpoint::builder()
-        .config(EndpointConfig::python_013())
+        .config(EndpointConfig::py013())
         .start(a)
         .expect("a transport takes the config's format");
     assert!(matches!(
         endpoint.peer().wire_format(),
-        netcore::pipe::WireFormat::Python013(_)
+        netcore::pipe::WireFormat::Py013(_)
     ));
 }

@@ -91,7 +91,7 @@ impl EndpointBuilder {
     }
 
     /// The endpoint's settings (default [`EndpointConfig::default`]; see
-    /// [`EndpointConfig::lossy_link`] and [`EndpointConfig::python_013`]).
+    /// [`EndpointConfig::lossy_link`] and [`EndpointConfig::py013`]).
     /// Listeners registered on this builder go to the events hub of the
     /// endpoint, whichever config set it, before or after them.
     pub fn config(mut self, config: EndpointConfig) -> EndpointBuilder {
@@ -295,7 +295,7 @@ pub enum StartError {
     #[error(
         "the endpoint is set up for {wanted} but the pipe it was given speaks {pipe}: \
          build the pipe with the same wire format (for TCP, \
-         `TcpOptions::default().pipe(PipeConfig::python_013())`), or give the endpoint \
+         `TcpOptions::default().pipe(PipeConfig::py013())`), or give the endpoint \
          the transport itself"
     )]
     WireMismatch {

@@ -24,15 +24,15 @@ use crate::serving::Requests;
 #[derive(Debug, Clone)]
 pub struct EndpointConfig {
     /// The pipe's settings (its receive mode is set to streaming). Its wire
-    /// format decides the dialect: [`PipeConfig::python_013`] talks to
-    /// Python netcore 0.1.3 peers (see [`crate::python`]).
+    /// format decides the dialect: [`PipeConfig::py013`] talks to
+    /// Python netcore 0.1.3 peers (see [`crate::py013`]).
     pub pipe: PipeConfig,
     /// Handlers running at once on this connection; further requests wait,
     /// which backs the peer off (backpressure).
     pub max_concurrent_handlers: usize,
     /// Timeout of calls that do not set their own; `None`: wait forever
     /// (except with Python peers, which never send error replies: then
-    /// [`python::DEFAULT_CALL_TIMEOUT`](crate::python::DEFAULT_CALL_TIMEOUT)).
+    /// [`py013::DEFAULT_CALL_TIMEOUT`](crate::py013::DEFAULT_CALL_TIMEOUT)).
     pub default_timeout: Option<Duration>,
     /// Where lifecycle events go (peer connected or gone, request, reply,
     /// cancel, transport error). A server shares one hub across connections.
@@ -52,16 +52,16 @@ impl Default for EndpointConfig {
 
 impl EndpointConfig {
     /// Settings to talk to a peer running the Python framework netcore 0.1.3:
-    /// the defaults over [`PipeConfig::python_013`] (see [`crate::python`]).
+    /// the defaults over [`PipeConfig::py013`] (see [`crate::py013`]).
     ///
     /// ```
     /// use netcore_endpoint::EndpointConfig;
     /// use netcore_pipe::WireFormat;
-    /// let config = EndpointConfig::python_013();
-    /// assert!(matches!(config.pipe.wire, WireFormat::Python013(_)));
+    /// let config = EndpointConfig::py013();
+    /// assert!(matches!(config.pipe.wire, WireFormat::Py013(_)));
     /// ```
-    pub fn python_013() -> EndpointConfig {
-        EndpointConfig::over(PipeConfig::python_013())
+    pub fn py013() -> EndpointConfig {
+        EndpointConfig::over(PipeConfig::py013())
     }
 
     /// Settings for links that lose, insert or flip bytes — a raw UART, a

@@ -18,7 +18,7 @@
 //! | `peer` | [`Peer`]: [`call`](Peer::call), [`call_json`](Peer::call_json), [`notify`](Peer::notify) |
 //! | `error` | why a call failed: [`CallError`] and who is at [`Fault`]; the typed causes [`RequestError`] and [`DecodeReplyError`] |
 //! | `builder` | [`EndpointBuilder`] (from [`Endpoint::builder`]): config, routes, event listeners and scheduled tasks registered before anything runs, then `start` over any transport or ready pipe; [`StartError`] |
-//! | `endpoint` | [`Endpoint`], [`EndpointConfig`] and its presets (`lossy_link`, `python_013`): one connection and its lifecycle |
+//! | `endpoint` | [`Endpoint`], [`EndpointConfig`] and its presets (`lossy_link`, `py013`): one connection and its lifecycle |
 //! | `inbound` | the reader of a connection: replies complete their calls there, requests go on to `serving` |
 //! | `serving` | the request side: handler slots, one task per request, deadlines, cancels, the reply sent back |
 //! | `server` | [`Server`]: an accept loop over any [`Listener`] (`netcore-transports`' TCP, Unix and QUIC listeners keep their tuning), one endpoint per connection, peer list, broadcast, connection limit, graceful shutdown |
@@ -27,7 +27,7 @@
 //! | [`cache`] | a typed TTL cache with a size bound, on moka |
 //! | `typed` | typed routes: the [`Route`] trait and its derive, the [`service`] macro, [`Router::typed`], [`Peer::call_typed`], schema fingerprints in the [`SCHEMA`] header |
 //! | `dialect` | how calls, replies, notifications and cancels travel as pipe messages: one implementation per wire dialect (LSO v2's headers, Python netcore 0.1.3's info keys), picked once per connection from the pipe's wire format |
-//! | [`python`] | talking to Python netcore 0.1.3 peers: how calls map onto its format, what it cannot do |
+//! | [`py013`] | talking to Python netcore 0.1.3 peers: how calls map onto its format, what it cannot do |
 //!
 //! How data flows: the pipe delivers each incoming message as it opens;
 //! the reader classifies it by its headers, in the connection's dialect
@@ -77,7 +77,7 @@ mod handler;
 mod inbound;
 mod peer;
 mod peer_id;
-pub mod python;
+pub mod py013;
 mod reply;
 mod request;
 pub mod router;

@@ -12,7 +12,7 @@
 //! Lookup is one hash-map probe on the full path.
 //!
 //! A route may also be a bare name without any `/` (`echo`): that is how
-//! Python netcore 0.1.3 names its routes (see [`crate::python`]). Bare names
+//! Python netcore 0.1.3 names its routes (see [`crate::py013`]). Bare names
 //! live at the top level only; nesting one under a prefix is a
 //! [`RouterError::BadPath`].
 //!

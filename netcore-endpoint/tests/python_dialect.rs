@@ -1,4 +1,4 @@
-//! The endpoint in Python-compatible mode (`PipeConfig::python_013()`):
+//! The endpoint in Python-compatible mode (`PipeConfig::py013()`):
 //! calls between two Rust endpoints, and a hand-driven pipe standing in for
 //! a Python peer to check the exact info keys. The real Python package is
 //! met in the workspace's `tests/python_interop.rs`. Timeouts are failure
@@ -47,16 +47,16 @@ fn server_routes(count: Arc<AtomicUsize>) -> Routes {
 
 fn connect(count: Arc<AtomicUsize>) -> (Endpoint, Endpoint) {
     let (a, b) = memory_pair(256 << 10);
-    let server = Endpoint::new(b, server_routes(count), EndpointConfig::python_013());
-    let client = Endpoint::new(a, Routes::default(), EndpointConfig::python_013());
+    let server = Endpoint::new(b, server_routes(count), EndpointConfig::py013());
+    let client = Endpoint::new(a, Routes::default(), EndpointConfig::py013());
     (server, client)
 }
 
 /// A bare pipe in Python mode, playing the Python peer by hand.
 fn fake_python_peer(count: Arc<AtomicUsize>) -> (Endpoint, Pipe) {
     let (a, b) = memory_pair(256 << 10);
-    let server = Endpoint::new(b, server_routes(count), EndpointConfig::python_013());
-    (server, Pipe::new(a, PipeConfig::python_013()))
+    let server = Endpoint::new(b, server_routes(count), EndpointConfig::py013());
+    (server, Pipe::new(a, PipeConfig::py013()))
 }
 
 fn info(body: &'static [u8], keys: &[(&str, &str)]) -> Message {
@@ -120,8 +120,8 @@ async fn both_sides_call_each_other_without_mistaking_requests_for_replies() {
         .route("whoami", whoami)
         .build()
         .expect("routes");
-    let _server = Endpoint::new(b, server_routes, EndpointConfig::python_013());
-    let client = Endpoint::new(a, client_routes, EndpointConfig::python_013());
+    let _server = Endpoint::new(b, server_routes, EndpointConfig::py013());
+    let client = Endpoint::new(a, client_routes, EndpointConfig::py013());
     guard(async {
         let calls = (0..20).map(|i| {
             let peer = client.peer().clone();
@@ -291,9 +291,9 @@ async fn dropping_a_call_mid_send_cancels_its_mission_and_nothing_runs() {
 #[tokio::test]
 async fn a_python_peer_that_leaves_while_a_call_waits_is_the_peer_closing() {
     let (a, b) = memory_pair(64 * 1024);
-    let client = Endpoint::new(a, Routes::default(), EndpointConfig::python_013());
+    let client = Endpoint::new(a, Routes::default(), EndpointConfig::py013());
     // The "Python peer" reads the request, then goes away without answering.
-    let peer = Pipe::new(b, PipeConfig::python_013());
+    let peer = Pipe::new(b, PipeConfig::py013());
     let caller = client.peer().clone();
     let call = tokio::spawn(async move { caller.call("echo", "hello?").await });
     let request = guard(peer.recv()).await.expect("the request");

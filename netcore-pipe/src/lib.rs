@@ -52,7 +52,7 @@
 //!
 //! The wire format is `netcore-protocol` (re-exported as [`protocol`]): LSO
 //! v2 by default, or the Python netcore 0.1.3 format with
-//! [`PipeConfig::python_013`] ([`WireFormat`]).
+//! [`PipeConfig::py013`] ([`WireFormat`]).
 //!
 //! ```
 //! use netcore_pipe::{Message, Pipe, PipeConfig, protocol::Priority, transport::memory_pair};

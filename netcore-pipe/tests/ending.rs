@@ -61,7 +61,7 @@ async fn a_peer_killed_mid_frame_is_a_lost_link_not_a_protocol_violation() {
 #[tokio::test]
 async fn a_python_peer_killed_mid_packet_is_a_lost_link() {
     let (ours, mut raw) = tokio::io::duplex(64 * 1024);
-    let pipe = Pipe::new(ours, PipeConfig::python_013());
+    let pipe = Pipe::new(ours, PipeConfig::py013());
     // The first 10 bytes of a head packet, then nothing.
     use netcore_pipe::protocol::py013::{Encoder as PyEncoder, Head, Info, Packet};
     let head = PyEncoder::new()
@@ -101,8 +101,8 @@ async fn after_the_peer_closes_gracefully_sending_says_the_peer_closed() {
 #[tokio::test]
 async fn a_python_peer_that_leaves_is_the_peer_closing() {
     let (a, b) = memory_pair(64 * 1024);
-    let left = Pipe::new(a, PipeConfig::python_013());
-    let right = Pipe::new(b, PipeConfig::python_013());
+    let left = Pipe::new(a, PipeConfig::py013());
+    let right = Pipe::new(b, PipeConfig::py013());
     drop(right);
     // End of stream is how a Python peer leaves: graceful, but the peer's.
     guard(left.closed()).await.expect("graceful");

@@ -1,4 +1,4 @@
-//! The pipe in Python-compatible mode ([`WireFormat::Python013`]), two Rust
+//! The pipe in Python-compatible mode ([`WireFormat::Py013`]), two Rust
 //! pipes talking netcore 0.1.3 to each other. The real Python peer is met in
 //! the workspace's `tests/python_interop.rs`.
 
@@ -38,7 +38,7 @@ async fn guard<T>(future: impl std::future::Future<Output = T>) -> T {
 
 #[tokio::test]
 async fn fifty_messages_each_way_with_info_headers() {
-    let (left, right) = pair(PipeConfig::python_013());
+    let (left, right) = pair(PipeConfig::py013());
     guard(async {
         left.ready().await.expect("no handshake to wait for");
         let mut handles = Vec::new();
@@ -77,7 +77,7 @@ async fn fifty_messages_each_way_with_info_headers() {
 #[tokio::test]
 async fn a_large_file_body_streams_and_a_slow_reader_holds_the_sender_back() {
     let config = PipeConfig::default()
-        .with_wire(WireFormat::Python013(
+        .with_wire(WireFormat::Py013(
             Py013Config::default().with_receive_window(64 << 10),
         ))
         .with_receive(ReceiveMode::Streaming);
@@ -112,7 +112,7 @@ async fn a_large_file_body_streams_and_a_slow_reader_holds_the_sender_back() {
 
 #[tokio::test]
 async fn cancelling_mid_transfer_fails_the_message_at_the_receiver() {
-    let (left, right) = pair(PipeConfig::python_013().with_receive(ReceiveMode::Streaming));
+    let (left, right) = pair(PipeConfig::py013().with_receive(ReceiveMode::Streaming));
     guard(async {
         let handle = left.send(Message::new(pattern(8 << 20, 1))).expect("send");
         let mut incoming = right.accept().await.expect("accept");
@@ -140,7 +140,7 @@ async fn cancelling_mid_transfer_fails_the_message_at_the_receiver() {
 
 #[tokio::test]
 async fn a_stream_body_and_a_huge_head_are_refused_locally() {
-    let (left, _right) = pair(PipeConfig::python_013());
+    let (left, _right) = pair(PipeConfig::py013());
     guard(async {
         let stream = futures::stream::iter([Ok(Bytes::from_static(b"x"))]);
         let handle = left.send(Message::new(Body::stream(stream))).expect("send");
@@ -160,7 +160,7 @@ async fn a_stream_body_and_a_huge_head_are_refused_locally() {
 
 #[tokio::test]
 async fn closing_writes_what_is_queued_then_the_peer_sees_the_end() {
-    let (left, right) = pair(PipeConfig::python_013());
+    let (left, right) = pair(PipeConfig::py013());
     guard(async {
         let handle = left.send(Message::new(pattern(100_000, 9))).expect("send");
         left.close().await.expect("graceful");
@@ -180,7 +180,7 @@ async fn closing_writes_what_is_queued_then_the_peer_sees_the_end() {
 
 #[tokio::test]
 async fn a_file_body_goes_out_whatever_the_core_chunk_size() {
-    let mut config = PipeConfig::python_013();
+    let mut config = PipeConfig::py013();
     config.core.chunk_size = 512;
     let (left, right) = pair(config);
     let dir = tempfile::tempdir().expect("temp dir");

@@ -4,7 +4,7 @@
 //! | dialect | file | pipe's wire format |
 //! |---|---|---|
 //! | Netcore's own, LSO v2: `nc-kind`, `nc-call`… headers | [`lso2`] | [`WireFormat::Lso2`] (and any format this crate does not know) |
-//! | Python netcore 0.1.3: info keys `route`, `message_id`, `is_response` | [`py013`] | [`WireFormat::Python013`] |
+//! | Python netcore 0.1.3: info keys `route`, `message_id`, `is_response` | [`py013`] | [`WireFormat::Py013`] |
 //!
 //! A connection's [`Peer`](crate::Peer) holds its dialect as a
 //! `&'static dyn Dialect`, picked once from the pipe's wire format by
@@ -50,7 +50,7 @@ pub const JSON: &str = "application/json";
 /// may grow) is spoken as LSO v2, Netcore's own.
 pub(crate) fn of(wire: &WireFormat) -> &'static dyn Dialect {
     match wire {
-        WireFormat::Python013(_) => &py013::Py013,
+        WireFormat::Py013(_) => &py013::Py013,
         _ => &lso2::Lso2,
     }
 }
@@ -238,7 +238,7 @@ mod tests {
     #[test]
     fn the_pipe_format_picks_the_dialect() {
         assert_eq!(of(&WireFormat::Lso2).name(), "LSO v2");
-        let python = netcore_pipe::PipeConfig::python_013().wire;
+        let python = netcore_pipe::PipeConfig::py013().wire;
         assert_eq!(of(&python).name(), "Python netcore 0.1.3");
     }
 

@@ -2,7 +2,7 @@
 //! info carries `route` and an 8-character `message_id`; a reply carries
 //! `is_response: true` and the request's `message_id`. There are no error
 //! replies, cancels of calls or deadlines. The user-facing side — what a
-//! Python peer can and cannot do — is in [`crate::python`].
+//! Python peer can and cannot do — is in [`crate::py013`].
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,7 +30,7 @@ const MESSAGE_ID_LEN: usize = 8;
 /// Python's alphabet, most significant digit first (ids up to 62⁸ − 1).
 ///
 /// ```
-/// use netcore_endpoint::python::{call_id, message_id};
+/// use netcore_endpoint::py013::{call_id, message_id};
 /// assert_eq!(message_id(1), "AAAAAAAB");
 /// assert_eq!(call_id(&message_id(123_456_789)), Some(123_456_789));
 /// ```
@@ -61,7 +61,7 @@ pub fn call_id(message_id: &str) -> Option<u64> {
 static NEXT_LOCAL_CALL: AtomicU64 = AtomicU64::new(1 << 63);
 
 /// The Python netcore 0.1.3 dialect (see the [module docs](self) and
-/// [`crate::python`]).
+/// [`crate::py013`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Py013;
 
@@ -208,7 +208,7 @@ fn plain_headers(info: &Headers) -> Headers {
     headers
 }
 
-/// What an incoming Python mission is (see [`crate::python`]).
+/// What an incoming Python mission is (see [`crate::py013`]).
 fn classify(info: Headers, pending: &dyn Fn(u64) -> bool) -> Classified {
     let is_response = info.get_str("is_response") == Some("true");
     let headers = plain_headers(&info);

@@ -19,7 +19,7 @@ pub enum WireFormat {
     /// checks, no flow control; headers are the mission's info keys with
     /// JSON text values. Of `PipeConfig::core`, only `chunk_size` is used
     /// (the size file bodies are read in).
-    Python013(Py013Config),
+    Py013(Py013Config),
 }
 
 /// How incoming messages reach the application.
@@ -41,7 +41,7 @@ pub enum ReceiveMode {
 /// Settings of a [`Pipe`](super::Pipe).
 ///
 /// Start from a preset ([`Default`], [`PipeConfig::lossy_link`],
-/// [`PipeConfig::python_013`]) and change what you need with the `with_*`
+/// [`PipeConfig::py013`]) and change what you need with the `with_*`
 /// setters, one per field (new fields may come, so the struct cannot be
 /// built literally outside this crate):
 ///
@@ -110,16 +110,16 @@ impl PipeConfig {
     }
 
     /// Settings to talk to a peer running the Python framework netcore
-    /// 0.1.3 ([`WireFormat::Python013`] with its defaults).
+    /// 0.1.3 ([`WireFormat::Py013`] with its defaults).
     ///
     /// ```
     /// use netcore_pipe::{PipeConfig, WireFormat};
-    /// let config = PipeConfig::python_013();
-    /// assert!(matches!(config.wire, WireFormat::Python013(_)));
+    /// let config = PipeConfig::py013();
+    /// assert!(matches!(config.wire, WireFormat::Py013(_)));
     /// ```
-    pub fn python_013() -> PipeConfig {
+    pub fn py013() -> PipeConfig {
         PipeConfig {
-            wire: WireFormat::Python013(Py013Config::default()),
+            wire: WireFormat::Py013(Py013Config::default()),
             ..PipeConfig::default()
         }
     }

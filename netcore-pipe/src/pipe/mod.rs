@@ -93,7 +93,7 @@ impl Pipe {
         // The one place a wire format is chosen; everything below the pipe
         // is generic over its core.
         match &config.wire {
-            WireFormat::Python013(py) => {
+            WireFormat::Py013(py) => {
                 let core = crate::core::py013::Connection::new(py.clone());
                 Pipe::with_core(transport, config, core)
             }

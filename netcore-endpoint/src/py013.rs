@@ -9,7 +9,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = EndpointConfig::python_013();
+//! let config = EndpointConfig::py013();
 //! let (a, b) = memory_pair(64 * 1024);
 //! let routes = Router::new().route("echo", |body: bytes::Bytes| async move { body }).build()?;
 //! let _server = Endpoint::new(b, routes, config.clone());
