@@ -154,13 +154,8 @@ async fn main() -> Result<()> {
             }
         }
     });
-    let config = ServerConfig {
-        endpoint: EndpointConfig {
-            events: events.clone(),
-            ..EndpointConfig::default()
-        },
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig::default()
+        .with_endpoint(EndpointConfig::default().with_events(events.clone()));
     let server = Server::new(routes, config);
     // Connections come out tuned for a pipe: no Nagle, a bounded kernel
     // send queue (small calls stay fast beside bulk), keepalive.
@@ -250,10 +245,7 @@ async fn main() -> Result<()> {
             let peer = peer.clone();
             let body = body.clone();
             // Bulk goes in the low tier: small calls overtake it at once.
-            let options = CallOptions {
-                priority: Some(Priority::LOW),
-                ..CallOptions::default()
-            };
+            let options = CallOptions::default().with_priority(Some(Priority::LOW));
             tokio::spawn(async move { peer.call_with("/files/upload", body, options).await })
         })
         .collect();

@@ -75,10 +75,7 @@ async fn listen(addr: &str, seconds: Option<u64>) -> Result<(), Box<dyn std::err
         .build()?;
     let server = Server::new(
         routes,
-        ServerConfig {
-            endpoint: EndpointConfig::py013(),
-            ..ServerConfig::default()
-        },
+        ServerConfig::default().with_endpoint(EndpointConfig::py013()),
     );
     let listener = tcp::Listener::bind(addr, TcpOptions::default()).await?;
     println!("listening on {}", listener.local_addr());
@@ -110,10 +107,7 @@ async fn call(
     let endpoint = Endpoint::builder()
         .config(EndpointConfig::py013())
         .start(tcp::connect(addr, &options).await?)?;
-    let options = CallOptions {
-        timeout: Some(timeout),
-        ..CallOptions::default()
-    };
+    let options = CallOptions::default().with_timeout(Some(timeout));
     let reply = endpoint
         .peer()
         .call_with(route, data.to_owned(), options)

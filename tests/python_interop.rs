@@ -71,10 +71,7 @@ async fn rust_server(echoes: Arc<AtomicUsize>) -> (Server, std::net::SocketAddr)
         .expect("routes");
     let server = Server::new(
         routes,
-        ServerConfig {
-            endpoint: EndpointConfig::py013(),
-            ..ServerConfig::default()
-        },
+        ServerConfig::default().with_endpoint(EndpointConfig::py013()),
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
@@ -249,10 +246,7 @@ async fn a_rust_client_calls_a_python_server() {
         assert_eq!(size, json!({"size": 1 << 20}));
 
         // Python sends nothing for an unknown route: the call times out.
-        let options = CallOptions {
-            timeout: Some(Duration::from_secs(2)),
-            ..CallOptions::default()
-        };
+        let options = CallOptions::default().with_timeout(Some(Duration::from_secs(2)));
         let error = peer
             .call_with("no_such_route", "{}", options)
             .await

@@ -21,7 +21,9 @@ use crate::scheduler::Scheduler;
 use crate::serving::Requests;
 
 /// Settings of an endpoint.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, getset::WithSetters)]
+#[getset(set_with = "pub")]
+#[non_exhaustive]
 pub struct EndpointConfig {
     /// The pipe's settings (its receive mode is set to streaming). Its wire
     /// format decides the dialect: [`PipeConfig::py013`] talks to

@@ -34,7 +34,9 @@ impl Response {
 }
 
 /// Per-call settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, getset::WithSetters)]
+#[getset(set_with = "pub")]
+#[non_exhaustive]
 pub struct CallOptions {
     /// How long to wait for the reply (the peer is told, and aborts its
     /// handler when it passes). `None`: the peer's default, if any.

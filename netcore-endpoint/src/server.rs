@@ -18,7 +18,9 @@ use crate::router::Routes;
 use crate::scheduler::Scheduler;
 
 /// Settings of a [`Server`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, getset::WithSetters)]
+#[getset(set_with = "pub")]
+#[non_exhaustive]
 pub struct ServerConfig {
     /// Settings of each connection's endpoint.
     pub endpoint: EndpointConfig,

@@ -333,10 +333,7 @@ async fn deadlines_and_dropped_calls_abort_the_remote_handler() {
     let (_server, client) = connect(routes, no_routes(), EndpointConfig::default());
     let peer = client.peer();
     // A deadline: the caller gets Timeout, the handler never finishes.
-    let options = CallOptions {
-        timeout: Some(Duration::from_secs(2)),
-        ..CallOptions::default()
-    };
+    let options = CallOptions::default().with_timeout(Some(Duration::from_secs(2)));
     let result = peer.call_with("/slow", "", options).await;
     assert!(matches!(result, Err(CallError::Timeout(_))), "{result:?}");
     // Dropping the call's future cancels it at the peer.
@@ -384,10 +381,7 @@ async fn thousands_of_calls_in_flight_on_one_connection() {
         .route("/double", double)
         .build()
         .expect("routes");
-    let config = EndpointConfig {
-        max_concurrent_handlers: 4096,
-        ..EndpointConfig::default()
-    };
+    let config = EndpointConfig::default().with_max_concurrent_handlers(4096);
     let (_server, client) = connect(routes, no_routes(), config);
     let peer = client.peer().clone();
     let calls: Vec<_> = (0..3000u64)
@@ -448,10 +442,7 @@ async fn handler_concurrency_is_capped_per_connection() {
         .route("/busy", busy)
         .build()
         .expect("routes");
-    let config = EndpointConfig {
-        max_concurrent_handlers: 3,
-        ..EndpointConfig::default()
-    };
+    let config = EndpointConfig::default().with_max_concurrent_handlers(3);
     let (_server, client) = connect(routes, no_routes(), config);
     let calls: Vec<_> = (0..30)
         .map(|_| {
@@ -541,10 +532,7 @@ async fn a_request_too_large_for_the_peer_fails_at_once() {
     guard(client.peer().call("/echo", "fits"))
         .await
         .expect("a small call works");
-    let options = CallOptions {
-        timeout: Some(Duration::from_secs(3600)),
-        ..CallOptions::default()
-    };
+    let options = CallOptions::default().with_timeout(Some(Duration::from_secs(3600)));
     let result = guard(client.peer().call_with("/echo", vec![0u8; 5000], options)).await;
     assert!(
         matches!(
@@ -586,10 +574,7 @@ async fn handlers_calling_back_do_not_deadlock_when_every_slot_is_busy() {
     async fn y() -> &'static str {
         "y"
     }
-    let config = EndpointConfig {
-        max_concurrent_handlers: 1,
-        ..EndpointConfig::default()
-    };
+    let config = EndpointConfig::default().with_max_concurrent_handlers(1);
     let server_routes = Router::new().route("/x", x).build().expect("routes");
     let client_routes = Router::new().route("/y", y).build().expect("routes");
     let (_server, client) = connect(server_routes, client_routes, config);

@@ -216,10 +216,7 @@ async fn unknown_routes_and_failing_handlers_send_nothing_so_calls_time_out() {
         let nothing = tokio::time::timeout(Duration::from_millis(300), python.recv()).await;
         assert!(nothing.is_err(), "no reply at all, as from a Python peer");
 
-        let options = CallOptions {
-            timeout: Some(Duration::from_millis(200)),
-            ..CallOptions::default()
-        };
+        let options = CallOptions::default().with_timeout(Some(Duration::from_millis(200)));
         for route in ["nowhere", "fails"] {
             let error = client
                 .peer()

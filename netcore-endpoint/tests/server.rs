@@ -121,10 +121,7 @@ async fn many_clients_share_one_router_and_hear_broadcasts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_over_the_limit_are_refused() {
-    let config = ServerConfig {
-        max_connections: 1,
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig::default().with_max_connections(1);
     let (server, address, _serving) = start(config).await;
     let no_routes = || Routes::default();
     let first = client(address, no_routes()).await;

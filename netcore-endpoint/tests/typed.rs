@@ -112,10 +112,7 @@ async fn a_typed_call_round_trips_and_typed_errors_come_back() {
         .await
         .expect_err("no user 8");
     assert_eq!(error.code(), Some(ReplyCode::NOT_FOUND));
-    let options = CallOptions {
-        timeout: Some(Duration::from_secs(10)),
-        ..CallOptions::default()
-    };
+    let options = CallOptions::default().with_timeout(Some(Duration::from_secs(10)));
     let user = guard(peer.call_typed_with(&GetUser { id: 7 }, options))
         .await
         .expect("with options");

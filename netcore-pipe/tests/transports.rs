@@ -855,15 +855,7 @@ async fn faulty_damage_is_reproducible_and_counted() {
     assert_ne!(first, data);
 
     // Another seed: other damage.
-    let (other, _) = damaged(
-        FaultConfig {
-            seed: 2025,
-            ..config
-        },
-        &data,
-        1000,
-    )
-    .await;
+    let (other, _) = damaged(config.with_seed(2025), &data, 1000).await;
     assert_ne!(other, first);
 
     // Flips alone keep the length and change exactly one bit per counted flip.

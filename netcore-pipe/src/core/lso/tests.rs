@@ -729,7 +729,10 @@ fn errors_say_whose_fault_they_are() {
         (PipeError::LinkLost { buffered: 3 }, Fault::Link),
         (PipeError::Closed, Fault::Local),
         (PipeError::Refused(4), Fault::Peer),
-        (PipeError::IdleTimeout(Duration::from_secs(1)), Fault::Timeout),
+        (
+            PipeError::IdleTimeout(Duration::from_secs(1)),
+            Fault::Timeout,
+        ),
         (
             PipeError::Encode(netcore_protocol::EncodeError::MessageTooLarge { len: 9, max: 8 }),
             Fault::Limit,

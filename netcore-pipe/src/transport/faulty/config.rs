@@ -16,7 +16,9 @@
 /// assert!(!config.is_clean());
 /// assert!(FaultConfig::clean(7).is_clean());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, getset::WithSetters)]
+#[getset(set_with = "pub")]
+#[non_exhaustive]
 pub struct FaultConfig {
     /// Seed of the random generator: the same seed and the same bytes written
     /// give the same damage, however the bytes are cut into writes.
