@@ -29,7 +29,22 @@
 //! | `dialect` | how calls, replies, notifications and cancels travel as pipe messages: one implementation per wire dialect (LSO v2's headers, Python netcore 0.1.3's info keys), picked once per connection from the pipe's wire format |
 //! | [`py013`] | talking to Python netcore 0.1.3 peers: how calls map onto its format, what it cannot do |
 //!
-//! How data flows: the pipe delivers each incoming message as it opens;
+//! ## How data flows
+//!
+//! ```text
+//!   Peer::call(route, body)                                  handler(extractors) -> reply
+//!        │ dialect.request(): headers                               ▲            │
+//!        ▼                                                          │            │ dialect.reply()
+//!   Pipe::send ════════════════ one pipe, both ways ═══════════▶ Pipe::accept    │
+//!        ▲                                                          │            ▼
+//!        │                              inbound reader: dialect.classify(headers)
+//!   pending call ◀── Reply ─────────────┤ Call / Notify ──▶ serving (handler slots,
+//!   (completed,                          │                    deadline, cancel)
+//!    or failed with                      ├ Cancel ──▶ abort that handler
+//!    the pipe's end)                     └ Ignored (logged)
+//! ```
+//!
+//! The pipe delivers each incoming message as it opens;
 //! the reader classifies it by its headers, in the connection's dialect
 //! (`nc-kind`, `nc-call`, … or Python's info keys): a reply
 //! completes the [`Peer::call`] waiting for it, a call or notification goes
