@@ -222,8 +222,9 @@ impl PipeError {
 }
 
 impl From<PipeError> for io::Error {
-    /// An I/O error of a fitting kind, with the pipe error as its source (a
-    /// transport error is passed through as it was).
+    /// An I/O error of a fitting kind (a transport's or body source's own
+    /// kind is kept) wrapping the pipe error, which `get_ref` and
+    /// `source` reach.
     fn from(error: PipeError) -> io::Error {
         use io::ErrorKind;
         let kind = match &error {

@@ -106,9 +106,11 @@ impl Pipe {
     }
 
     /// Starts a pipe over `transport` driving `core`, the connection state
-    /// machine of any wire format (see [`Core`]); of `config`, the wire and
-    /// core settings are then not used (the core has its own). Must be
-    /// called inside a tokio runtime.
+    /// machine of any wire format (see [`Core`]). The core has its own
+    /// settings: of `config.core` only `chunk_size` is used (the size file
+    /// bodies are read in), and `config.wire` is only what
+    /// [`wire_format`](Pipe::wire_format) reports (endpoints pick their call
+    /// conventions from it). Must be called inside a tokio runtime.
     pub fn with_core<T: Transport, C: Core>(transport: T, mut config: PipeConfig, core: C) -> Pipe {
         config.receive_buffer = config.receive_buffer.clamp(1, u64::from(u32::MAX));
         config.spill_threshold = config.spill_threshold.min(config.receive_buffer);

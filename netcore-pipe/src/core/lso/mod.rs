@@ -352,11 +352,13 @@ impl Connection {
                 Err(error) => {
                     let error = PipeError::Encode(error);
                     if chosen.last {
-                        // Already removed by the scheduler.
+                        // Already removed by the scheduler; a close waiting
+                        // for our messages may now go on.
                         self.events.push_back(Event::OutgoingFailed {
                             id: chosen.message_id,
                             error,
                         });
+                        self.check_graceful_end();
                     } else {
                         self.fail_outgoing(chosen.message_id, error, ErrorCode::INTERNAL);
                     }

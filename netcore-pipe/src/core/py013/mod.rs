@@ -260,7 +260,9 @@ impl Connection {
             return;
         }
         let pending = self.send.len() + self.recv.len();
-        self.end((pending > 0).then_some(PipeError::PeerClosed), true);
+        // With nothing pending it is how a Python peer leaves: graceful, the
+        // peer's doing; with something pending it is a failure.
+        self.end((pending > 0).then_some(PipeError::PeerClosed), pending == 0);
     }
 
     /// Reading or writing failed.

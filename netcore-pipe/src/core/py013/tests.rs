@@ -551,3 +551,37 @@ fn golden_captures_reassemble_into_the_messages_python_sent() {
     }
     assert_eq!(checked, 12);
 }
+
+#[test]
+fn end_of_stream_is_the_peer_leaving_unless_something_was_pending() {
+    let mut idle = Connection::new(Py013Config::default());
+    idle.handle_eof();
+    let last = std::iter::from_fn(|| idle.poll_event()).last();
+    assert!(
+        matches!(
+            last,
+            Some(Event::Closed {
+                error: None,
+                by_peer: true
+            })
+        ),
+        "{last:?}"
+    );
+    assert_eq!(idle.state(), crate::core::ConnectionState::Closed);
+
+    let mut busy = Connection::new(Py013Config::default());
+    busy.open_with_id(1, Priority::NORMAL, Headers::new(), Some(10))
+        .expect("open");
+    busy.handle_eof();
+    let last = std::iter::from_fn(|| busy.poll_event()).last();
+    assert!(
+        matches!(
+            last,
+            Some(Event::Closed {
+                error: Some(PipeError::PeerClosed),
+                by_peer: false
+            })
+        ),
+        "{last:?}"
+    );
+}
