@@ -127,7 +127,11 @@ fn frame(input: &mut Input<'_>, op: u8) -> Frame {
 
 fuzz_target!(|data: &[u8]| {
     let mut input = Input { bytes: data };
-    let config = CoreConfig::default().with_limits(LIMITS).with_message_window(8 << 10).with_connection_window(32 << 10).with_max_window(64 << 10);
+    let config = CoreConfig::default()
+        .with_limits(LIMITS)
+        .with_message_window(8 << 10)
+        .with_connection_window(32 << 10)
+        .with_max_window(64 << 10);
     let window = u64::from(config.connection_window);
     let max_open = LIMITS.max_concurrent_messages as usize;
     let mut now = Instant::now();
