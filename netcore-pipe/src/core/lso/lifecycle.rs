@@ -266,13 +266,7 @@ impl Connection {
         }
         // Only messages the application was told about can fail.
         self.tracker.clear();
-        let announced: Vec<u64> = self
-            .incoming
-            .iter()
-            .filter(|(_, state)| !state.complete)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in announced {
+        for id in self.arriving() {
             self.incoming.remove(&id);
             self.events.push_back(Event::IncomingFailed {
                 id,

@@ -25,6 +25,15 @@ pub(super) struct IncomingState {
 }
 
 impl Connection {
+    /// Incoming messages announced to the application and still arriving.
+    pub(super) fn arriving(&self) -> Vec<u64> {
+        self.incoming
+            .iter()
+            .filter(|(_, state)| !state.complete)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// The application consumed `n` body bytes of incoming message `id`:
     /// flow-control credit goes back to the peer.
     pub fn consumed(&mut self, id: u64, n: u64, now: Instant) {
@@ -390,13 +399,7 @@ impl Connection {
                 // Any message in flight may have lost a frame in those bytes,
                 // and a lost last frame would leave it waiting forever: fail
                 // them all rather than risk delivering a short or stuck body.
-                let open: Vec<u64> = self
-                    .incoming
-                    .iter()
-                    .filter(|(_, state)| !state.complete)
-                    .map(|(id, _)| *id)
-                    .collect();
-                for id in open {
+                for id in self.arriving() {
                     self.fail_incoming(
                         id,
                         PipeError::Damaged(format!("{bytes} bytes lost or damaged on the link")),
