@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use netcore_pipe::{IntoPipe, PipeConfig, PipeError, ReceiveMode};
+use netcore_pipe::{ConnectionError, IntoPipe, PipeConfig, ReceiveMode};
 use tokio::sync::Semaphore;
 
 use crate::builder::{EndpointBuilder, check_wire};
@@ -245,7 +245,7 @@ impl Endpoint {
     /// ([`ReplyCode::OVERLOADED`](crate::ReplyCode::OVERLOADED), "shutting down"), the handlers running
     /// finish and their replies are sent, calls this side made get their
     /// replies, then the link closes.
-    pub async fn close(&self) -> Result<(), PipeError> {
+    pub async fn close(&self) -> Result<(), ConnectionError> {
         self.closing.store(true, Ordering::SeqCst);
         // Every handler slot free means no handler is running.
         if let Ok(all) = self.handlers.acquire_many(self.max_handlers).await {
@@ -255,7 +255,7 @@ impl Endpoint {
     }
 
     /// Waits until the connection has ended.
-    pub async fn closed(&self) -> Result<(), PipeError> {
+    pub async fn closed(&self) -> Result<(), ConnectionError> {
         self.peer.closed().await
     }
 }

@@ -6,7 +6,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use netcore_pipe::{Fault, PipeError};
+use netcore_pipe::{ConnectionError, Fault, ReceiveError, SendError};
 
 use crate::dialect::RequestError;
 use crate::reply::{ReplyCode, ReplyError};
@@ -15,8 +15,14 @@ use crate::reply::{ReplyCode, ReplyError};
 ///
 /// [`Request`](CallError::Request) and [`Decode`](CallError::Decode) keep
 /// their cause as [`source`](std::error::Error::source) (print the chain for
-/// the detail); [`Remote`](CallError::Remote) and
-/// [`Connection`](CallError::Connection) show theirs in their message.
+/// the detail); [`Remote`](CallError::Remote),
+/// [`Connection`](CallError::Connection), [`Send`](CallError::Send) and
+/// [`Receive`](CallError::Receive) show theirs in their message.
+///
+/// The pipe's errors convert into it (`From`): a send or a receive that
+/// failed because the connection ended becomes
+/// [`Connection`](CallError::Connection), so the end of a connection has
+/// one spelling however a call learnt of it.
 /// [`fault`](CallError::fault) says which side to look at; an
 /// [`io::Error`] can be made from it, with a matching [`io::ErrorKind`].
 #[derive(Debug, Clone, thiserror::Error)]
@@ -30,7 +36,15 @@ pub enum CallError {
     Timeout(Duration),
     /// The connection failed or closed before the reply came.
     #[error("the connection ended: {0}")]
-    Connection(PipeError),
+    Connection(ConnectionError),
+    /// The request did not go out (too large for the peer, refused by a
+    /// peer going away, cancelled by the peer, its body source failed).
+    #[error("the request was not sent: {0}")]
+    Send(SendError),
+    /// The reply came but its body could not be read (damaged on a lossy
+    /// link, cancelled by the peer).
+    #[error("the reply could not be received: {0}")]
+    Receive(ReceiveError),
     /// The request could not be built (a header out of bounds, a body that
     /// is not JSON…); nothing was sent.
     #[error("the request could not be built")]
@@ -56,7 +70,8 @@ impl CallError {
     /// | [`Request`](CallError::Request) | [`Local`](Fault::Local): this side's request |
     /// | [`Remote`](CallError::Remote) | [`Peer`](Fault::Peer): its handler or routes refused |
     /// | [`Decode`](CallError::Decode) | [`Peer`](Fault::Peer): its reply is not what this side expects (or the two disagree on the type) |
-    /// | [`Connection`](CallError::Connection) | the [`PipeError`]'s own ([`PipeError::fault`]): the link, the peer that closed, or this side that did |
+    /// | [`Connection`](CallError::Connection) | the [`ConnectionError`]'s own ([`ConnectionError::fault`]): the link, the peer that closed, or this side that did |
+    /// | [`Send`](CallError::Send), [`Receive`](CallError::Receive) | the pipe error's own: a [`Limit`](Fault::Limit) for a request too large, [`Peer`](Fault::Peer) for a refusal, [`Link`](Fault::Link) for damage… |
     /// | [`Timeout`](CallError::Timeout) | [`Timeout`](Fault::Timeout): a slow peer, a slow link, or a timeout too short |
     ///
     /// ```
@@ -69,7 +84,37 @@ impl CallError {
             CallError::Request(_) => Fault::Local,
             CallError::Remote(_) | CallError::Decode(_) => Fault::Peer,
             CallError::Connection(error) => error.fault(),
+            CallError::Send(error) => error.fault(),
+            CallError::Receive(error) => error.fault(),
             CallError::Timeout(_) => Fault::Timeout,
+        }
+    }
+}
+
+impl From<ConnectionError> for CallError {
+    fn from(error: ConnectionError) -> CallError {
+        CallError::Connection(error)
+    }
+}
+
+/// [`SendError::Connection`] becomes [`CallError::Connection`]; the rest
+/// [`CallError::Send`].
+impl From<SendError> for CallError {
+    fn from(error: SendError) -> CallError {
+        match error {
+            SendError::Connection(error) => CallError::Connection(error),
+            error => CallError::Send(error),
+        }
+    }
+}
+
+/// [`ReceiveError::Connection`] becomes [`CallError::Connection`]; the rest
+/// [`CallError::Receive`].
+impl From<ReceiveError> for CallError {
+    fn from(error: ReceiveError) -> CallError {
+        match error {
+            ReceiveError::Connection(error) => CallError::Connection(error),
+            error => CallError::Receive(error),
         }
     }
 }
@@ -116,6 +161,7 @@ impl From<serde_json::Error> for DecodeReplyError {
 /// |---|---|
 /// | [`Timeout`](CallError::Timeout) | [`TimedOut`](io::ErrorKind::TimedOut) |
 /// | [`Connection`](CallError::Connection) | the transport's own kind when the transport failed, [`ConnectionAborted`](io::ErrorKind::ConnectionAborted) otherwise |
+/// | [`Send`](CallError::Send), [`Receive`](CallError::Receive) | the pipe error's own ([`SendError::io_kind`], [`ReceiveError::io_kind`]) |
 /// | [`Request`](CallError::Request) | [`InvalidInput`](io::ErrorKind::InvalidInput) |
 /// | [`Decode`](CallError::Decode), [`Remote`](CallError::Remote) | [`InvalidData`](io::ErrorKind::InvalidData) |
 ///
@@ -130,8 +176,10 @@ impl From<CallError> for io::Error {
     fn from(error: CallError) -> io::Error {
         let kind = match &error {
             CallError::Timeout(_) => io::ErrorKind::TimedOut,
-            CallError::Connection(PipeError::Transport(io)) => io.kind(),
+            CallError::Connection(ConnectionError::Transport(io)) => io.kind(),
             CallError::Connection(_) => io::ErrorKind::ConnectionAborted,
+            CallError::Send(error) => error.io_kind(),
+            CallError::Receive(error) => error.io_kind(),
             CallError::Request(_) => io::ErrorKind::InvalidInput,
             CallError::Remote(_) | CallError::Decode(_) => io::ErrorKind::InvalidData,
         };
@@ -156,10 +204,36 @@ mod tests {
         let local = CallError::Request(RequestError::NotText { name: "h".into() });
         assert_eq!(local.fault(), Fault::Local);
         assert_eq!(io::Error::from(local).kind(), io::ErrorKind::InvalidInput);
-        let gone = CallError::Connection(PipeError::transport(io::ErrorKind::BrokenPipe.into()));
+        let gone =
+            CallError::Connection(ConnectionError::transport(io::ErrorKind::BrokenPipe.into()));
         assert_eq!(gone.fault(), Fault::Link);
         assert_eq!(io::Error::from(gone).kind(), io::ErrorKind::BrokenPipe);
-        let closed = io::Error::from(CallError::Connection(PipeError::Closed));
+        let closed = io::Error::from(CallError::Connection(ConnectionError::Closed));
         assert_eq!(closed.kind(), io::ErrorKind::ConnectionAborted);
+    }
+
+    #[test]
+    fn the_end_of_a_connection_has_one_spelling_however_a_call_learnt_of_it() {
+        let via_send = CallError::from(SendError::Connection(ConnectionError::PeerClosed));
+        assert!(
+            matches!(via_send, CallError::Connection(ConnectionError::PeerClosed)),
+            "{via_send:?}"
+        );
+        let via_receive = CallError::from(ReceiveError::Connection(ConnectionError::Closed));
+        assert!(
+            matches!(via_receive, CallError::Connection(ConnectionError::Closed)),
+            "{via_receive:?}"
+        );
+        let refused = CallError::from(SendError::Refused(3));
+        assert!(matches!(refused, CallError::Send(SendError::Refused(3))));
+        assert_eq!(refused.fault(), Fault::Peer);
+        assert_eq!(
+            io::Error::from(refused).kind(),
+            io::ErrorKind::ConnectionRefused
+        );
+        let damaged = CallError::from(ReceiveError::Damaged("2 bytes lost".into()));
+        assert!(matches!(damaged, CallError::Receive(_)), "{damaged:?}");
+        assert_eq!(damaged.fault(), Fault::Link);
+        assert!(damaged.to_string().contains("2 bytes lost"), "{damaged}");
     }
 }

@@ -4,7 +4,7 @@
 //! [`Requests`], or are refused at once when this side serves nothing.
 
 use netcore_pipe::protocol::Headers;
-use netcore_pipe::{Incoming, PipeError};
+use netcore_pipe::{ConnectionError, Incoming};
 
 use crate::dialect::Classified;
 use crate::endpoint::Lifecycle;
@@ -92,10 +92,10 @@ impl Reader {
         if let Some(requests) = &self.requests {
             requests.abort_all();
         }
-        self.peer.fail_all(error);
+        self.peer.fail_all(CallError::from(error));
         // How it ended: the pipe's own verdict, once it is in.
         let outcome = self.peer.closed().await;
-        if let Err(PipeError::Transport(io)) = &outcome {
+        if let Err(ConnectionError::Transport(io)) = &outcome {
             self.events.emit_lifecycle(LifecycleEvent::TransportError {
                 peer: peer_id,
                 error: io.to_string(),
@@ -145,7 +145,7 @@ async fn deliver_reply(
     headers: Headers,
 ) {
     let result = match (incoming.bytes().await, error) {
-        (Err(error), _) => Err(CallError::Connection(error)),
+        (Err(error), _) => Err(CallError::from(error)),
         (Ok(body), Some(code)) => {
             let message = String::from_utf8_lossy(&body).into_owned();
             Err(CallError::Remote(ReplyError::new(code, message)))

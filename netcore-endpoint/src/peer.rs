@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use netcore_pipe::protocol::{Headers, Priority};
-use netcore_pipe::{Body, Pipe, PipeError, SendHandle};
+use netcore_pipe::{Body, ConnectionError, Pipe, SendHandle};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
@@ -146,12 +146,7 @@ impl Peer {
             .request(route, Some(call_id), timeout, body.into(), options.headers)
             .map_err(CallError::Request)?;
         message.priority = options.priority.unwrap_or(Priority::HIGH);
-        guard.request = Some(
-            self.inner
-                .pipe
-                .send(message)
-                .map_err(CallError::Connection)?,
-        );
+        guard.request = Some(self.inner.pipe.send(message).map_err(CallError::from)?);
         // Wait for the reply — or for the request to fail on its way out
         // (too large for the peer, refused, link gone): then no reply comes.
         let wait = async {
@@ -159,18 +154,18 @@ impl Peer {
             if let Some(request) = guard.request.as_mut() {
                 tokio::select! {
                     reply = &mut reply_rx => {
-                        return reply.unwrap_or(Err(CallError::Connection(PipeError::Closed)));
+                        return reply.unwrap_or(Err(CallError::Connection(ConnectionError::Closed)));
                     }
                     sent = request.finished() => {
                         if let Err(error) = sent {
-                            return Err(CallError::Connection(error));
+                            return Err(CallError::from(error));
                         }
                     }
                 }
             }
             reply_rx
                 .await
-                .unwrap_or(Err(CallError::Connection(PipeError::Closed)))
+                .unwrap_or(Err(CallError::Connection(ConnectionError::Closed)))
         };
         let reply = match timeout {
             Some(timeout) => match tokio::time::timeout(timeout, wait).await {
@@ -196,21 +191,17 @@ impl Peer {
             .dialect
             .request(route, call_id, None, body.into(), Headers::new())
             .map_err(CallError::Request)?;
-        let handle = self
-            .inner
-            .pipe
-            .send(message)
-            .map_err(CallError::Connection)?;
-        handle.await.map_err(CallError::Connection)
+        let handle = self.inner.pipe.send(message).map_err(CallError::from)?;
+        handle.await.map_err(CallError::from)
     }
 
     /// Closes the connection gracefully (calls in flight both ways finish).
-    pub async fn close(&self) -> Result<(), PipeError> {
+    pub async fn close(&self) -> Result<(), ConnectionError> {
         self.inner.pipe.close().await
     }
 
     /// Waits until the connection has ended.
-    pub async fn closed(&self) -> Result<(), PipeError> {
+    pub async fn closed(&self) -> Result<(), ConnectionError> {
         self.inner.pipe.closed().await
     }
 
@@ -243,10 +234,10 @@ impl Peer {
     }
 
     /// Fails every pending call (the connection is over).
-    pub(crate) fn fail_all(&self, error: PipeError) {
+    pub(crate) fn fail_all(&self, error: CallError) {
         let pending: Vec<PendingReply> = self.lock_pending().drain().map(|(_, tx)| tx).collect();
         for tx in pending {
-            let _ = tx.send(Err(CallError::Connection(error.clone())));
+            let _ = tx.send(Err(error.clone()));
         }
     }
 }

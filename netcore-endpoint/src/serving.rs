@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use netcore_pipe::protocol::Headers;
-use netcore_pipe::{Incoming, PipeError, SendHandle};
+use netcore_pipe::{Incoming, SendError, SendHandle};
 use tokio::sync::Semaphore;
 use tokio::task::AbortHandle;
 
@@ -249,7 +249,7 @@ pub(crate) enum ReplyNotSent {
     /// Its message could not be built.
     Build(RequestError),
     /// The pipe did not send it (too large for the peer, link gone…).
-    Send(PipeError),
+    Send(SendError),
 }
 
 /// The whole story, causes included: it goes to logs and to the caller.

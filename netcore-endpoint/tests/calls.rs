@@ -537,7 +537,7 @@ async fn a_request_too_large_for_the_peer_fails_at_once() {
     assert!(
         matches!(
             result,
-            Err(CallError::Connection(netcore_pipe::PipeError::Encode(_)))
+            Err(CallError::Send(netcore_pipe::SendError::Encode(_)))
         ),
         "{result:?}"
     );

@@ -14,7 +14,7 @@ use netcore_endpoint::{
 };
 use netcore_pipe::core::py013::Py013Error;
 use netcore_pipe::transport::memory_pair;
-use netcore_pipe::{Message, Pipe, PipeConfig, PipeError};
+use netcore_pipe::{ConnectionError, Message, Pipe, PipeConfig, SendError};
 
 async fn guard<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(30), future)
@@ -247,7 +247,7 @@ async fn a_route_too_long_for_a_python_head_fails_the_call_at_once() {
         assert!(
             matches!(
                 error,
-                CallError::Connection(PipeError::Py013(Py013Error::Encode(_)))
+                CallError::Send(SendError::Py013(Py013Error::Encode(_)))
             ),
             "{error}"
         );
@@ -301,7 +301,7 @@ async fn a_python_peer_that_leaves_while_a_call_waits_is_the_peer_closing() {
         .expect("no panic")
         .expect_err("no reply came");
     assert!(
-        matches!(error, CallError::Connection(PipeError::PeerClosed)),
+        matches!(error, CallError::Connection(ConnectionError::PeerClosed)),
         "{error:?}"
     );
     assert_eq!(error.fault(), netcore_endpoint::Fault::Peer);

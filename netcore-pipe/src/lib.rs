@@ -20,6 +20,7 @@
 //! | [`core`] | the sans-IO connection cores behind one trait, [`core::Core`]: [`core::Connection`] (LSO v2) and [`core::py013::Connection`] (Python netcore 0.1.3), fed decoded units and time, asked for bytes to write and events; [`core::ConnectionState`], their lifecycle |
 //! | `pipe` (re-exported here) | the async [`Pipe`] driver: [`Message`], [`Body`], [`SendHandle`], [`Incoming`], [`BodyStream`], [`Received`]; [`IntoPipe`], what a pipe is made from (any transport) or already is |
 //! | `listener` (re-exported here) | [`Listener`], a source of incoming connections for servers, with tokio's TCP and Unix listeners |
+//! | `error` (re-exported here) | one error per operation, each with its [`Fault`]: [`ConnectionError`] (handshake, the connection's end), [`SendError`] (a send and its handle), [`ReceiveError`] (`recv`, `accept`, a body); a send or receive cut short by the connection's end wraps its [`ConnectionError`] |
 //!
 //! ## How data flows
 //!
@@ -78,7 +79,7 @@ mod listener;
 mod pipe;
 pub mod transport;
 
-pub use error::{Fault, FlowScope, PipeError};
+pub use error::{ConnectionError, Fault, FlowScope, ReceiveError, SendError};
 pub use listener::Listener;
 pub use pipe::{
     Body, BodyStream, ChunkStream, Incoming, IntoPipe, Message, Pipe, PipeConfig, PipeStats,

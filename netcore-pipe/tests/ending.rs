@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use netcore_pipe::protocol::{Encoder, Frame, Headers, Hello, Limits, Open, Priority};
 use netcore_pipe::transport::memory_pair;
-use netcore_pipe::{Fault, Message, Pipe, PipeConfig, PipeError};
+use netcore_pipe::{ConnectionError, Fault, Message, Pipe, PipeConfig, SendError};
 use tokio::io::AsyncWriteExt;
 
 async fn guard<T>(future: impl std::future::Future<Output = T>) -> T {
@@ -52,7 +52,7 @@ async fn a_peer_killed_mid_frame_is_a_lost_link_not_a_protocol_violation() {
     drop(raw);
     let error = guard(pipe.closed()).await.expect_err("the link was cut");
     assert!(
-        matches!(error, PipeError::LinkLost { buffered: 9 }),
+        matches!(error, ConnectionError::LinkLost { buffered: 9 }),
         "{error:?}"
     );
     assert_eq!(error.fault(), Fault::Link);
@@ -75,7 +75,7 @@ async fn a_python_peer_killed_mid_packet_is_a_lost_link() {
     drop(raw);
     let error = guard(pipe.closed()).await.expect_err("the link was cut");
     assert!(
-        matches!(error, PipeError::LinkLost { buffered: 10 }),
+        matches!(error, ConnectionError::LinkLost { buffered: 10 }),
         "{error:?}"
     );
 }
@@ -91,10 +91,16 @@ async fn after_the_peer_closes_gracefully_sending_says_the_peer_closed() {
         .await
         .expect("graceful on this side too");
     let error = left.send(Message::new("late")).expect_err("closed");
-    assert!(matches!(error, PipeError::PeerClosed), "{error:?}");
+    assert!(
+        matches!(error, SendError::Connection(ConnectionError::PeerClosed)),
+        "{error:?}"
+    );
     // The side that closed says it did.
     let error = right.send(Message::new("late")).expect_err("closed");
-    assert!(matches!(error, PipeError::Closed), "{error:?}");
+    assert!(
+        matches!(error, SendError::Connection(ConnectionError::Closed)),
+        "{error:?}"
+    );
     assert_eq!(error.fault(), Fault::Local);
 }
 
@@ -107,5 +113,8 @@ async fn a_python_peer_that_leaves_is_the_peer_closing() {
     // End of stream is how a Python peer leaves: graceful, but the peer's.
     guard(left.closed()).await.expect("graceful");
     let error = left.send(Message::new("late")).expect_err("closed");
-    assert!(matches!(error, PipeError::PeerClosed), "{error:?}");
+    assert!(
+        matches!(error, SendError::Connection(ConnectionError::PeerClosed)),
+        "{error:?}"
+    );
 }

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use netcore_pipe::protocol::Priority;
 use netcore_pipe::transport::{FaultConfig, Faulty, memory_pair};
 use netcore_pipe::{
-    Body, Message, Pipe, PipeConfig, PipeError, ReceiveMode, ReceivedBody, SendHandle,
+    Body, Message, Pipe, PipeConfig, ReceiveError, ReceiveMode, ReceivedBody, SendError, SendHandle,
 };
 
 const GUARD: Duration = Duration::from_secs(60);
@@ -158,7 +158,7 @@ async fn the_sender_cancels_mid_transfer() {
     assert!(matches!(first, Some(Ok(_))));
     handle.cancel();
     let result = guard(handle.finished()).await;
-    assert!(matches!(result, Err(PipeError::Cancelled)), "{result:?}");
+    assert!(matches!(result, Err(SendError::Cancelled)), "{result:?}");
     let mut outcome = None;
     guard(async {
         while let Some(chunk) = incoming.body.next().await {
@@ -169,7 +169,7 @@ async fn the_sender_cancels_mid_transfer() {
     })
     .await;
     assert!(
-        matches!(outcome, Some(PipeError::CancelledByPeer { .. })),
+        matches!(outcome, Some(ReceiveError::CancelledByPeer { .. })),
         "{outcome:?}"
     );
     // The link is still good.
@@ -187,7 +187,7 @@ async fn the_receiver_cancels_mid_transfer() {
     drop(incoming);
     let result = guard(handle.finished()).await;
     assert!(
-        matches!(result, Err(PipeError::CancelledByPeer { .. })),
+        matches!(result, Err(SendError::CancelledByPeer { .. })),
         "{result:?}"
     );
     assert!(a.stats().cancels >= 1);
@@ -288,7 +288,7 @@ async fn a_cut_link_fails_every_pending_handle() {
     let b = Pipe::new(b, streaming());
     // The link may be cut before the last sends are even made: then `send`
     // itself reports it.
-    let sends: Vec<Result<SendHandle, PipeError>> = (0..4)
+    let sends: Vec<Result<SendHandle, SendError>> = (0..4)
         .map(|n| a.send(message(pattern(8 << 20, n as u8), n)))
         .collect();
     let mut bodies = Vec::new();
@@ -482,7 +482,7 @@ async fn a_body_stream_that_panics_fails_its_message() {
     });
     let mut handle = a.send(Message::new(Body::stream(chunks))).expect("send");
     let result = guard(handle.finished()).await;
-    assert!(matches!(result, Err(PipeError::Body(_))), "{result:?}");
+    assert!(matches!(result, Err(SendError::Body(_))), "{result:?}");
     // The receiver saw nothing of it (cancelled before its OPEN went out) or
     // sees it fail; never a complete truncated body.
     a.send(Message::new("after")).expect("send");
@@ -535,7 +535,7 @@ async fn accept_switches_a_complete_pipe_to_streaming_and_hands_out_what_was_col
     assert_eq!(right.receive_mode(), ReceiveMode::Streaming);
     assert!(matches!(
         right.recv().await,
-        Err(PipeError::WrongReceiveMode(_))
+        Err(ReceiveError::WrongReceiveMode(_))
     ));
     // A message sent after the switch streams: it opens before it is whole.
     let late = pattern(300_000, 3);

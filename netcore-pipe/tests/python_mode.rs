@@ -8,7 +8,9 @@ use bytes::Bytes;
 use futures::StreamExt;
 use netcore_pipe::core::py013::{Py013Config, Py013Error};
 use netcore_pipe::transport::memory_pair;
-use netcore_pipe::{Body, Message, Pipe, PipeConfig, PipeError, ReceiveMode, WireFormat};
+use netcore_pipe::{
+    Body, Message, Pipe, PipeConfig, ReceiveError, ReceiveMode, SendError, WireFormat,
+};
 
 fn pattern(len: usize, seed: u8) -> Bytes {
     (0..len)
@@ -119,7 +121,7 @@ async fn cancelling_mid_transfer_fails_the_message_at_the_receiver() {
         let first = incoming.body.next().await.expect("a chunk").expect("chunk");
         assert!(!first.is_empty());
         handle.cancel();
-        assert!(matches!(handle.await, Err(PipeError::Cancelled)));
+        assert!(matches!(handle.await, Err(SendError::Cancelled)));
         let mut outcome = Ok(());
         while let Some(chunk) = incoming.body.next().await {
             if let Err(error) = chunk {
@@ -127,7 +129,7 @@ async fn cancelling_mid_transfer_fails_the_message_at_the_receiver() {
             }
         }
         assert!(
-            matches!(outcome, Err(PipeError::CancelledByPeer { .. })),
+            matches!(outcome, Err(ReceiveError::CancelledByPeer { .. })),
             "{outcome:?}"
         );
         // The link is still in step.
@@ -146,7 +148,7 @@ async fn a_stream_body_and_a_huge_head_are_refused_locally() {
         let handle = left.send(Message::new(Body::stream(stream))).expect("send");
         assert!(matches!(
             handle.await,
-            Err(PipeError::Py013(Py013Error::UnknownLength))
+            Err(SendError::Py013(Py013Error::UnknownLength))
         ));
         let route = format!("\"{}\"", "r".repeat(4100));
         let handle = left

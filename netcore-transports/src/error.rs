@@ -39,7 +39,7 @@ impl fmt::Display for Address {
 /// cannot open serial port /dev/ttyUSB0 at 115200 baud: No such file or directory
 /// ```
 ///
-/// The cause is part of the message (as in [`PipeError`](netcore_pipe::PipeError)),
+/// The cause is part of the message (as in [`ConnectionError`](netcore_pipe::ConnectionError)),
 /// so printing the error with `{}` is enough; [`Error::kind`] classifies it
 /// for code that must react (retry on `ConnectionRefused`, give up on
 /// `NotFound`, …), and an `Error` converts into an [`io::Error`] of that
@@ -47,7 +47,7 @@ impl fmt::Display for Address {
 ///
 /// Errors *after* setup — the link failing, the peer going away — are not
 /// this type: they are reported by the [`Pipe`](netcore_pipe::Pipe) as
-/// [`PipeError`](netcore_pipe::PipeError)s.
+/// [`ConnectionError`](netcore_pipe::ConnectionError)s.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

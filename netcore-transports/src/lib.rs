@@ -42,7 +42,7 @@
 //! the serial port and baud rate that could not be opened. QUIC, with
 //! certificates and TLS alerts to report as well, has its own
 //! [`quic::QuicError`] in the same spirit. Once a pipe runs, its failures are
-//! [`PipeError`](netcore_pipe::PipeError)s, reported by the pipe's handles.
+//! [`ConnectionError`](netcore_pipe::ConnectionError)s, reported by the pipe's handles.
 //!
 //! ## Quick start
 //!
@@ -181,9 +181,10 @@
 //! - **Writes** write *all* the bytes, in order, or fail. `flush` returns once
 //!   the bytes have left your buffers; `close` tells the peer no more is
 //!   coming (its reader then sees end of stream).
-//! - **Errors** from either half end the pipe: every pending send and receive
-//!   then fails with a [`PipeError::Transport`](netcore_pipe::PipeError::Transport)
-//!   carrying your error, so make its message say what failed.
+//! - **Errors** from either half end the pipe: it ends with a
+//!   [`ConnectionError::Transport`](netcore_pipe::ConnectionError::Transport)
+//!   carrying your error, and every pending send and receive fails with it
+//!   (wrapped in their own error), so make its message say what failed.
 //! - **Never block** in an async method: a blocking driver belongs behind
 //!   [`blocking`](pipe::transport::blocking).
 //! - **Pick the pipe settings for the medium**: [`PipeConfig::default`] for a

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use netcore_transports::pipe::{Message, Pipe, PipeConfig, PipeError};
+use netcore_transports::pipe::{self as netcore_pipe, Message, Pipe, PipeConfig, SendError};
 use netcore_transports::quic::{
     self, ALPN, DevCa, Identity, QuicClientConfig, QuicConnector, QuicError, QuicListener,
     QuicOptions, QuicServerConfig, QuicStream, TrustRoots,
@@ -80,8 +80,9 @@ async fn raw_streams() -> (QuicStream, QuicListener, QuicConnector) {
     (stream, listener, connector)
 }
 
-/// The QUIC reason inside a pipe error; fails the test if there is none.
-fn quic_reason(error: &PipeError) -> ConnectionError {
+/// The QUIC reason inside a pipe's connection error; fails the test if
+/// there is none.
+fn quic_reason(error: &netcore_pipe::ConnectionError) -> ConnectionError {
     quic::connection_error(error)
         .unwrap_or_else(|| panic!("expected a QUIC connection error inside {error:?}"))
 }
@@ -252,7 +253,7 @@ async fn a_peer_that_drops_its_pipe_mid_transfer_fails_the_sender_without_a_hang
 
     let sent = guarded("the send handle", handle.finished()).await;
     assert!(
-        matches!(sent, Err(PipeError::CancelledByPeer { .. })),
+        matches!(sent, Err(SendError::CancelledByPeer { .. })),
         "an abandoned message must fail as cancelled, got {sent:?}"
     );
     assert!(handle.bytes_sent() < 64 * MIB as u64);
@@ -328,7 +329,8 @@ async fn a_peer_that_vanishes_is_noticed_by_the_idle_timeout() {
 
     let sent = guarded("the send handle", handle.finished()).await;
     let error = sent.expect_err("a send to a vanished peer must fail");
-    assert_eq!(quic_reason(&error), ConnectionError::TimedOut, "{error}");
+    let error = error.connection().expect("the connection's error");
+    assert_eq!(quic_reason(error), ConnectionError::TimedOut, "{error}");
     assert!(handle.bytes_sent() < 64 * MIB as u64);
     let received = guarded("the pending recv", pending_recv)
         .await
@@ -370,7 +372,7 @@ async fn a_peer_closing_the_connection_mid_transfer_fails_everything_at_once() {
     let error = guarded("the send handle", handle.finished())
         .await
         .expect_err("the send must fail");
-    match quic_reason(&error) {
+    match quic_reason(error.connection().expect("the connection's error")) {
         ConnectionError::ApplicationClosed(close) => {
             assert_eq!(close.error_code, 7u32.into());
             assert_eq!(&close.reason[..], b"crash");

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use netcore_protocol::{ErrorCode, Headers, Priority};
 
-use crate::error::PipeError;
+use crate::error::{ConnectionError, ReceiveError, SendError};
 
 /// Something that happened on the connection, for the driver to act on.
 #[derive(Debug, Clone)]
@@ -43,7 +43,7 @@ pub enum Event {
         /// The message.
         id: u64,
         /// Why.
-        error: PipeError,
+        error: ReceiveError,
     },
     /// An outgoing message was framed completely (its last frame was emitted
     /// by [`Core::poll_transmit`](super::Core::poll_transmit)).
@@ -56,7 +56,7 @@ pub enum Event {
         /// The message.
         id: u64,
         /// Why.
-        error: PipeError,
+        error: SendError,
     },
     /// The peer announced it is going away (GOAWAY).
     PeerGoingAway {
@@ -71,7 +71,7 @@ pub enum Event {
     /// After this, every pending message has had its failure event.
     Closed {
         /// Why, if not graceful.
-        error: Option<PipeError>,
+        error: Option<ConnectionError>,
         /// A graceful close the peer started (its GOAWAY, or its end of
         /// stream in a format where that is how a peer leaves).
         by_peer: bool,

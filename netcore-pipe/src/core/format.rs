@@ -12,7 +12,7 @@
 //! use bytes::{Bytes, BytesMut};
 //! use netcore_pipe::core::{ConnectionState, Core, CoreDecoder, Event, Transmit};
 //! use netcore_pipe::protocol::{Headers, Priority};
-//! use netcore_pipe::{PipeConfig, PipeError, Pipe, transport::memory_pair};
+//! use netcore_pipe::{ConnectionError, PipeConfig, Pipe, SendError, transport::memory_pair};
 //!
 //! /// A toy format: each message is one line, sent whole; no headers.
 //! #[derive(Debug, Default)]
@@ -21,7 +21,7 @@
 //!
 //! impl CoreDecoder for LineDecoder {
 //!     type Item = Bytes;
-//!     fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, PipeError> {
+//!     fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, ConnectionError> {
 //!         Ok(buf.iter().position(|b| *b == b'\n').map(|at| buf.split_to(at + 1).freeze().slice(..at)))
 //!     }
 //! }
@@ -38,11 +38,11 @@
 //!         self.events.push_back(Event::IncomingFinished { id });
 //!     }
 //!     fn handle_eof(&mut self, _now: Instant) { self.end(None) }
-//!     fn handle_transport_error(&mut self, error: PipeError) { self.end(Some(error)) }
-//!     fn abort(&mut self, error: PipeError) { self.end(Some(error)) }
+//!     fn handle_transport_error(&mut self, error: ConnectionError) { self.end(Some(error)) }
+//!     fn abort(&mut self, error: ConnectionError) { self.end(Some(error)) }
 //!     fn close(&mut self) { self.end(None) }
-//!     fn open_with_id(&mut self, _id: u64, _p: Priority, _h: Headers, _len: Option<u64>) -> Result<(), PipeError> { Ok(()) }
-//!     fn push_body(&mut self, id: u64, chunk: Bytes, _finish: bool) -> Result<(), PipeError> {
+//!     fn open_with_id(&mut self, _id: u64, _p: Priority, _h: Headers, _len: Option<u64>) -> Result<(), SendError> { Ok(()) }
+//!     fn push_body(&mut self, id: u64, chunk: Bytes, _finish: bool) -> Result<(), SendError> {
 //!         let line = [&chunk[..], b"\n"].concat();
 //!         self.out.push_back(Transmit::from_parts(Bytes::from(line), Bytes::new(), Some(id), chunk.len(), true));
 //!         Ok(())
@@ -56,7 +56,7 @@
 //! }
 //!
 //! impl Lines {
-//!     fn end(&mut self, error: Option<PipeError>) {
+//!     fn end(&mut self, error: Option<ConnectionError>) {
 //!         if !self.closed { self.closed = true; self.events.push_back(Event::Closed { error, by_peer: false }); }
 //!     }
 //! }
@@ -79,7 +79,7 @@ use bytes::{Bytes, BytesMut};
 use netcore_protocol::{Headers, Priority};
 
 use super::{ConnectionState, Event, Transmit};
-use crate::error::PipeError;
+use crate::error::{ConnectionError, SendError};
 
 /// Damage a resynchronising decoder has seen so far (both zero for formats
 /// that cannot resynchronise).
@@ -102,12 +102,12 @@ pub trait CoreDecoder: Send + 'static {
     /// when more bytes are needed. An error means the peer broke the format
     /// and the connection must end (the driver passes it to
     /// [`Core::abort`]).
-    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Self::Item>, PipeError>;
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Self::Item>, ConnectionError>;
 
     /// Like [`decode`](CoreDecoder::decode) once the peer has closed the
     /// link: what is left in `buf` will never be completed. By default a
     /// partial unit left over is simply dropped.
-    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Self::Item>, PipeError> {
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Self::Item>, ConnectionError> {
         self.decode(buf)
     }
 
@@ -194,7 +194,7 @@ pub trait Core: Send + Debug + 'static {
     fn handle_eof(&mut self, now: Instant);
 
     /// Reading from or writing to the transport failed.
-    fn handle_transport_error(&mut self, error: PipeError);
+    fn handle_transport_error(&mut self, error: ConnectionError);
 
     /// Time passed (called at or after [`poll_timeout`](Core::poll_timeout)).
     fn handle_timeout(&mut self, _now: Instant) {}
@@ -206,7 +206,7 @@ pub trait Core: Send + Debug + 'static {
 
     /// Ends the connection at once: everything pending fails with `error`;
     /// the peer is told why if the format can say it.
-    fn abort(&mut self, error: PipeError);
+    fn abort(&mut self, error: ConnectionError);
 
     /// Starts a graceful close: no new messages; those accepted finish.
     fn close(&mut self);
@@ -224,7 +224,7 @@ pub trait Core: Send + Debug + 'static {
         priority: Priority,
         headers: Headers,
         total_len: Option<u64>,
-    ) -> Result<(), PipeError>;
+    ) -> Result<(), SendError>;
 
     /// Body bytes of outgoing message `id`; `finish` says no more will come.
     ///
@@ -232,7 +232,7 @@ pub trait Core: Send + Debug + 'static {
     ///
     /// The message is gone, or the body breaks its announced length (the
     /// message then fails).
-    fn push_body(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), PipeError>;
+    fn push_body(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), SendError>;
 
     /// Body bytes of `id` supplied and not yet framed; `None` once the
     /// message is fully framed or gone.

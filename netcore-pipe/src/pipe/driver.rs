@@ -18,14 +18,14 @@ use super::outgoing::OutgoingEntry;
 use super::shared::Shared;
 use super::stats::Counters;
 use crate::core::{Core, CoreDecoder, Event};
-use crate::error::PipeError;
+use crate::error::{ConnectionError, ReceiveError, SendError};
 
 /// Where accepted or completed messages go.
 pub(crate) enum Delivery {
     Streaming(mpsc::UnboundedSender<Incoming>),
     Complete {
         collect: Collect,
-        done: mpsc::UnboundedSender<Result<Received, PipeError>>,
+        done: mpsc::UnboundedSender<Result<Received, ReceiveError>>,
     },
 }
 
@@ -38,7 +38,7 @@ pub(crate) struct Driver<C: Core> {
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
     pub(crate) reads: mpsc::Receiver<ReadEvent<CoreItem<C>>>,
     pub(crate) writer: Option<mpsc::Sender<Batch>>,
-    pub(crate) writer_task: JoinHandle<Result<(), PipeError>>,
+    pub(crate) writer_task: JoinHandle<Result<(), ConnectionError>>,
     pub(crate) reader_task: JoinHandle<()>,
     pub(crate) delivery: Option<Delivery>,
     pub(crate) outgoing: HashMap<u64, OutgoingEntry>,
@@ -98,8 +98,8 @@ impl<C: Core> Driver<C> {
                     writer_done = true;
                     let error = match result {
                         Ok(Err(error)) => error,
-                        Ok(Ok(())) => PipeError::Closed,
-                        Err(join) => PipeError::transport(std::io::Error::other(join)),
+                        Ok(Ok(())) => ConnectionError::Closed,
+                        Err(join) => ConnectionError::transport(std::io::Error::other(join)),
                     };
                     self.writer = None;
                     self.core.handle_transport_error(error);
@@ -165,7 +165,7 @@ impl<C: Core> Driver<C> {
         if self.close_deadline.is_some_and(|deadline| now >= deadline) {
             self.close_deadline = None;
             tracing::debug!("graceful close timed out; aborting");
-            self.core.abort(PipeError::Closed);
+            self.core.abort(ConnectionError::Closed);
         }
         self.core.handle_timeout(now.into_std());
     }
@@ -205,7 +205,7 @@ impl<C: Core> Driver<C> {
                     tracing::debug!(message = id, "outgoing message cancelled");
                     Counters::add(&self.shared.counters.cancels, 1);
                     if let Some(entry) = self.outgoing.remove(&id) {
-                        let _ = entry.done.send(Err(PipeError::Cancelled));
+                        let _ = entry.done.send(Err(SendError::Cancelled));
                     }
                 }
             }
@@ -302,7 +302,7 @@ impl<C: Core> Driver<C> {
                 }
                 Event::IncomingFailed { id, error } => {
                     tracing::debug!(message = id, %error, "incoming message failed");
-                    if matches!(error, PipeError::CancelledByPeer { .. }) {
+                    if matches!(error, ReceiveError::CancelledByPeer { .. }) {
                         Counters::add(&self.shared.counters.cancels, 1);
                     }
                     if let Some(tx) = self.incoming.remove(&id) {
@@ -312,7 +312,7 @@ impl<C: Core> Driver<C> {
                 Event::OutgoingFramed { .. } => {}
                 Event::OutgoingFailed { id, error } => {
                     tracing::debug!(message = id, %error, "outgoing message failed");
-                    if matches!(error, PipeError::CancelledByPeer { .. }) {
+                    if matches!(error, SendError::CancelledByPeer { .. }) {
                         Counters::add(&self.shared.counters.cancels, 1);
                     }
                     self.feeders.remove(&id);
@@ -381,13 +381,13 @@ impl<C: Core> Driver<C> {
         }
         self.reader_task.abort();
         for (_, entry) in self.outgoing.drain() {
-            let _ = entry.done.send(Err(self.shared.end_error()));
+            let _ = entry.done.send(Err(self.shared.end_error().into()));
         }
         for (_, tx) in self.incoming.drain() {
-            let _ = tx.send(Piece::Failed(self.shared.end_error()));
+            let _ = tx.send(Piece::Failed(self.shared.end_error().into()));
         }
         if !self.shared.is_ended() {
-            self.shared.end(Some(PipeError::Closed), false);
+            self.shared.end(Some(ConnectionError::Closed), false);
         }
         // Only now: the final frames (GOAWAY) are written and the transport
         // closed, so a program may exit as soon as `closed()` returns.
@@ -397,7 +397,7 @@ impl<C: Core> Driver<C> {
 
 /// Why the driver woke up.
 enum Wake<I> {
-    Writer(Result<Result<(), PipeError>, tokio::task::JoinError>),
+    Writer(Result<Result<(), ConnectionError>, tokio::task::JoinError>),
     Read(Option<ReadEvent<I>>),
     Writable(Option<mpsc::OwnedPermit<Batch>>),
     Command(Option<Command>),

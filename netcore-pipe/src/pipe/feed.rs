@@ -11,7 +11,7 @@ use tokio::sync::{Notify, mpsc};
 use super::driver::Driver;
 use super::outgoing::Body;
 use crate::core::Core;
-use crate::error::PipeError;
+use crate::error::SendError;
 
 /// What a body feeder task sends.
 pub(crate) enum Feed {
@@ -72,7 +72,7 @@ impl<C: Core> Driver<C> {
                     Ok(Feed::Failed(error)) => {
                         self.core.cancel_outgoing(*id);
                         if let Some(entry) = self.outgoing.remove(id) {
-                            let _ = entry.done.send(Err(PipeError::Body(Arc::new(error))));
+                            let _ = entry.done.send(Err(SendError::Body(Arc::new(error))));
                         }
                         finished.push(*id);
                         break;
@@ -85,7 +85,7 @@ impl<C: Core> Driver<C> {
                         if let Some(entry) = self.outgoing.remove(id) {
                             let error =
                                 std::io::Error::other("the body source ended without finishing");
-                            let _ = entry.done.send(Err(PipeError::Body(Arc::new(error))));
+                            let _ = entry.done.send(Err(SendError::Body(Arc::new(error))));
                         }
                         finished.push(*id);
                         break;

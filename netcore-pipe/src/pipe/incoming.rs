@@ -14,14 +14,14 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::command::Command;
 use super::shared::Shared;
-use crate::error::PipeError;
+use crate::error::ReceiveError;
 
 /// What the driver puts into a body channel.
 #[derive(Debug)]
 pub(crate) enum Piece {
     Chunk(Bytes),
     End,
-    Failed(PipeError),
+    Failed(ReceiveError),
 }
 
 /// Yields to the runtime after every few hundred KiB copied, so that
@@ -62,7 +62,7 @@ pub struct Incoming {
 
 impl Incoming {
     /// Reads the whole body into memory.
-    pub async fn bytes(self) -> Result<Bytes, PipeError> {
+    pub async fn bytes(self) -> Result<Bytes, ReceiveError> {
         let mut body = self.body;
         // The announced length was checked against the message limit: room
         // for it up front saves re-copying a growing buffer.
@@ -167,7 +167,7 @@ impl BodyStream {
 }
 
 impl Stream for BodyStream {
-    type Item = Result<Bytes, PipeError>;
+    type Item = Result<Bytes, ReceiveError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         match &mut self.source {
@@ -199,7 +199,7 @@ impl Stream for BodyStream {
                     }
                     None => {
                         *done = true;
-                        Some(Err(shared.end_error()))
+                        Some(Err(shared.end_error().into()))
                     }
                 })
             }
@@ -209,8 +209,8 @@ impl Stream for BodyStream {
 }
 
 impl Collected {
-    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, PipeError>>> {
-        let spill = |e: std::io::Error| PipeError::Spill(Arc::new(e));
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, ReceiveError>>> {
+        let spill = |e: std::io::Error| ReceiveError::Spill(Arc::new(e));
         match &self.body {
             None => Poll::Ready(None),
             Some(ReceivedBody::Memory(_)) => match self.body.take() {
@@ -379,7 +379,7 @@ pub(crate) struct Collect {
 impl Collect {
     /// Collects `incoming` whole: in memory (holding receive-buffer permits)
     /// until the spill threshold, then in a temporary file.
-    pub(crate) async fn run(self, incoming: Incoming) -> Result<Received, PipeError> {
+    pub(crate) async fn run(self, incoming: Incoming) -> Result<Received, ReceiveError> {
         let Incoming {
             id,
             headers,
@@ -387,7 +387,7 @@ impl Collect {
             total_len,
             mut body,
         } = incoming;
-        let spill = |e: std::io::Error| PipeError::Spill(Arc::new(e));
+        let spill = |e: std::io::Error| ReceiveError::Spill(Arc::new(e));
         let mut parts: Vec<Bytes> = Vec::new();
         let mut in_memory = 0u64;
         let mut permit: Option<OwnedSemaphorePermit> = None;

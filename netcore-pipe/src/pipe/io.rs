@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::shared::Shared;
 use super::stats::Counters;
 use crate::core::{CoreDecoder, WireBytes};
-use crate::error::{Fault, PipeError};
+use crate::error::{ConnectionError, Fault, SendError};
 use crate::transport::{TransportRead, TransportWrite};
 
 /// What the read task reports.
@@ -23,9 +23,9 @@ pub(crate) enum ReadEvent<I> {
     /// The peer closed the link.
     Eof,
     /// Reading from the transport failed.
-    Failed(PipeError),
+    Failed(ConnectionError),
     /// The peer's bytes broke the wire format.
-    Malformed(PipeError),
+    Malformed(ConnectionError),
 }
 
 /// Reads, decodes (CRC checks included, on this task's core) and forwards.
@@ -45,7 +45,7 @@ pub(crate) async fn read_loop<R: TransportRead, D: CoreDecoder>(
             Ok(n) => n,
             Err(error) => {
                 let _ = out
-                    .send(ReadEvent::Failed(PipeError::transport(error)))
+                    .send(ReadEvent::Failed(ConnectionError::transport(error)))
                     .await;
                 return;
             }
@@ -103,7 +103,7 @@ pub(crate) struct Progress {
     pub(crate) counter: Arc<AtomicU64>,
     pub(crate) body_len: u64,
     /// Set on the message's last frame.
-    pub(crate) done: Option<oneshot::Sender<Result<(), PipeError>>>,
+    pub(crate) done: Option<oneshot::Sender<Result<(), SendError>>>,
 }
 
 /// Frames to write in one go.
@@ -128,7 +128,7 @@ pub(crate) async fn write_loop<W: TransportWrite>(
     mut writer: W,
     mut batches: mpsc::Receiver<Batch>,
     shared: Arc<Shared>,
-) -> Result<(), PipeError> {
+) -> Result<(), ConnectionError> {
     while let Some(batch) = batches.recv().await {
         let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(batch.frames.len() * 3);
         for frame in &batch.frames {
@@ -141,14 +141,14 @@ pub(crate) async fn write_loop<W: TransportWrite>(
             result = writer.flush().await;
         }
         if let Err(error) = result {
-            let error = PipeError::transport(error);
+            let error = ConnectionError::transport(error);
             // This batch and any already queued will never be written.
             batches.close();
             let queued = std::iter::from_fn(|| batches.try_recv().ok());
             for batch in std::iter::once(batch).chain(queued) {
                 for progress in batch.progress {
                     if let Some(done) = progress.done {
-                        let _ = done.send(Err(error.clone()));
+                        let _ = done.send(Err(SendError::Connection(error.clone())));
                     }
                 }
             }
@@ -167,5 +167,5 @@ pub(crate) async fn write_loop<W: TransportWrite>(
             }
         }
     }
-    writer.close().await.map_err(PipeError::transport)
+    writer.close().await.map_err(ConnectionError::transport)
 }

@@ -31,7 +31,7 @@ pub use outgoing::{Body, ChunkStream, Message, SendHandle};
 pub use stats::PipeStats;
 
 use crate::core::{Connection, Core};
-use crate::error::PipeError;
+use crate::error::{ConnectionError, ReceiveError, SendError};
 use crate::transport::Transport;
 use command::Command;
 use driver::{Delivery, Driver};
@@ -73,7 +73,7 @@ pub struct Pipe {
     shared: Arc<Shared>,
     next_id: AtomicU64,
     accepted: Mutex<mpsc::UnboundedReceiver<Incoming>>,
-    completed: Mutex<mpsc::UnboundedReceiver<Result<Received, PipeError>>>,
+    completed: Mutex<mpsc::UnboundedReceiver<Result<Received, ReceiveError>>>,
     mode: ReceiveMode,
     /// Built in complete mode: the sender the first [`Pipe::accept`] hands
     /// the driver to switch delivery to streaming.
@@ -196,11 +196,14 @@ impl Pipe {
 
     /// Starts sending `message` and returns at once.
     ///
-    /// Fails only if the pipe is already closed; everything else (the peer
-    /// refusing, the link dying) is reported by the handle.
-    pub fn send(&self, message: Message) -> Result<SendHandle, PipeError> {
+    /// # Errors
+    ///
+    /// Fails only if the connection is already over
+    /// ([`SendError::Connection`] says how it ended); everything else (the
+    /// peer refusing, the link dying) is reported by the handle.
+    pub fn send(&self, message: Message) -> Result<SendHandle, SendError> {
         if self.shared.is_ended() {
-            return Err(self.shared.end_error());
+            return Err(self.shared.end_error().into());
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (handle, entry) = SendHandle::new(id, message.body.len(), self.shared.clone());
@@ -212,7 +215,7 @@ impl Pipe {
             entry,
         });
         if !sent {
-            return Err(self.shared.end_error());
+            return Err(self.shared.end_error().into());
         }
         Ok(handle)
     }
@@ -222,12 +225,12 @@ impl Pipe {
     ///
     /// # Errors
     ///
-    /// [`PipeError::WrongReceiveMode`] on a streaming pipe (or one that
+    /// [`ReceiveError::WrongReceiveMode`] on a streaming pipe (or one that
     /// [`accept`](Pipe::accept) switched to streaming); otherwise why the
     /// connection ended, once it has and every message is taken.
-    pub async fn recv(&self) -> Result<Received, PipeError> {
+    pub async fn recv(&self) -> Result<Received, ReceiveError> {
         let wrong_mode = || {
-            PipeError::WrongReceiveMode(if self.mode == ReceiveMode::Complete {
+            ReceiveError::WrongReceiveMode(if self.mode == ReceiveMode::Complete {
                 "recv needs ReceiveMode::Complete, and accept switched this pipe to streaming"
             } else {
                 "recv needs ReceiveMode::Complete: this pipe streams (use accept)"
@@ -241,7 +244,7 @@ impl Pipe {
             // The collectors' channel also ends when accept switched the
             // pipe while this recv waited.
             None if self.receive_mode() != ReceiveMode::Complete => Err(wrong_mode()),
-            None => Err(self.shared.end_error()),
+            None => Err(self.shared.end_error().into()),
         }
     }
 
@@ -258,8 +261,9 @@ impl Pipe {
     ///
     /// # Errors
     ///
-    /// Why the connection ended, once it has and every message is taken.
-    pub async fn accept(&self) -> Result<Incoming, PipeError> {
+    /// [`ReceiveError::Connection`]: why the connection ended, once it has
+    /// and every message is taken.
+    pub async fn accept(&self) -> Result<Incoming, ReceiveError> {
         if self.mode == ReceiveMode::Complete {
             self.switch_to_streaming();
             if !self.collected_drained.load(Ordering::Acquire) {
@@ -268,7 +272,7 @@ impl Pipe {
         }
         match self.accepted.lock().await.recv().await {
             Some(incoming) => Ok(incoming),
-            None => Err(self.shared.end_error()),
+            None => Err(self.shared.end_error().into()),
         }
     }
 
@@ -288,7 +292,7 @@ impl Pipe {
     /// `accept` while messages collected before the switch may still come.
     /// They are all handed out before the end is reported: a message that
     /// was whole when the link closed is never lost.
-    async fn accept_after_switch(&self) -> Result<Incoming, PipeError> {
+    async fn accept_after_switch(&self) -> Result<Incoming, ReceiveError> {
         let mut accepted = self.accepted.lock().await;
         let mut completed = self.completed.lock().await;
         let mut accepted_closed = false;
@@ -312,14 +316,14 @@ impl Pipe {
         }
         match accepted.recv().await {
             Some(incoming) => Ok(incoming),
-            None => Err(self.shared.end_error()),
+            None => Err(self.shared.end_error().into()),
         }
     }
 
     /// Closes gracefully: no new messages, those in flight both ways finish
     /// (within `close_grace`), then the transport is closed. Returns how the
     /// connection ended.
-    pub async fn close(&self) -> Result<(), PipeError> {
+    pub async fn close(&self) -> Result<(), ConnectionError> {
         self.shared.command(Command::Close);
         self.closed().await
     }
@@ -328,7 +332,7 @@ impl Pipe {
     /// the peer speaks the protocol. Fails with why if the connection ends
     /// first (a TLS refusal that only shows once data flows, a wrong peer…).
     /// Sending does not need it: messages queue until then.
-    pub async fn ready(&self) -> Result<(), PipeError> {
+    pub async fn ready(&self) -> Result<(), ConnectionError> {
         if self.shared.wait_hello().await {
             Ok(())
         } else {
@@ -342,7 +346,7 @@ impl Pipe {
     }
 
     /// Waits until the connection has ended; `Ok` after a graceful close.
-    pub async fn closed(&self) -> Result<(), PipeError> {
+    pub async fn closed(&self) -> Result<(), ConnectionError> {
         self.shared.wait_ended().await;
         match self.shared.outcome() {
             Some(Some(error)) => Err(error),

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 use super::command::Command;
 use super::shared::Shared;
-use crate::error::PipeError;
+use crate::error::SendError;
 
 /// A stream of body chunks of unknown total length.
 pub type ChunkStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
@@ -153,7 +153,7 @@ impl Message {
 /// The driver's side of a send handle.
 pub(crate) struct OutgoingEntry {
     pub(crate) progress: Arc<AtomicU64>,
-    pub(crate) done: oneshot::Sender<Result<(), PipeError>>,
+    pub(crate) done: oneshot::Sender<Result<(), SendError>>,
 }
 
 /// A message being sent: its id, its progress, its completion and `cancel`.
@@ -166,8 +166,8 @@ pub struct SendHandle {
     id: u64,
     total_len: Option<u64>,
     progress: Arc<AtomicU64>,
-    done: oneshot::Receiver<Result<(), PipeError>>,
-    outcome: Option<Result<(), PipeError>>,
+    done: oneshot::Receiver<Result<(), SendError>>,
+    outcome: Option<Result<(), SendError>>,
     shared: Arc<Shared>,
 }
 
@@ -212,20 +212,20 @@ impl SendHandle {
     }
 
     /// Abandons the message: no more of it is sent and the peer is told.
-    /// Awaiting the handle then gives [`PipeError::Cancelled`].
+    /// Awaiting the handle then gives [`SendError::Cancelled`].
     pub fn cancel(&self) {
         self.shared.command(Command::CancelOutgoing(self.id));
     }
 
     /// Waits until the last byte is handed to the transport, or the message
     /// fails. May be called again: it returns the same outcome.
-    pub async fn finished(&mut self) -> Result<(), PipeError> {
+    pub async fn finished(&mut self) -> Result<(), SendError> {
         if let Some(outcome) = &self.outcome {
             return outcome.clone();
         }
         let outcome = match (&mut self.done).await {
             Ok(result) => result,
-            Err(_) => Err(self.shared.end_error()),
+            Err(_) => Err(self.shared.end_error().into()),
         };
         self.outcome = Some(outcome.clone());
         outcome
@@ -233,8 +233,8 @@ impl SendHandle {
 }
 
 impl IntoFuture for SendHandle {
-    type Output = Result<(), PipeError>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Result<(), PipeError>> + Send>>;
+    type Output = Result<(), SendError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<(), SendError>> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
         let mut handle = self;

@@ -6,13 +6,13 @@ use tokio::sync::{mpsc, watch};
 
 use super::command::Command;
 use super::stats::Counters;
-use crate::error::PipeError;
+use crate::error::ConnectionError;
 
 /// How the connection ended.
 #[derive(Debug)]
 struct Ending {
     /// Why, if not gracefully.
-    error: Option<PipeError>,
+    error: Option<ConnectionError>,
     /// A graceful end the peer started.
     by_peer: bool,
 }
@@ -43,7 +43,7 @@ impl Shared {
 
     /// Records how the connection ended (first call wins). Waiters are woken
     /// by [`Shared::wake_ended`], once the transport is closed too.
-    pub(crate) fn end(&self, error: Option<PipeError>, by_peer: bool) {
+    pub(crate) fn end(&self, error: Option<ConnectionError>, by_peer: bool) {
         let _ = self.ended.set(Ending { error, by_peer });
     }
 
@@ -60,18 +60,18 @@ impl Shared {
 
     /// The error to report for something cut short by the end of the pipe:
     /// why it ended, or who closed it.
-    pub(crate) fn end_error(&self) -> PipeError {
+    pub(crate) fn end_error(&self) -> ConnectionError {
         match self.ended.get() {
             Some(Ending {
                 error: Some(error), ..
             }) => error.clone(),
-            Some(Ending { by_peer: true, .. }) => PipeError::PeerClosed,
-            _ => PipeError::Closed,
+            Some(Ending { by_peer: true, .. }) => ConnectionError::PeerClosed,
+            _ => ConnectionError::Closed,
         }
     }
 
     /// How the connection ended, once it has: `Some(None)` gracefully.
-    pub(crate) fn outcome(&self) -> Option<Option<PipeError>> {
+    pub(crate) fn outcome(&self) -> Option<Option<ConnectionError>> {
         self.ended.get().map(|ending| ending.error.clone())
     }
 

@@ -70,10 +70,10 @@ impl QuicConnector {
     /// A server that requires a client certificate and does not like ours
     /// (or gets none) decides after our side of the handshake is complete,
     /// so its refusal may surface either here ([`QuicError::Refused`]) or as
-    /// the pipe's first error ([`PipeError::Transport`], whose QUIC reason
+    /// the pipe's first error ([`ConnectionError::Transport`], whose QUIC reason
     /// [`connection_error`](super::connection_error) finds).
     ///
-    /// [`PipeError::Transport`]: netcore_pipe::PipeError::Transport
+    /// [`ConnectionError::Transport`]: netcore_pipe::ConnectionError::Transport
     ///
     /// # Errors
     ///

@@ -1,12 +1,12 @@
 //! [`QuicError`]: what went wrong while configuring, binding, connecting or
 //! accepting — and [`connection_error`], which finds the QUIC reason inside a
-//! [`PipeError`] once the pipe is running.
+//! pipe's [`ConnectionError`](netcore_pipe::ConnectionError) once the pipe
+//! is running.
 
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use netcore_pipe::PipeError;
 use quinn::{ConnectionError, TransportErrorCode};
 use rustls::pki_types::pem;
 
@@ -17,7 +17,8 @@ const ALERT_NO_APPLICATION_PROTOCOL: u8 = 120;
 /// accepting a QUIC connection.
 ///
 /// Once a [`Pipe`](netcore_pipe::Pipe) runs over the connection, failures
-/// reach the application as [`PipeError::Transport`] instead;
+/// reach the application as
+/// [`netcore_pipe::ConnectionError::Transport`] instead;
 /// [`connection_error`] recovers the QUIC reason from those.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -219,27 +220,31 @@ impl QuicError {
     }
 }
 
-/// The QUIC connection error inside a pipe error, if the pipe failed because
-/// its QUIC connection did.
+/// The QUIC connection error inside a pipe's connection error, if the pipe
+/// failed because its QUIC connection did.
 ///
 /// A [`Pipe`](netcore_pipe::Pipe) over a [`QuicStream`](super::QuicStream)
-/// reports transport failures as [`PipeError::Transport`]; this digs the
+/// reports transport failures as
+/// [`netcore_pipe::ConnectionError::Transport`]; this digs the QUIC
 /// [`ConnectionError`] (peer closed, timed out, TLS refused after the
-/// handshake as with a missing client certificate, …) back out of it.
+/// handshake as with a missing client certificate, …) back out of it. A
+/// failed send or receive hands its connection's error over through
+/// [`SendError::connection`](netcore_pipe::SendError::connection) and
+/// [`ReceiveError::connection`](netcore_pipe::ReceiveError::connection).
 ///
 /// ```
-/// use netcore_pipe::PipeError;
 /// use netcore_transports::quic::connection_error;
 ///
-/// assert!(connection_error(&PipeError::PeerClosed).is_none());
+/// let closed = netcore_pipe::ConnectionError::PeerClosed;
+/// assert!(connection_error(&closed).is_none());
 /// let lost = std::io::Error::other(quinn::ConnectionError::TimedOut);
 /// assert_eq!(
-///     connection_error(&PipeError::transport(lost)),
+///     connection_error(&netcore_pipe::ConnectionError::transport(lost)),
 ///     Some(quinn::ConnectionError::TimedOut),
 /// );
 /// ```
-pub fn connection_error(error: &PipeError) -> Option<ConnectionError> {
-    let PipeError::Transport(io) = error else {
+pub fn connection_error(error: &netcore_pipe::ConnectionError) -> Option<ConnectionError> {
+    let netcore_pipe::ConnectionError::Transport(io) = error else {
         return None;
     };
     let inner = io.get_ref()?;

@@ -47,7 +47,7 @@ struct Link {
 ///
 /// Errors are [`io::Error`]s that keep the QUIC reason:
 /// [`connection_error`](super::connection_error) finds it inside a
-/// [`PipeError`](netcore_pipe::PipeError).
+/// [`ConnectionError`](netcore_pipe::ConnectionError).
 #[derive(Debug)]
 pub struct QuicStream {
     send: SendStream,

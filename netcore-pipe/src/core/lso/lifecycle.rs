@@ -20,7 +20,7 @@ use netcore_protocol::{Credit, ErrorCode, Frame, GoAway, Ping};
 
 use super::Connection;
 use crate::core::{ConnectionState, Event};
-use crate::error::PipeError;
+use crate::error::{ConnectionError, ReceiveError, SendError};
 
 /// Where the connection is in its close, from open to over. Each variant
 /// holds exactly what that phase needs, so no combination of flags can
@@ -51,7 +51,7 @@ pub(super) enum Phase {
     /// Over; [`Event::Closed`] was emitted.
     Closed {
         /// Why, if not graceful.
-        error: Option<PipeError>,
+        error: Option<ConnectionError>,
         /// A graceful end the peer started.
         by_peer: bool,
     },
@@ -97,15 +97,15 @@ impl Phase {
 
     /// Whether message `id` may be opened now, and if not, why: this side
     /// is closing, the peer is going away, or the connection is over.
-    pub(super) fn check_open(&self, id: u64) -> Result<(), PipeError> {
+    pub(super) fn check_open(&self, id: u64) -> Result<(), SendError> {
         match self {
             Phase::Open => Ok(()),
-            _ if self.peer_goaway() => Err(PipeError::Refused(id)),
+            _ if self.peer_goaway() => Err(SendError::Refused(id)),
             Phase::Closed {
                 error: Some(error), ..
-            } => Err(error.clone()),
-            Phase::Closed { by_peer: true, .. } => Err(PipeError::PeerClosed),
-            _ => Err(PipeError::Closed),
+            } => Err(SendError::Connection(error.clone())),
+            Phase::Closed { by_peer: true, .. } => Err(ConnectionError::PeerClosed.into()),
+            _ => Err(ConnectionError::Closed.into()),
         }
     }
 
@@ -174,7 +174,7 @@ impl Phase {
     }
 
     /// `any → Closed`. Returns `false` if it already was.
-    pub(super) fn finish(&mut self, error: Option<PipeError>, by_peer: bool) -> bool {
+    pub(super) fn finish(&mut self, error: Option<ConnectionError>, by_peer: bool) -> bool {
         if self.is_closed() {
             return false;
         }
@@ -213,7 +213,7 @@ impl Connection {
 
     /// Ends the connection at once: everything pending fails with `error`,
     /// the peer gets a GOAWAY with its code.
-    pub fn abort(&mut self, error: PipeError) {
+    pub fn abort(&mut self, error: ConnectionError) {
         if self.phase.is_closed() {
             return;
         }
@@ -254,14 +254,14 @@ impl Connection {
         }
     }
 
-    /// Fails every message both ways with `error`.
-    pub(super) fn fail_everything(&mut self, error: PipeError) {
+    /// Fails every message both ways with the connection's `error`.
+    pub(super) fn fail_everything(&mut self, error: ConnectionError) {
         let outgoing: Vec<u64> = self.send.messages.keys().copied().collect();
         for id in outgoing {
             self.send.remove(id);
             self.events.push_back(Event::OutgoingFailed {
                 id,
-                error: error.clone(),
+                error: SendError::Connection(error.clone()),
             });
         }
         // Only messages the application was told about can fail.
@@ -270,13 +270,13 @@ impl Connection {
             self.incoming.remove(&id);
             self.events.push_back(Event::IncomingFailed {
                 id,
-                error: error.clone(),
+                error: ReceiveError::Connection(error.clone()),
             });
         }
     }
 
     /// The end: [`Event::Closed`], once.
-    pub(super) fn finish(&mut self, error: Option<PipeError>, by_peer: bool) {
+    pub(super) fn finish(&mut self, error: Option<ConnectionError>, by_peer: bool) {
         if self.phase.finish(error.clone(), by_peer) {
             self.events.push_back(Event::Closed { error, by_peer });
         }
@@ -291,7 +291,7 @@ impl Connection {
             return;
         }
         if let Some(idle) = self.keepalive.idle(now) {
-            self.abort(PipeError::IdleTimeout(idle));
+            self.abort(ConnectionError::IdleTimeout(idle));
             return;
         }
         let Some(opaque) = self.keepalive.ping_due(now) else {

@@ -49,7 +49,7 @@ use netcore_protocol::{
 pub use config::CoreConfig;
 
 use crate::core::{ConnectionState, Core, CoreDecoder, Event, LinkDamage, Transmit};
-use crate::error::PipeError;
+use crate::error::{ConnectionError, SendError};
 use flow::RecvWindow;
 use keepalive::Keepalive;
 use lifecycle::Phase;
@@ -192,7 +192,7 @@ impl Connection {
         priority: Priority,
         headers: Headers,
         total_len: Option<u64>,
-    ) -> Result<u64, PipeError> {
+    ) -> Result<u64, SendError> {
         self.open_with_id(self.send.next_id(), priority, headers, total_len)
     }
 
@@ -205,9 +205,9 @@ impl Connection {
         priority: Priority,
         headers: Headers,
         total_len: Option<u64>,
-    ) -> Result<u64, PipeError> {
+    ) -> Result<u64, SendError> {
         if id == 0 || self.send.messages.contains_key(&id) {
-            return Err(PipeError::Encode(
+            return Err(SendError::Encode(
                 netcore_protocol::EncodeError::BadMessageId {
                     kind: FrameKind::Open,
                     message_id: id,
@@ -218,7 +218,7 @@ impl Connection {
         if let Some(peer) = &self.peer {
             let max_block = usize::from(peer.limits.max_header_bytes);
             if headers.encoded_len() > max_block {
-                return Err(PipeError::Encode(
+                return Err(SendError::Encode(
                     netcore_protocol::EncodeError::HeaderBlockTooLarge {
                         len: headers.encoded_len(),
                         max: max_block,
@@ -228,7 +228,7 @@ impl Connection {
             if let Some(len) = total_len
                 && len > peer.limits.max_message_size
             {
-                return Err(PipeError::Encode(
+                return Err(SendError::Encode(
                     netcore_protocol::EncodeError::MessageTooLarge {
                         len,
                         max: peer.limits.max_message_size,
@@ -246,10 +246,10 @@ impl Connection {
     /// Supplies body bytes for outgoing message `id`; `finish` says no more
     /// will come. A message of announced length finishes by itself when its
     /// last byte is supplied.
-    pub fn push_body(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), PipeError> {
+    pub fn push_body(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), SendError> {
         let result = self.send.push(id, chunk, finish);
         if let Err(error) = &result
-            && !matches!(error, PipeError::Closed)
+            && !matches!(error, SendError::Cancelled)
         {
             self.fail_outgoing(id, error.clone(), ErrorCode::INTERNAL);
         }
@@ -287,7 +287,7 @@ impl Connection {
         true
     }
 
-    fn fail_outgoing(&mut self, id: u64, error: PipeError, code: ErrorCode) {
+    fn fail_outgoing(&mut self, id: u64, error: SendError, code: ErrorCode) {
         if let Some(message) = self.send.remove(id) {
             if message.opened() {
                 self.control.push_back(Frame::Cancel(Cancel {
@@ -350,7 +350,7 @@ impl Connection {
                     ));
                 }
                 Err(error) => {
-                    let error = PipeError::Encode(error);
+                    let error = SendError::Encode(error);
                     if chosen.last {
                         // Already removed by the scheduler; a close waiting
                         // for our messages may now go on.
@@ -394,15 +394,15 @@ impl Connection {
 impl CoreDecoder for Decoder {
     type Item = Decoded;
 
-    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Decoded>, PipeError> {
-        Decoder::decode(self, buf).map_err(PipeError::Decode)
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Decoded>, ConnectionError> {
+        Decoder::decode(self, buf).map_err(ConnectionError::Decode)
     }
 
-    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Decoded>, PipeError> {
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Decoded>, ConnectionError> {
         Decoder::decode_eof(self, buf).map_err(|error| match error {
             // Cut mid-frame: the link died, the peer broke nothing.
-            DecodeError::Truncated { buffered } => PipeError::LinkLost { buffered },
-            error => PipeError::Decode(error),
+            DecodeError::Truncated { buffered } => ConnectionError::LinkLost { buffered },
+            error => ConnectionError::Decode(error),
         })
     }
 
@@ -446,7 +446,7 @@ impl Core for Connection {
         Connection::handle_eof(self, now);
     }
 
-    fn handle_transport_error(&mut self, error: PipeError) {
+    fn handle_transport_error(&mut self, error: ConnectionError) {
         Connection::handle_transport_error(self, error);
     }
 
@@ -458,7 +458,7 @@ impl Core for Connection {
         Connection::poll_timeout(self)
     }
 
-    fn abort(&mut self, error: PipeError) {
+    fn abort(&mut self, error: ConnectionError) {
         Connection::abort(self, error);
     }
 
@@ -472,11 +472,11 @@ impl Core for Connection {
         priority: Priority,
         headers: Headers,
         total_len: Option<u64>,
-    ) -> Result<(), PipeError> {
+    ) -> Result<(), SendError> {
         Connection::open_with_id(self, id, priority, headers, total_len).map(|_| ())
     }
 
-    fn push_body(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), PipeError> {
+    fn push_body(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), SendError> {
         Connection::push_body(self, id, chunk, finish)
     }
 

@@ -13,7 +13,7 @@ use netcore_protocol::{
 use super::flow::RecvWindow;
 use super::{Connection, UNLIMITED_WINDOW};
 use crate::core::Event;
-use crate::error::{FlowScope, PipeError};
+use crate::error::{ConnectionError, FlowScope, ReceiveError, SendError};
 
 /// An incoming message the application has been told about.
 #[derive(Debug)]
@@ -108,7 +108,7 @@ impl Connection {
                 Ok(Some(item)) => self.handle_decoded(item, now),
                 Ok(None) => break,
                 Err(error) => {
-                    self.abort(PipeError::Decode(error));
+                    self.abort(ConnectionError::Decode(error));
                     break;
                 }
             }
@@ -135,13 +135,13 @@ impl Connection {
             let by_peer = self.phase.started_by_peer();
             self.finish(None, by_peer);
         } else {
-            self.fail_everything(PipeError::PeerClosed);
-            self.finish(Some(PipeError::PeerClosed), false);
+            self.fail_everything(ConnectionError::PeerClosed);
+            self.finish(Some(ConnectionError::PeerClosed), false);
         }
     }
 
     /// The transport failed.
-    pub fn handle_transport_error(&mut self, error: PipeError) {
+    pub fn handle_transport_error(&mut self, error: ConnectionError) {
         if self.phase.is_closed() {
             return;
         }
@@ -167,7 +167,7 @@ impl Connection {
         }
     }
 
-    fn handle_frame(&mut self, frame: Frame, now: Instant) -> Result<(), PipeError> {
+    fn handle_frame(&mut self, frame: Frame, now: Instant) -> Result<(), ConnectionError> {
         let lossy = self.config.is_lossy_link();
         if !matches!(frame, Frame::Hello(_)) {
             self.peer_has_our_hello = true;
@@ -178,13 +178,13 @@ impl Connection {
                 // On a lossy link the peer's HELLO may have been lost; it is
                 // repeated, so wait for it.
                 _ if lossy => Ok(()),
-                _ => Err(PipeError::NoHello { kind: frame.kind() }),
+                _ => Err(ConnectionError::NoHello { kind: frame.kind() }),
             };
         }
         match frame {
             // A repeated HELLO (lossy links repeat it until answered).
             Frame::Hello(_) if lossy => Ok(()),
-            Frame::Hello(_) => Err(PipeError::DuplicateHello),
+            Frame::Hello(_) => Err(ConnectionError::DuplicateHello),
             Frame::Open(_) | Frame::Data(_) | Frame::End(_) => {
                 self.handle_message_frame(frame)?;
                 self.check_graceful_end();
@@ -197,7 +197,7 @@ impl Connection {
                     self.check_graceful_end();
                     self.events.push_back(Event::OutgoingFailed {
                         id: cancel.message_id,
-                        error: PipeError::CancelledByPeer {
+                        error: SendError::CancelledByPeer {
                             code: cancel.code,
                             reason: cancel.reason,
                         },
@@ -215,7 +215,7 @@ impl Connection {
                     self.check_graceful_end();
                     self.events.push_back(Event::IncomingFailed {
                         id,
-                        error: PipeError::CancelledByPeer {
+                        error: ReceiveError::CancelledByPeer {
                             code: cancel.code,
                             reason: cancel.reason,
                         },
@@ -250,7 +250,7 @@ impl Connection {
         }
     }
 
-    fn handle_hello(&mut self, hello: Hello) -> Result<(), PipeError> {
+    fn handle_hello(&mut self, hello: Hello) -> Result<(), ConnectionError> {
         self.encoder.set_peer_limits(hello.limits);
         self.send_limit = (hello.connection_window != UNLIMITED_WINDOW)
             .then_some(u64::from(hello.connection_window));
@@ -265,17 +265,17 @@ impl Connection {
         Ok(())
     }
 
-    fn handle_message_frame(&mut self, frame: Frame) -> Result<(), PipeError> {
+    fn handle_message_frame(&mut self, frame: Frame) -> Result<(), ConnectionError> {
         let lossy = self.config.is_lossy_link();
         let id = frame.message_id();
         let inbound = match self.tracker.on_frame(&frame) {
             Ok(inbound) => inbound,
             Err(error) if lossy => {
                 // On a lossy link a broken message costs that message only.
-                self.fail_incoming(id, PipeError::Damaged(error.to_string()));
+                self.fail_incoming(id, ReceiveError::Damaged(error.to_string()));
                 return Ok(());
             }
-            Err(error) => return Err(PipeError::Inbound(error)),
+            Err(error) => return Err(ConnectionError::Inbound(error)),
         };
         let body = match &frame {
             Frame::Open(open) => open.body.clone(),
@@ -285,7 +285,7 @@ impl Connection {
         if let Some(window) = &mut self.recv_window {
             window
                 .receive(body.len() as u64)
-                .map_err(|overrun| PipeError::FlowControl {
+                .map_err(|overrun| ConnectionError::FlowControl {
                     scope: FlowScope::Connection,
                     limit: overrun.limit,
                     reached: overrun.reached,
@@ -319,7 +319,7 @@ impl Connection {
         }
         if let Some(state) = self.incoming.get_mut(&id) {
             if let Err(overrun) = state.window.receive(body.len() as u64) {
-                return Err(PipeError::FlowControl {
+                return Err(ConnectionError::FlowControl {
                     scope: FlowScope::Message(id),
                     limit: overrun.limit,
                     reached: overrun.reached,
@@ -358,7 +358,7 @@ impl Connection {
             self.send.remove(id);
             self.events.push_back(Event::OutgoingFailed {
                 id,
-                error: PipeError::Refused(id),
+                error: SendError::Refused(id),
             });
         }
         self.events.push_back(Event::PeerGoingAway {
@@ -366,7 +366,7 @@ impl Connection {
             reason: goaway.reason.clone(),
         });
         if goaway.code != ErrorCode::NO_ERROR {
-            let error = PipeError::GoAway {
+            let error = ConnectionError::GoAway {
                 code: goaway.code,
                 reason: goaway.reason,
             };
@@ -392,7 +392,7 @@ impl Connection {
                 kind: None | Some(FrameKind::Open | FrameKind::Data | FrameKind::End),
                 error,
             } if message_id != 0 => {
-                self.fail_incoming(message_id, PipeError::Damaged(error.to_string()));
+                self.fail_incoming(message_id, ReceiveError::Damaged(error.to_string()));
             }
             Damage::Frame { .. } => {}
             Damage::Skipped { bytes } => {
@@ -402,7 +402,7 @@ impl Connection {
                 for id in self.arriving() {
                     self.fail_incoming(
                         id,
-                        PipeError::Damaged(format!("{bytes} bytes lost or damaged on the link")),
+                        ReceiveError::Damaged(format!("{bytes} bytes lost or damaged on the link")),
                     );
                 }
             }
@@ -410,7 +410,7 @@ impl Connection {
     }
 
     /// Fails incoming message `id` (if open) and tells the peer to stop it.
-    fn fail_incoming(&mut self, id: u64, error: PipeError) {
+    fn fail_incoming(&mut self, id: u64, error: ReceiveError) {
         let was_open = self.incoming.get(&id).is_some_and(|s| !s.complete);
         self.refuse(id, error.code());
         if was_open {

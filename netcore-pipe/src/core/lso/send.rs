@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use bytes::Bytes;
 use netcore_protocol::{Data, End, Frame, Headers, Open, Priority};
 
-use crate::error::PipeError;
+use crate::error::SendError;
 
 /// An outgoing message as the scheduler sees it.
 #[derive(Debug)]
@@ -156,16 +156,18 @@ impl SendSide {
         id
     }
 
-    /// Adds body bytes to message `id`.
-    pub(crate) fn push(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), PipeError> {
+    /// Adds body bytes to message `id`; [`SendError::Cancelled`] if it is
+    /// no longer pending (it was cancelled, failed, or the connection
+    /// ended).
+    pub(crate) fn push(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), SendError> {
         let Some(message) = self.messages.get_mut(&id) else {
-            return Err(PipeError::Closed);
+            return Err(SendError::Cancelled);
         };
         if message.body_finished {
             if chunk.is_empty() && finish {
                 return Ok(()); // finishing twice is harmless
             }
-            return Err(PipeError::LengthMismatch {
+            return Err(SendError::LengthMismatch {
                 announced: message.sent + message.buffered,
                 supplied: message.sent + message.buffered + chunk.len() as u64,
             });
@@ -174,7 +176,7 @@ impl SendSide {
         if let Some(total) = message.total_len
             && (supplied > total || (finish && supplied < total))
         {
-            return Err(PipeError::LengthMismatch {
+            return Err(SendError::LengthMismatch {
                 announced: total,
                 supplied,
             });

@@ -9,6 +9,7 @@ use netcore_protocol::{
 };
 
 use super::*;
+use crate::error::ReceiveError;
 
 /// Two connections back to back, with the events each produced.
 struct Wire {
@@ -280,7 +281,7 @@ fn receiver_cancels_mid_transfer() {
     assert!(
         matches!(
             failed,
-            Some(PipeError::CancelledByPeer {
+            Some(SendError::CancelledByPeer {
                 code: ErrorCode::CANCELLED,
                 ..
             })
@@ -353,7 +354,7 @@ fn data_before_hello_is_refused() {
         matches!(
             events.as_slice(),
             [Event::Closed {
-                error: Some(PipeError::NoHello {
+                error: Some(ConnectionError::NoHello {
                     kind: netcore_protocol::FrameKind::Data
                 }),
                 ..
@@ -397,7 +398,7 @@ fn sending_past_the_window_is_a_flow_control_error() {
         _ => None,
     });
     assert!(
-        matches!(&closed, Some(PipeError::FlowControl { limit, reached, .. }) if *limit == window as u64 && *reached == window as u64 + 1),
+        matches!(&closed, Some(ConnectionError::FlowControl { limit, reached, .. }) if *limit == window as u64 && *reached == window as u64 + 1),
         "{closed:?}"
     );
     // The peer is told why.
@@ -415,7 +416,7 @@ fn graceful_close_lets_messages_in_flight_finish() {
     wire.a.close(ErrorCode::NO_ERROR, "done");
     assert!(matches!(
         wire.a.open(Priority::NORMAL, Headers::new(), None),
-        Err(PipeError::Closed)
+        Err(SendError::Connection(ConnectionError::Closed))
     ));
     wire.run();
     assert_eq!(wire.finished_at_b(), vec![id]);
@@ -446,16 +447,16 @@ fn end_of_stream_fails_everything_pending() {
     wire.b.handle_eof(wire.now);
     wire.drain_events();
     let a_failed = wire.a_events.iter().any(|e| {
-        matches!(e, Event::OutgoingFailed { id, error: PipeError::PeerClosed } if *id == outgoing)
+        matches!(e, Event::OutgoingFailed { id, error: SendError::Connection(ConnectionError::PeerClosed) } if *id == outgoing)
     });
     let b_failed = wire.b_events.iter().any(|e| {
-        matches!(e, Event::IncomingFailed { id, error: PipeError::PeerClosed } if *id == outgoing)
+        matches!(e, Event::IncomingFailed { id, error: ReceiveError::Connection(ConnectionError::PeerClosed) } if *id == outgoing)
     });
     assert!(a_failed && b_failed);
     assert!(matches!(
         wire.a_events.last(),
         Some(Event::Closed {
-            error: Some(PipeError::PeerClosed),
+            error: Some(ConnectionError::PeerClosed),
             ..
         })
     ));
@@ -479,7 +480,7 @@ fn keepalive_measures_the_round_trip_and_idle_links_time_out() {
         _ => None,
     });
     assert!(
-        matches!(closed, Some(PipeError::IdleTimeout(_))),
+        matches!(closed, Some(ConnectionError::IdleTimeout(_))),
         "{closed:?}"
     );
 }
@@ -502,7 +503,7 @@ fn damage_on_a_lossy_link_fails_only_messages_in_flight() {
     });
     assert_eq!(failed, Some(ErrorCode::DAMAGED));
     let sender_told = wire.a_events.iter().any(|e| {
-        matches!(e, Event::OutgoingFailed { id, error: PipeError::CancelledByPeer { code: ErrorCode::DAMAGED, .. } } if *id == hit)
+        matches!(e, Event::OutgoingFailed { id, error: SendError::CancelledByPeer { code: ErrorCode::DAMAGED, .. } } if *id == hit)
     });
     assert!(sender_told, "{:?}", wire.a_events);
     assert!(
@@ -548,7 +549,7 @@ fn a_body_that_does_not_match_its_length_fails() {
     let error = wire.a.push_body(id, pattern(11, 0), false);
     assert!(matches!(
         error,
-        Err(PipeError::LengthMismatch {
+        Err(SendError::LengthMismatch {
             announced: 10,
             supplied: 11
         })
@@ -595,7 +596,7 @@ fn an_open_past_the_connection_window_fails_only_what_was_announced() {
     assert!(matches!(
         events.last(),
         Some(Event::Closed {
-            error: Some(PipeError::FlowControl { .. }),
+            error: Some(ConnectionError::FlowControl { .. }),
             ..
         })
     ));
@@ -695,11 +696,11 @@ fn a_graceful_end_started_by_the_peer_says_so() {
     // Opening on a closed connection says who ended it.
     assert!(matches!(
         wire.b.open(Priority::NORMAL, Headers::new(), None),
-        Err(PipeError::PeerClosed)
+        Err(SendError::Connection(ConnectionError::PeerClosed))
     ));
     assert!(matches!(
         wire.a.open(Priority::NORMAL, Headers::new(), None),
-        Err(PipeError::Closed)
+        Err(SendError::Connection(ConnectionError::Closed))
     ));
 }
 
@@ -716,7 +717,7 @@ fn opening_after_the_peers_goaway_is_refused_with_the_message_id() {
     assert_eq!(wire.a.state(), ConnectionState::Closing);
     let refused = wire.a.open(Priority::NORMAL, Headers::new(), None);
     assert!(
-        matches!(refused, Err(PipeError::Refused(id)) if id >= 2),
+        matches!(refused, Err(SendError::Refused(id)) if id >= 2),
         "{refused:?}"
     );
 }
@@ -725,30 +726,68 @@ fn opening_after_the_peers_goaway_is_refused_with_the_message_id() {
 fn errors_say_whose_fault_they_are() {
     use crate::error::Fault;
     let cases = [
-        (PipeError::PeerClosed, Fault::Peer),
-        (PipeError::LinkLost { buffered: 3 }, Fault::Link),
-        (PipeError::Closed, Fault::Local),
-        (PipeError::Refused(4), Fault::Peer),
         (
-            PipeError::IdleTimeout(Duration::from_secs(1)),
+            ConnectionError::PeerClosed.to_string(),
+            ConnectionError::PeerClosed.fault(),
+            Fault::Peer,
+        ),
+        (
+            ConnectionError::LinkLost { buffered: 3 }.to_string(),
+            ConnectionError::LinkLost { buffered: 3 }.fault(),
+            Fault::Link,
+        ),
+        (
+            ConnectionError::Closed.to_string(),
+            ConnectionError::Closed.fault(),
+            Fault::Local,
+        ),
+        (
+            SendError::Refused(4).to_string(),
+            SendError::Refused(4).fault(),
+            Fault::Peer,
+        ),
+        (
+            "idle".to_owned(),
+            ConnectionError::IdleTimeout(Duration::from_secs(1)).fault(),
             Fault::Timeout,
         ),
         (
-            PipeError::Encode(netcore_protocol::EncodeError::MessageTooLarge { len: 9, max: 8 }),
+            "too large".to_owned(),
+            SendError::Encode(netcore_protocol::EncodeError::MessageTooLarge { len: 9, max: 8 })
+                .fault(),
             Fault::Limit,
         ),
         (
-            PipeError::Decode(netcore_protocol::DecodeError::Truncated { buffered: 1 }),
+            "truncated".to_owned(),
+            ConnectionError::Decode(netcore_protocol::DecodeError::Truncated { buffered: 1 })
+                .fault(),
             Fault::Link,
         ),
-        (PipeError::DuplicateHello, Fault::Peer),
+        (
+            "duplicate hello".to_owned(),
+            ConnectionError::DuplicateHello.fault(),
+            Fault::Peer,
+        ),
+        (
+            "a message failed as its connection did".to_owned(),
+            SendError::Connection(ConnectionError::PeerClosed).fault(),
+            Fault::Peer,
+        ),
+        (
+            "damaged".to_owned(),
+            ReceiveError::Damaged("lost".to_owned()).fault(),
+            Fault::Link,
+        ),
     ];
-    for (error, fault) in cases {
-        assert_eq!(error.fault(), fault, "{error}");
+    for (error, got, fault) in cases {
+        assert_eq!(got, fault, "{error}");
     }
-    let io: std::io::Error = PipeError::IdleTimeout(Duration::from_secs(1)).into();
+    let io: std::io::Error = ConnectionError::IdleTimeout(Duration::from_secs(1)).into();
     assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
-    let io: std::io::Error = PipeError::PeerClosed.into();
+    let io: std::io::Error = ConnectionError::PeerClosed.into();
     assert_eq!(io.kind(), std::io::ErrorKind::ConnectionReset);
-    assert!(io.get_ref().is_some_and(|inner| inner.is::<PipeError>()));
+    assert!(
+        io.get_ref()
+            .is_some_and(|inner| inner.is::<ConnectionError>())
+    );
 }

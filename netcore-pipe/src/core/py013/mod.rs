@@ -76,7 +76,7 @@ pub use error::Py013Error;
 pub use recv::RecvStats;
 
 use super::{ConnectionState, Core, CoreDecoder, Event, Transmit};
-use crate::error::PipeError;
+use crate::error::{ConnectionError, ReceiveError, SendError};
 use recv::RecvSide;
 use send::{SendOutcome, SendSide};
 
@@ -157,16 +157,16 @@ impl Connection {
         priority: Priority,
         headers: Headers,
         len: Option<u64>,
-    ) -> Result<(), PipeError> {
+    ) -> Result<(), SendError> {
         if !self.state.accepts_messages() {
-            return Err(PipeError::Closed);
+            return Err(ConnectionError::Closed.into());
         }
         self.send.open(id, priority, &headers, len)
     }
 
     /// Supplies body bytes of outgoing message `id`; `finish` on the last.
     /// A body longer or shorter than announced fails the message.
-    pub fn push_body(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), PipeError> {
+    pub fn push_body(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), SendError> {
         let result = self.send.push(id, chunk, finish);
         if let Err(error) = &result
             && self.send.cancel(id)
@@ -243,7 +243,7 @@ impl Connection {
                 Ok(Some(packet)) => self.handle_packet(packet),
                 Ok(None) => return,
                 Err(error) => {
-                    self.abort(PipeError::Py013(Py013Error::Decode(error)));
+                    self.abort(ConnectionError::Py013(Py013Error::Decode(error)));
                     return;
                 }
             }
@@ -256,22 +256,25 @@ impl Connection {
         if !self.input.is_empty()
             && let Err(error) = self.decoder.decode_eof(&mut self.input)
         {
-            self.abort(PipeError::Py013(Py013Error::Decode(error)));
+            self.abort(ConnectionError::Py013(Py013Error::Decode(error)));
             return;
         }
         let pending = self.send.len() + self.recv.len();
         // With nothing pending it is how a Python peer leaves: graceful, the
         // peer's doing; with something pending it is a failure.
-        self.end((pending > 0).then_some(PipeError::PeerClosed), pending == 0);
+        self.end(
+            (pending > 0).then_some(ConnectionError::PeerClosed),
+            pending == 0,
+        );
     }
 
     /// Reading or writing failed.
-    pub fn handle_transport_error(&mut self, error: PipeError) {
+    pub fn handle_transport_error(&mut self, error: ConnectionError) {
         self.end(Some(error), false);
     }
 
     /// Ends the connection at once with `error`.
-    pub fn abort(&mut self, error: PipeError) {
+    pub fn abort(&mut self, error: ConnectionError) {
         self.end(Some(error), false);
     }
 
@@ -298,26 +301,26 @@ impl Connection {
 
     /// Fails everything pending and reports the end; `by_peer` when the
     /// peer ended it (its end of stream).
-    fn end(&mut self, error: Option<PipeError>, by_peer: bool) {
+    fn end(&mut self, error: Option<ConnectionError>, by_peer: bool) {
         if self.is_closed() {
             return;
         }
         self.state = ConnectionState::Closed;
         let failure = error.clone().unwrap_or(if by_peer {
-            PipeError::PeerClosed
+            ConnectionError::PeerClosed
         } else {
-            PipeError::Closed
+            ConnectionError::Closed
         });
         for id in self.send.drain() {
             self.events.push_back(Event::OutgoingFailed {
                 id,
-                error: failure.clone(),
+                error: SendError::Connection(failure.clone()),
             });
         }
         for id in self.recv.drain() {
             self.events.push_back(Event::IncomingFailed {
                 id,
-                error: failure.clone(),
+                error: ReceiveError::Connection(failure.clone()),
             });
         }
         self.events.push_back(Event::Closed { error, by_peer });
@@ -332,15 +335,16 @@ const READ_AHEAD: u64 = 32 * netcore_protocol::py013::CHUNK_LEN as u64;
 impl CoreDecoder for Decoder {
     type Item = Packet;
 
-    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Packet>, PipeError> {
-        Decoder::decode(self, buf).map_err(|error| PipeError::Py013(Py013Error::Decode(error)))
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Packet>, ConnectionError> {
+        Decoder::decode(self, buf)
+            .map_err(|error| ConnectionError::Py013(Py013Error::Decode(error)))
     }
 
-    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Packet>, PipeError> {
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Packet>, ConnectionError> {
         Decoder::decode_eof(self, buf).map_err(|error| match error {
             // Cut mid-packet: the link died, the peer broke nothing.
-            DecodeError::Truncated { buffered } => PipeError::LinkLost { buffered },
-            error => PipeError::Py013(Py013Error::Decode(error)),
+            DecodeError::Truncated { buffered } => ConnectionError::LinkLost { buffered },
+            error => ConnectionError::Py013(Py013Error::Decode(error)),
         })
     }
 }
@@ -372,11 +376,11 @@ impl Core for Connection {
         Connection::handle_eof(self);
     }
 
-    fn handle_transport_error(&mut self, error: PipeError) {
+    fn handle_transport_error(&mut self, error: ConnectionError) {
         Connection::handle_transport_error(self, error);
     }
 
-    fn abort(&mut self, error: PipeError) {
+    fn abort(&mut self, error: ConnectionError) {
         Connection::abort(self, error);
     }
 
@@ -390,11 +394,11 @@ impl Core for Connection {
         priority: Priority,
         headers: Headers,
         total_len: Option<u64>,
-    ) -> Result<(), PipeError> {
+    ) -> Result<(), SendError> {
         Connection::open_with_id(self, id, priority, headers, total_len)
     }
 
-    fn push_body(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), PipeError> {
+    fn push_body(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), SendError> {
         Connection::push_body(self, id, chunk, finish)
     }
 

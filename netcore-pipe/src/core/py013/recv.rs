@@ -12,7 +12,7 @@ use netcore_protocol::{ErrorCode, Headers, Priority};
 use super::config::Py013Config;
 use super::error::Py013Error;
 use crate::core::Event;
-use crate::error::PipeError;
+use crate::error::ReceiveError;
 
 /// How many finished, dropped or refused mission ids are remembered, so that
 /// their stray chunks are dropped rather than held as early chunks.
@@ -153,7 +153,7 @@ impl RecvSide {
             // A Python receiver keeps only the later mission (§5.4).
             self.fail(
                 old.id,
-                PipeError::Py013(Py013Error::Replaced {
+                ReceiveError::Py013(Py013Error::Replaced {
                     extension: extension.clone(),
                 }),
                 events,
@@ -222,7 +222,7 @@ impl RecvSide {
                 length,
                 received,
             };
-            self.fail(id, PipeError::Py013(error), events);
+            self.fail(id, ReceiveError::Py013(error), events);
             return;
         }
         if !chunk.is_empty() {
@@ -291,7 +291,7 @@ impl RecvSide {
             return;
         };
         self.finished.insert(extension);
-        let error = PipeError::CancelledByPeer {
+        let error = ReceiveError::CancelledByPeer {
             code: ErrorCode::CANCELLED,
             reason: "the Python peer cancelled the mission".to_owned(),
         };
@@ -304,7 +304,7 @@ impl RecvSide {
         self.finished.insert(extension);
     }
 
-    fn fail(&mut self, id: u64, error: PipeError, events: &mut VecDeque<Event>) {
+    fn fail(&mut self, id: u64, error: ReceiveError, events: &mut VecDeque<Event>) {
         self.release(id);
         events.push_back(Event::IncomingFailed { id, error });
     }

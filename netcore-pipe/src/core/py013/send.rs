@@ -11,7 +11,7 @@ use netcore_protocol::{Headers, Priority};
 
 use super::error::Py013Error;
 use crate::core::{Transmit, WireBytes};
-use crate::error::PipeError;
+use crate::error::SendError;
 
 /// Characters of the extension ids, as Python draws them
 /// (`docs/python-013-wire-format.md` §5.2).
@@ -78,7 +78,7 @@ impl Outgoing {
 #[derive(Debug)]
 pub(super) enum SendOutcome {
     Framed(u64),
-    Failed(u64, PipeError),
+    Failed(u64, SendError),
 }
 
 /// Every outgoing mission and the order they are served in.
@@ -131,9 +131,9 @@ impl SendSide {
         priority: Priority,
         headers: &Headers,
         len: Option<u64>,
-    ) -> Result<(), PipeError> {
-        let announced = len.ok_or(Py013Error::UnknownLength)?;
-        let info = headers_to_info(headers)?;
+    ) -> Result<(), SendError> {
+        let announced = len.ok_or(SendError::Py013(Py013Error::UnknownLength))?;
+        let info = headers_to_info(headers).map_err(SendError::Py013)?;
         let extension = self.new_extension();
         let head = Packet::Head(Head {
             extension: extension.clone(),
@@ -141,8 +141,11 @@ impl SendSide {
             info,
         });
         let encoder = Encoder::new();
-        let head = encoder.encode(&head).map_err(Py013Error::Encode)?;
-        let full_prefix = data_prefix(&extension, CHUNK_LEN).map_err(Py013Error::Encode)?;
+        let head = encoder
+            .encode(&head)
+            .map_err(|error| SendError::Py013(Py013Error::Encode(error)))?;
+        let full_prefix = data_prefix(&extension, CHUNK_LEN)
+            .map_err(|error| SendError::Py013(Py013Error::Encode(error)))?;
         self.control.push_back((
             Some(id),
             Transmit {
@@ -175,15 +178,15 @@ impl SendSide {
     }
 
     /// Supplies body bytes of mission `id`.
-    pub(super) fn push(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), PipeError> {
+    pub(super) fn push(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), SendError> {
         let Some(mission) = self.missions.get_mut(&id) else {
-            return Err(PipeError::Cancelled);
+            return Err(SendError::Cancelled);
         };
         mission.pushed += chunk.len() as u64;
         let mismatch =
             mission.pushed > mission.announced || (finish && mission.pushed < mission.announced);
         if mismatch {
-            return Err(PipeError::LengthMismatch {
+            return Err(SendError::LengthMismatch {
                 announced: mission.announced,
                 supplied: mission.pushed,
             });
@@ -288,7 +291,7 @@ impl SendSide {
                     self.remove(id);
                     outcomes.push(SendOutcome::Failed(
                         id,
-                        PipeError::Py013(Py013Error::Encode(error)),
+                        SendError::Py013(Py013Error::Encode(error)),
                     ));
                     return None;
                 }

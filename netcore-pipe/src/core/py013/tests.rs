@@ -166,12 +166,12 @@ fn what_python_cannot_read_is_refused_locally_with_a_clear_error() {
         .expect_err("a head over 4096 bytes");
     assert!(matches!(
         error,
-        PipeError::Py013(Py013Error::Encode(EncodeError::MetaTooLong { len, max: 4096, .. })) if len > 5000
+        SendError::Py013(Py013Error::Encode(EncodeError::MetaTooLong { len, max: 4096, .. })) if len > 5000
     ));
     let error = core
         .open_with_id(2, Priority::NORMAL, Headers::new(), None)
         .expect_err("a stream of unknown length");
-    assert!(matches!(error, PipeError::Py013(Py013Error::UnknownLength)));
+    assert!(matches!(error, SendError::Py013(Py013Error::UnknownLength)));
     let error = core
         .open_with_id(3, Priority::NORMAL, headers(&[("route", "echo")]), Some(1))
         .expect_err("a header that is not JSON");
@@ -338,7 +338,7 @@ fn a_cancel_fails_the_mission_arriving_and_its_late_chunks_are_dropped() {
     assert!(matches!(
         events.last(),
         Some(Event::IncomingFailed {
-            error: PipeError::CancelledByPeer { .. },
+            error: ReceiveError::CancelledByPeer { .. },
             ..
         })
     ));
@@ -356,7 +356,7 @@ fn more_data_than_announced_fails_that_message_and_the_connection_goes_on() {
     assert!(events.iter().any(|event| matches!(
         event,
         Event::IncomingFailed {
-            error: PipeError::Py013(Py013Error::Overlong {
+            error: ReceiveError::Py013(Py013Error::Overlong {
                 length: 3,
                 received: 4,
                 ..
@@ -393,7 +393,7 @@ fn a_zero_length_mission_is_delivered_empty_and_a_reused_id_replaces_the_first()
     assert!(events.iter().any(|event| matches!(
         event,
         Event::IncomingFailed {
-            error: PipeError::Py013(Py013Error::Replaced { .. }),
+            error: ReceiveError::Py013(Py013Error::Replaced { .. }),
             ..
         }
     )));
@@ -476,7 +476,7 @@ fn close_ends_once_outgoing_missions_are_written_and_eof_fails_only_what_is_pend
     assert!(events.iter().any(|event| matches!(
         event,
         Event::IncomingFailed {
-            error: PipeError::PeerClosed,
+            error: ReceiveError::Connection(ConnectionError::PeerClosed),
             ..
         }
     )));
@@ -490,7 +490,7 @@ fn garbage_from_the_wire_ends_the_connection_with_a_typed_error() {
     assert!(matches!(
         events(&mut core).last(),
         Some(Event::Closed {
-            error: Some(PipeError::Py013(Py013Error::Decode(_))),
+            error: Some(ConnectionError::Py013(Py013Error::Decode(_))),
             ..
         })
     ));
@@ -578,7 +578,7 @@ fn end_of_stream_is_the_peer_leaving_unless_something_was_pending() {
         matches!(
             last,
             Some(Event::Closed {
-                error: Some(PipeError::PeerClosed),
+                error: Some(ConnectionError::PeerClosed),
                 by_peer: false
             })
         ),
