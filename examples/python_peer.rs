@@ -1,7 +1,8 @@
 //! A Rust peer for Python netcore 0.1.3 programs, over TCP.
 //!
-//! Serve the routes `echo` (the request body back, route `echo`) and `size`
-//! (`{"size": <bytes received>}`) to Python clients until killed or for N
+//! Serve the routes `echo` (the request body back, route `echo`), `size`
+//! (`{"size": <bytes received>}`) and `blob` (`{"size": N}` asks for N bytes
+//! of the pattern 0, 1, … 255, 0, …) to Python clients until killed or for N
 //! seconds:
 //!
 //! ```text
@@ -29,7 +30,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use clap::Parser;
 use netcore::endpoint::{
-    CallError, CallOptions, Endpoint, EndpointConfig, Json, Router, Server, ServerConfig,
+    CallError, CallOptions, Endpoint, EndpointConfig, Json, ReplyCode, ReplyError, Router, Server,
+    ServerConfig,
 };
 use netcore::pipe::PipeConfig;
 use netcore::transports::tcp::{self, TcpOptions};
@@ -68,10 +70,32 @@ async fn size(body: Bytes) -> Json<Value> {
     Json(json!({ "size": body.len() }))
 }
 
+/// The most `blob` hands out in one reply.
+const MAX_BLOB: u64 = 256 << 20;
+
+async fn blob(Json(request): Json<Value>) -> Result<Bytes, ReplyError> {
+    let size = request.get("size").and_then(Value::as_u64).unwrap_or(0);
+    if size > MAX_BLOB {
+        return Err(ReplyError::new(
+            ReplyCode::BAD_REQUEST,
+            format!("blob serves at most {MAX_BLOB} bytes, not {size}"),
+        ));
+    }
+    let pattern: Vec<u8> = (0..=255u8).collect();
+    Ok(pattern
+        .iter()
+        .copied()
+        .cycle()
+        .take(size as usize)
+        .collect::<Vec<u8>>()
+        .into())
+}
+
 async fn listen(addr: &str, seconds: Option<u64>) -> Result<(), Box<dyn std::error::Error>> {
     let routes = Router::new()
         .route("echo", echo)
         .route("size", size)
+        .route("blob", blob)
         .build()?;
     let server = Server::new(
         routes,

@@ -7,6 +7,8 @@
 //!   cleanly and the connection still works).
 //! - A Rust client calls a Python server: the same set, and a call dropped
 //!   mid-send, which cancels the request at the Python peer.
+//! - 20 uploads and 20 downloads of 300 kB, 4 in flight, both ways round:
+//!   all finish, every body checked (times are for `cargo xtask bench`).
 //!
 //! Everything binds to 127.0.0.1; every wait has a bound.
 
@@ -55,7 +57,8 @@ fn peer_script() -> PathBuf {
 // ----- a Python client calling a Rust server --------------------------------
 
 /// A Rust server in Python-compatible mode with the routes the Python
-/// client scenarios call: `echo` and `size`.
+/// client scenarios call: `echo`, `size` and `blob` (`{"size": N}` gets N
+/// bytes of the pattern 0, 1, … 255, 0, … back).
 async fn rust_server(echoes: Arc<AtomicUsize>) -> (Server, std::net::SocketAddr) {
     async fn echo(State(echoes): State<Arc<AtomicUsize>>, body: Bytes) -> Bytes {
         echoes.fetch_add(1, Ordering::SeqCst);
@@ -64,9 +67,14 @@ async fn rust_server(echoes: Arc<AtomicUsize>) -> (Server, std::net::SocketAddr)
     async fn size(body: Bytes) -> Json<Value> {
         Json(json!({ "size": body.len() }))
     }
+    async fn blob(Json(asked): Json<Value>) -> Bytes {
+        let size = asked["size"].as_u64().unwrap_or(0).min(16 << 20) as usize;
+        (0..=255u8).cycle().take(size).collect::<Vec<u8>>().into()
+    }
     let routes = Router::with_state(echoes)
         .route("echo", echo)
         .route("size", size)
+        .route("blob", blob)
         .build()
         .expect("routes");
     let server = Server::new(
@@ -139,6 +147,49 @@ async fn a_python_client_calls_a_rust_server() {
         assert_eq!(echoes.load(Ordering::SeqCst), before + 1);
         // 1 + 1 + 50 + 1 + 1 echo calls reached the Rust handler.
         assert_eq!(echoes.load(Ordering::SeqCst), 54);
+    })
+    .await;
+    server.shutdown(Duration::from_secs(1)).await;
+}
+
+/// Runs `peer.py bench` against `addr`: `calls` uploads to `size` or
+/// downloads from `blob` of `bytes` each, `in_flight` at a time; returns its
+/// JSON line once every call came back right.
+async fn python_bench(
+    addr: std::net::SocketAddr,
+    route: &str,
+    bytes: usize,
+    calls: usize,
+    in_flight: usize,
+) -> Value {
+    let output = Command::new(python())
+        .arg(peer_script())
+        .args(["bench", "--connect", &addr.to_string(), "--route", route])
+        .args(["--bytes", &bytes.to_string(), "--calls", &calls.to_string()])
+        .args(["--in-flight", &in_flight.to_string(), "--timeout", "100"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let result: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|error| panic!("bench {route} printed {stdout:?}: {error}"));
+    assert_eq!(result["ok"], true, "bench {route}: {result}");
+    assert_eq!(result["calls"], calls, "bench {route}: {result}");
+    assert_eq!(result["failed"], json!([]), "bench {route}: {result}");
+    result
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_300_kb_uploads_and_downloads_four_in_flight_all_finish() {
+    let (server, addr) = rust_server(Arc::new(AtomicUsize::new(0))).await;
+    guard(async {
+        // Python → Rust bodies: each reply says how many bytes arrived.
+        python_bench(addr, "size", 300_000, 20, 4).await;
+        // Rust → Python bodies: each reply is checked byte for byte.
+        python_bench(addr, "blob", 300_000, 20, 4).await;
     })
     .await;
     server.shutdown(Duration::from_secs(1)).await;
@@ -291,6 +342,39 @@ async fn a_call_dropped_mid_send_is_cancelled_at_the_python_peer() {
             "only the 5-byte echo reached a Python handler"
         );
         assert_eq!(peer.pending_calls(), 0);
+    })
+    .await;
+    drop(client);
+    python.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_300_kb_calls_to_a_python_server_four_in_flight_all_finish() {
+    use futures::StreamExt;
+    let python = python_server().await;
+    let client = python.connect().await;
+    guard(async {
+        let peer = client.peer();
+        let upload = Bytes::from(vec![7u8; 300_000]);
+        let sizes: Vec<_> = futures::stream::iter(0..20)
+            .map(|_| peer.call("size", upload.clone()))
+            .buffer_unordered(4)
+            .collect()
+            .await;
+        for reply in sizes {
+            let body = reply.expect("an upload's reply").body;
+            let size: Value = serde_json::from_slice(&body).expect("size JSON");
+            assert_eq!(size, json!({"size": 300_000}));
+        }
+        let pattern: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+        let blobs: Vec<_> = futures::stream::iter(0..20)
+            .map(|_| peer.call("blob", "{\"size\": 300000}"))
+            .buffer_unordered(4)
+            .collect()
+            .await;
+        for reply in blobs {
+            assert_eq!(reply.expect("a download").body, pattern);
+        }
     })
     .await;
     drop(client);

@@ -2,11 +2,16 @@
 
     python peer.py serve [--host 127.0.0.1] [--port 0] [--seconds N]
     python peer.py call --connect HOST:PORT --scenario NAME [--timeout SECONDS]
+    python peer.py bench --connect HOST:PORT --route size|blob --bytes N [--calls K]
+                         [--in-flight C] [--timeout SECONDS]
 
 `serve` prints one line, `listening on HOST:PORT`, then answers the routes echo, size,
-slow and stats on every accepted connection until stdin reaches EOF (or --seconds pass).
-`call` runs one scenario against a server and prints one JSON line
+blob, slow and stats on every accepted connection until stdin reaches EOF (or --seconds
+pass). `call` runs one scenario against a server and prints one JSON line
 `{"ok": ..., "scenario": ..., ...details}`; the exit status is 0 when ok, 1 otherwise.
+`bench` makes K calls, C at a time, each uploading N bytes to `size` (a tiny reply) or
+downloading N bytes from `blob`, and prints one JSON line with the wall time of the
+whole run and of each call (connection set-up not included).
 
 Spec references (§) are to docs/python-013-wire-format.md (in this repository).
 """
@@ -86,6 +91,11 @@ class Stats:
             return {**self.requests, "total_bytes": self.total_bytes}
 
 
+def blob_bytes(size):
+    """`size` bytes of a fixed pattern (0, 1, … 255, 0, …): what `blob` answers."""
+    return (bytes(range(256)) * (size // 256 + 1))[:size]
+
+
 def add_routes(endpoint, stats):
     # `request` is netcore's thread-local proxy for the request being handled.
     # request.meta is the body as bytes, and Response sends bytes unchanged (§6.2).
@@ -99,6 +109,12 @@ def add_routes(endpoint, stats):
     def size():
         stats.count("size", len(request.meta))
         return Response("size", {"size": len(request.meta)})
+
+    @endpoint.request("blob")
+    def blob():
+        # {"size": N} asks for N bytes back (a download).
+        size = int(request.json.get("size", 0))
+        return Response("blob", blob_bytes(size))
 
     @endpoint.request("slow")
     def slow():
@@ -270,6 +286,55 @@ def scenario_empty(caller, deadline):
     return details
 
 
+def bench(args):
+    """K calls, C in flight, each an upload to `size` or a download from `blob`."""
+    deadline = Deadline(args.timeout)
+    host, _, port = args.connect.rpartition(":")
+    if args.route == "size":
+        body, expected = random.Random(7).randbytes(args.bytes), {"size": args.bytes}
+    else:
+        body, expected = {"size": args.bytes}, blob_bytes(args.bytes)
+    try:
+        sock = socket.create_connection((host, int(port)), timeout=deadline.remaining())
+        sock.settimeout(None)
+        caller = Caller(sock)
+        times = []
+        failures = []
+        lock = threading.Lock()
+        next_call = iter(range(args.calls))
+
+        def worker():
+            while True:
+                with lock:
+                    i = next(next_call, None)
+                if i is None or deadline.remaining() == 0:
+                    return
+                began = time.monotonic()
+                reply = caller.call(args.route, body, deadline.remaining())
+                took = time.monotonic() - began
+                got = None if reply is None else (reply.json if args.route == "size" else reply.meta)
+                with lock:
+                    times.append(took)
+                    if got != expected:
+                        failures.append(i)
+
+        began = time.monotonic()
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(args.in_flight)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(deadline.remaining())
+        seconds = time.monotonic() - began
+        ok = not failures and len(times) == args.calls
+        details = {"ok": ok, "seconds": round(seconds, 4), "calls": len(times),
+                   "failed": failures, "call_seconds": [round(t, 4) for t in sorted(times)]}
+    except Exception as e:
+        details = {"ok": False, "error": f"{type(e).__name__}: {e}"}
+    ok = details.pop("ok")
+    emit_line(json.dumps({"ok": ok, "route": args.route, "bytes": args.bytes, **details}))
+    os._exit(0 if ok else 1)
+
+
 SCENARIOS = {
     "json_echo": scenario_json_echo,
     "raw_echo": scenario_raw_echo,
@@ -310,6 +375,15 @@ def main():
     p.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
     p.add_argument("--timeout", type=float, default=20.0)
     p.set_defaults(run=call)
+
+    p = commands.add_parser("bench", help="time K uploads (size) or downloads (blob)")
+    p.add_argument("--connect", required=True, metavar="HOST:PORT")
+    p.add_argument("--route", required=True, choices=["size", "blob"])
+    p.add_argument("--bytes", type=int, required=True)
+    p.add_argument("--calls", type=int, default=1)
+    p.add_argument("--in-flight", type=int, default=1)
+    p.add_argument("--timeout", type=float, default=60.0)
+    p.set_defaults(run=bench)
 
     args = parser.parse_args()
     # netcore prints `[]` (its middleware list) to stdout on every routed request (§6.3),

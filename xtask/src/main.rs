@@ -13,8 +13,10 @@
 //!   cargo-fuzz target for N seconds on stable Rust (via `RUSTC_BOOTSTRAP=1`),
 //!   installing cargo-fuzz first if it is missing.
 //! - `cargo xtask bench [--bench NAME] [-- ARGS…]`: runs every bench (or the
-//!   one named): `codec` (criterion, with `--noplot`) and `pipe` (the Pipe
-//!   against raw TCP over loopback; figures also in `target/bench/pipe.json`),
+//!   one named): `codec` (criterion, with `--noplot`), `pipe` (the Pipe
+//!   against raw TCP over loopback; figures also in `target/bench/pipe.json`)
+//!   and `python` (Python 0.1.3 mode against Python peers; it makes the venv
+//!   and builds `examples/python_peer` first; `target/bench/python.json`),
 //!   passing extra arguments on, for instance `cargo xtask bench -- --quick`.
 //!
 //! Every command runs from the workspace root. The only dependency is clap, so
@@ -67,7 +69,8 @@ enum Task {
         libfuzzer_args: Vec<String>,
     },
     /// Run the benchmarks: every one (`codec`, criterion; `pipe`, the Pipe
-    /// against raw TCP) unless `--bench` names one.
+    /// against raw TCP; `python`, Python 0.1.3 mode against Python peers)
+    /// unless `--bench` names one.
     Bench {
         /// Bench target to run; all of them when omitted.
         #[arg(long)]
@@ -512,7 +515,7 @@ fn fuzz(
 }
 
 /// Every bench target, in the order `cargo xtask bench` runs them.
-const BENCHES: [&str; 2] = ["codec", "pipe"];
+const BENCHES: [&str; 3] = ["codec", "pipe", "python"];
 
 /// `cargo xtask bench`: runs one bench, or all of them, passing extra args
 /// through (criterion benches also get `--noplot`: no gnuplot here).
@@ -522,15 +525,30 @@ fn bench(root: &Path, only: Option<&str>, extra_args: &[String]) -> Result<(), F
         None => BENCHES.to_vec(),
     };
     for name in names {
+        let mut env = Vec::new();
+        if name == "python" {
+            // Python 0.1.3 against the Rust server example, both as processes.
+            env.push(("NETCORE_PY013_PYTHON", pyenv(root)?.into_os_string()));
+            Step::cargo(
+                root,
+                "cargo build --release --example python_peer",
+                ["build", "--release", "--example", "python_peer"],
+            )
+            .run()?;
+        }
         let mut args: Vec<String> = ["bench", "--all-features", "--bench", name, "--"]
             .map(String::from)
             .to_vec();
-        if name != "pipe" {
+        if name == "codec" {
             args.push("--noplot".to_owned());
         }
         args.extend(extra_args.iter().cloned());
         let step = format!("cargo {}", args.join(" "));
-        Step::cargo(root, step, args).run()?;
+        let mut step = Step::cargo(root, step, args);
+        for (key, value) in env {
+            step = step.env(key, value);
+        }
+        step.run()?;
     }
     Ok(())
 }
