@@ -46,10 +46,29 @@ fn damage(
     placed.dedup_by_key(|(at, _)| *at);
     let mut out = wire.to_vec();
     for (at, op) in placed {
-        // Which original byte ranges this operation changes.
+        // Which original byte ranges this operation changes. Deleting a run
+        // of bytes equal to the run beside it deletes either, for all the
+        // stream can tell (the last byte of one frame, 0xF5, before the
+        // marker 0xF5 of the next): such a deletion touches both.
+        let deleted = match op {
+            Op::Delete { count } => {
+                let (start, end) = (at, (at + count).min(out.len()));
+                let count = end - start;
+                let mut first = start;
+                while first > 0 && out[first - 1] == out[first - 1 + count] {
+                    first -= 1;
+                }
+                let mut last = end;
+                while last < out.len() && out[last] == out[last - count] {
+                    last += 1;
+                }
+                first..last
+            }
+            _ => 0..0,
+        };
         let hits = |r: &std::ops::Range<usize>| match op {
             Op::Flip { .. } => r.contains(&at),
-            Op::Delete { count } => at < r.end && r.start < at + count,
+            Op::Delete { .. } => deleted.start < r.end && r.start < deleted.end,
             Op::Insert { .. } => r.start < at && at < r.end,
         };
         for (i, range) in ranges.iter().enumerate() {
