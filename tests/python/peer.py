@@ -4,6 +4,7 @@
     python peer.py call --connect HOST:PORT --scenario NAME [--timeout SECONDS]
     python peer.py bench --connect HOST:PORT --route size|blob --bytes N [--calls K]
                          [--in-flight C] [--timeout SECONDS]
+    python peer.py --switch-interval SECONDS serve|call|bench ...
 
 `serve` prints one line, `listening on HOST:PORT`, then answers the routes echo, size,
 blob, slow and stats on every accepted connection until stdin reaches EOF (or --seconds
@@ -362,6 +363,10 @@ def call(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--switch-interval", type=float, metavar="SECONDS",
+        help="sys.setswitchinterval for this process (Python's default is 0.005): how long a "
+             "busy-waiting netcore thread may keep the GIL from one that has I/O to do")
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("serve", help="answer echo/size/slow/stats on every connection")
@@ -386,6 +391,8 @@ def main():
     p.set_defaults(run=bench)
 
     args = parser.parse_args()
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
     # netcore prints `[]` (its middleware list) to stdout on every routed request (§6.3),
     # so everything but our own lines (OUT) goes nowhere. Not to stderr: a test that pipes
     # stderr without reading it would in the end block the handler threads on a full pipe.
