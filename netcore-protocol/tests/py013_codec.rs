@@ -5,8 +5,8 @@
 use bytes::{Bytes, BytesMut};
 use netcore_protocol::py013::{
     CHUNK_LEN, Cancel, Data, DecodeError, Decoder, EncodeError, Encoder, Head, Info, Json,
-    JsonPart, LengthField, Limits, MAX_SEND_EXT_LEN, MAX_SEND_META_LEN, Mission, Object, Packet,
-    PacketKind, split_chunks,
+    JsonPart, LengthField, Limits, MAX_SEND_CHUNK_LEN, MAX_SEND_EXT_LEN, MAX_SEND_META_LEN,
+    Mission, Object, Packet, PacketKind, split_chunks,
 };
 use proptest::prelude::*;
 
@@ -218,24 +218,32 @@ fn is_response_must_be_true_itself() {
 // ---- encoder limits: what a Python receiver reads correctly ----------------
 
 #[test]
-fn chunks_above_4096_are_refused() {
-    let packet = Packet::Data(Data {
-        extension: "e".into(),
-        chunk: Bytes::from(vec![0u8; CHUNK_LEN + 1]),
-    });
+fn chunks_a_python_receiver_misreads_are_refused() {
+    let chunk = |len: usize| {
+        Packet::Data(Data {
+            extension: "e".into(),
+            chunk: Bytes::from(vec![0u8; len]),
+        })
+    };
+    // Over 4096 and not a multiple of 2048: misread (§9.2).
     assert_eq!(
-        encode(&packet),
-        Err(EncodeError::MetaTooLong {
-            kind: PacketKind::Data,
-            len: CHUNK_LEN + 1,
-            max: MAX_SEND_META_LEN
+        encode(&chunk(CHUNK_LEN + 1)),
+        Err(EncodeError::UnreadableChunk { len: CHUNK_LEN + 1 })
+    );
+    assert_eq!(
+        encode(&chunk(6000)),
+        Err(EncodeError::UnreadableChunk { len: 6000 })
+    );
+    assert!(encode(&chunk(CHUNK_LEN)).is_ok());
+    // Multiples of 2048 are read correctly, up to the send limit.
+    assert!(encode(&chunk(8192)).is_ok());
+    assert!(encode(&chunk(64 << 10)).is_ok());
+    assert_eq!(
+        encode(&chunk(MAX_SEND_CHUNK_LEN + 2048)),
+        Err(EncodeError::UnreadableChunk {
+            len: MAX_SEND_CHUNK_LEN + 2048
         })
     );
-    let packet = Packet::Data(Data {
-        extension: "e".into(),
-        chunk: Bytes::from(vec![0u8; CHUNK_LEN]),
-    });
-    assert!(encode(&packet).is_ok());
 }
 
 #[test]

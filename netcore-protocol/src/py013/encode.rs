@@ -5,7 +5,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::error::EncodeError;
 use super::info::Info;
 use super::json::write_python_str;
-use super::limits::{CHUNK_LEN, MAX_SEND_EXT_LEN, MAX_SEND_META_LEN};
+use super::limits::{CHUNK_LEN, MAX_SEND_EXT_LEN, MAX_SEND_META_LEN, python_reads_chunk_len};
 use super::packet::{Cancel, Data, Head, Packet, PacketKind};
 
 /// Bytes of the two length fields of a packet.
@@ -119,7 +119,11 @@ fn write_packet(
             max: MAX_SEND_EXT_LEN,
         });
     }
-    if meta.len() > MAX_SEND_META_LEN {
+    if kind == PacketKind::Data {
+        if !python_reads_chunk_len(meta.len()) {
+            return Err(EncodeError::UnreadableChunk { len: meta.len() });
+        }
+    } else if meta.len() > MAX_SEND_META_LEN {
         return Err(EncodeError::MetaTooLong {
             kind,
             len: meta.len(),
@@ -127,7 +131,7 @@ fn write_packet(
         });
     }
     dst.reserve(LENGTHS_LEN + ext.len() + meta.len());
-    // Both lengths are at most 4096, so they fit an i32.
+    // Both lengths are at most MAX_SEND_CHUNK_LEN (1 MiB), so they fit an i32.
     dst.put_i32_le(ext.len() as i32);
     dst.put_slice(ext.as_bytes());
     dst.put_i32_le(meta.len() as i32);
@@ -140,7 +144,9 @@ fn write_packet(
 /// their own buffers writes this, then the chunk (no copy of the chunk).
 ///
 /// Fails like [`Encoder::encode_into`] would for that data packet: an empty
-/// chunk, a chunk over [`MAX_SEND_META_LEN`], an id too long for the ext.
+/// chunk, a chunk a Python receiver misreads (over [`MAX_SEND_META_LEN`] and
+/// not a multiple of 2048, [`python_reads_chunk_len`]), an id too long for
+/// the ext.
 ///
 /// ```
 /// use netcore_protocol::py013::data_prefix;
@@ -152,12 +158,8 @@ pub fn data_prefix(extension: &str, chunk_len: usize) -> Result<Bytes, EncodeErr
     if chunk_len == 0 {
         return Err(EncodeError::EmptyChunk);
     }
-    if chunk_len > MAX_SEND_META_LEN {
-        return Err(EncodeError::MetaTooLong {
-            kind: PacketKind::Data,
-            len: chunk_len,
-            max: MAX_SEND_META_LEN,
-        });
+    if !python_reads_chunk_len(chunk_len) {
+        return Err(EncodeError::UnreadableChunk { len: chunk_len });
     }
     let ext = id_ext(PacketKind::Data, extension);
     if ext.len() > MAX_SEND_EXT_LEN {
@@ -170,7 +172,7 @@ pub fn data_prefix(extension: &str, chunk_len: usize) -> Result<Bytes, EncodeErr
     let mut prefix = BytesMut::with_capacity(LENGTHS_LEN + ext.len());
     prefix.put_i32_le(ext.len() as i32);
     prefix.put_slice(ext.as_bytes());
-    // At most 4096: fits an i32.
+    // At most MAX_SEND_CHUNK_LEN (1 MiB): fits an i32.
     prefix.put_i32_le(chunk_len as i32);
     Ok(prefix.freeze())
 }

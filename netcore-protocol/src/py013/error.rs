@@ -149,6 +149,16 @@ pub enum EncodeError {
         /// The limit.
         max: usize,
     },
+    /// A data chunk over [`MAX_SEND_META_LEN`](super::MAX_SEND_META_LEN) bytes
+    /// that is not a multiple of 2048, which a Python receiver misreads
+    /// ([`python_reads_chunk_len`](super::python_reads_chunk_len)).
+    #[error(
+        "a data chunk of {len} bytes: a Python peer misreads chunks over 4096 bytes unless they are a multiple of 2048"
+    )]
+    UnreadableChunk {
+        /// Its length.
+        len: usize,
+    },
     /// A data chunk is empty: it would stop a Python peer's dispatcher for
     /// good (`docs/python-013-wire-format.md` §9.3).
     #[error("an empty data chunk would stop a Python peer's dispatcher")]

@@ -11,6 +11,27 @@ pub const CHUNK_LEN: usize = 4096;
 /// encoder refuses longer ones.
 pub const MAX_SEND_META_LEN: usize = 4096;
 
+/// Whether a Python 0.1.3 receiver reads a data chunk of `len` bytes
+/// correctly, and the encoder writes it: one of at most [`MAX_SEND_META_LEN`]
+/// bytes, or a multiple of 2048 up to [`MAX_SEND_CHUNK_LEN`] (its reader steps through a meta 2048 bytes at a time and only
+/// misreads a last partial step after the second,
+/// `docs/python-013-wire-format.md` §9.2). Longer chunks mean fewer packets
+/// for a Python receiver to parse.
+///
+/// ```
+/// use netcore_protocol::py013::python_reads_chunk_len;
+/// assert!(python_reads_chunk_len(4096) && python_reads_chunk_len(100));
+/// assert!(python_reads_chunk_len(64 << 10));
+/// assert!(!python_reads_chunk_len(6000));
+/// ```
+pub const fn python_reads_chunk_len(len: usize) -> bool {
+    len <= MAX_SEND_META_LEN || (len.is_multiple_of(2048) && len <= MAX_SEND_CHUNK_LEN)
+}
+
+/// Longest data chunk the encoder writes (1 MiB): a multiple of 2048, well
+/// inside the `i32` length field.
+pub const MAX_SEND_CHUNK_LEN: usize = 1 << 20;
+
 /// Longest `ext` a Python receiver reads correctly: its read helper returns
 /// only the last 2048-byte piece it read (`docs/python-013-wire-format.md`
 /// §9.2). The encoder refuses longer ones (only an extension id of about 2000

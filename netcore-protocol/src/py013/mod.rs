@@ -108,5 +108,8 @@ pub use encode::{Encoder, Mission, data_prefix, split_chunks};
 pub use error::{DecodeError, EncodeError, JsonPart, LengthField};
 pub use info::Info;
 pub use json::{Json, MAX_DEPTH, Object};
-pub use limits::{CHUNK_LEN, Limits, MAX_SEND_EXT_LEN, MAX_SEND_META_LEN};
+pub use limits::{
+    CHUNK_LEN, Limits, MAX_SEND_CHUNK_LEN, MAX_SEND_EXT_LEN, MAX_SEND_META_LEN,
+    python_reads_chunk_len,
+};
 pub use packet::{Cancel, Data, Head, Packet, PacketKind};

@@ -94,6 +94,8 @@ pub struct Connection {
     state: ConnectionState,
     /// For the pipe's read-task decoder.
     limits: Py013Limits,
+    /// Body bytes kept supplied ahead per mission.
+    read_ahead: u64,
 }
 
 impl Connection {
@@ -103,9 +105,11 @@ impl Connection {
         // No handshake: the peer is as known as it will ever be.
         events.push_back(Event::Connected { agent: None });
         let limits = config.limits;
+        let chunk_len = config.sendable_chunk_len();
         Connection {
             decoder: Decoder::new(limits),
-            send: SendSide::new(),
+            send: SendSide::new(chunk_len),
+            read_ahead: READ_AHEAD.max(2 * chunk_len as u64),
             recv: RecvSide::new(config),
             input: BytesMut::new(),
             events,
@@ -327,8 +331,9 @@ impl Connection {
     }
 }
 
-/// Body bytes kept supplied ahead per mission: 32 of its 4096-byte chunks
-/// (a chunk goes out only once it is whole, or the body's rest).
+/// Body bytes kept supplied ahead per mission, at least: 32 of Python's
+/// 4096-byte chunks, and always two chunks (a chunk goes out only once it is
+/// whole, or the body's rest).
 const READ_AHEAD: u64 = 32 * netcore_protocol::py013::CHUNK_LEN as u64;
 
 /// The Python 0.1.3 decoder on the pipe's read task.
@@ -365,7 +370,7 @@ impl Core for Connection {
     }
 
     fn read_ahead(&self) -> u64 {
-        READ_AHEAD
+        self.read_ahead
     }
 
     fn handle_item(&mut self, packet: Packet, _now: Instant) {

@@ -6,7 +6,9 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use bytes::{Bytes, BytesMut};
-use netcore_protocol::py013::{CHUNK_LEN, Cancel, Encoder, Head, Info, Json, Packet, data_prefix};
+use netcore_protocol::py013::{
+    Cancel, Encoder, Head, Info, Json, Packet, data_prefix, python_reads_chunk_len,
+};
 use netcore_protocol::{Headers, Priority};
 
 use super::error::Py013Error;
@@ -33,22 +35,32 @@ struct Outgoing {
     queue: VecDeque<Bytes>,
     queued: u64,
     head_sent: bool,
-    /// `ext_len | ext | meta_len` of a full 4096-byte chunk.
+    /// The size of its chunks but the last ([`Py013Config::chunk_len`]).
+    ///
+    /// [`Py013Config::chunk_len`]: super::Py013Config::chunk_len
+    chunk_len: usize,
+    /// `ext_len | ext | meta_len` of a full chunk.
     full_prefix: Bytes,
 }
 
 impl Outgoing {
     /// A chunk can go: the head is out and a full chunk is there (or the
-    /// rest of a complete body). Chunks are always 4096 bytes but the last,
-    /// like Python's.
+    /// rest of a complete body). Chunks are always `chunk_len` bytes but the
+    /// last one or two.
     fn ready(&self) -> bool {
-        self.head_sent && (self.queued >= CHUNK_LEN as u64 || (self.complete && self.queued > 0))
+        self.head_sent
+            && (self.queued >= self.chunk_len as u64 || (self.complete && self.queued > 0))
     }
 
-    /// Takes the next chunk, at most [`CHUNK_LEN`] bytes, gathering small
-    /// pieces if needed.
+    /// Takes the next chunk, at most `chunk_len` bytes, gathering small
+    /// pieces if needed. The rest of a body that a Python receiver would
+    /// misread as one chunk (over 4096 bytes, not a multiple of 2048) goes as
+    /// its multiple of 2048 first, then the few bytes left.
     fn take_chunk(&mut self) -> Bytes {
-        let want = self.queued.min(CHUNK_LEN as u64) as usize;
+        let mut want = self.queued.min(self.chunk_len as u64) as usize;
+        if !python_reads_chunk_len(want) {
+            want -= want % 2048;
+        }
         self.queued -= want as u64;
         if let Some(front) = self.queue.front_mut()
             && front.len() >= want
@@ -91,16 +103,21 @@ pub(super) struct SendSide {
     control: VecDeque<(Option<u64>, Transmit)>,
     extensions: HashSet<String>,
     rng: fastrand::Rng,
+    /// The size of data chunks, one a Python receiver reads.
+    chunk_len: usize,
 }
 
 impl SendSide {
-    pub(super) fn new() -> SendSide {
+    /// A send side cutting bodies into `chunk_len`-byte chunks (already
+    /// checked with [`python_reads_chunk_len`]).
+    pub(super) fn new(chunk_len: usize) -> SendSide {
         SendSide {
             missions: HashMap::new(),
             tiers: BTreeMap::new(),
             control: VecDeque::new(),
             extensions: HashSet::new(),
             rng: fastrand::Rng::new(),
+            chunk_len,
         }
     }
 
@@ -144,7 +161,7 @@ impl SendSide {
         let head = encoder
             .encode(&head)
             .map_err(|error| SendError::Py013(Py013Error::Encode(error)))?;
-        let full_prefix = data_prefix(&extension, CHUNK_LEN)
+        let full_prefix = data_prefix(&extension, self.chunk_len)
             .map_err(|error| SendError::Py013(Py013Error::Encode(error)))?;
         self.control.push_back((
             Some(id),
@@ -171,6 +188,7 @@ impl SendSide {
                 queue: VecDeque::new(),
                 queued: 0,
                 head_sent: false,
+                chunk_len: self.chunk_len,
                 full_prefix,
             },
         );
@@ -274,7 +292,7 @@ impl SendSide {
         let id = self.next_ready()?;
         let mission = self.missions.get_mut(&id)?;
         let chunk = mission.take_chunk();
-        let prefix = if chunk.len() == CHUNK_LEN {
+        let prefix = if chunk.len() == mission.chunk_len {
             Ok(mission.full_prefix.clone())
         } else {
             data_prefix(&mission.extension, chunk.len())

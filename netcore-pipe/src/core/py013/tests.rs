@@ -63,9 +63,48 @@ fn data(extension: &str, bytes: &[u8]) -> Packet {
     })
 }
 
+/// Bodies cut into 4096-byte chunks, exactly as a Python sender cuts them.
+fn as_python() -> Py013Config {
+    Py013Config::default().with_chunk_len(4096)
+}
+
+#[test]
+fn by_default_chunks_are_64_kib_and_every_one_is_a_length_python_reads() {
+    let mut core = Connection::new(Py013Config::default());
+    core.open_with_id(1, Priority::NORMAL, Headers::new(), Some(300_000))
+        .expect("open");
+    core.push_body(1, Bytes::from(vec![1u8; 300_000]), true)
+        .expect("body");
+    // 300 000 = 4 x 65 536 + 37 856: the rest goes as 18 x 2048, then 992.
+    assert_eq!(
+        describe(&drain_packets(&mut core)),
+        [
+            "head 300000",
+            "data 65536",
+            "data 65536",
+            "data 65536",
+            "data 65536",
+            "data 36864",
+            "data 992"
+        ]
+    );
+    let mut core = Connection::new(Py013Config::default());
+    core.open_with_id(2, Priority::NORMAL, Headers::new(), Some(10_000))
+        .expect("open");
+    for _ in 0..10 {
+        core.push_body(2, Bytes::from(vec![1u8; 1000]), false)
+            .expect("piece");
+    }
+    core.push_body(2, Bytes::new(), true).expect("finish");
+    assert_eq!(
+        describe(&drain_packets(&mut core)),
+        ["head 10000", "data 8192", "data 1808"]
+    );
+}
+
 #[test]
 fn head_first_then_4096_byte_chunks_however_the_body_is_supplied() {
-    let mut core = Connection::new(Py013Config::default());
+    let mut core = Connection::new(as_python());
     let route = headers(&[("route", "\"echo\""), ("message_id", "\"i0VpEBOW\"")]);
     core.open_with_id(1, Priority::NORMAL, route, Some(10_000))
         .expect("open");
@@ -111,7 +150,7 @@ fn a_partial_chunk_waits_for_more_body_until_the_body_is_complete() {
 
 #[test]
 fn missions_are_interleaved_one_chunk_at_a_time_as_python_does() {
-    let mut core = Connection::new(Py013Config::default());
+    let mut core = Connection::new(as_python());
     for id in [1, 2] {
         core.open_with_id(id, Priority::NORMAL, Headers::new(), Some(10_000))
             .expect("open");
@@ -181,7 +220,7 @@ fn what_python_cannot_read_is_refused_locally_with_a_clear_error() {
 
 #[test]
 fn cancelling_before_the_head_goes_sends_nothing_after_it_a_cancel() {
-    let mut core = Connection::new(Py013Config::default());
+    let mut core = Connection::new(as_python());
     core.open_with_id(1, Priority::NORMAL, Headers::new(), Some(10_000))
         .expect("open");
     assert!(core.cancel_outgoing(1));
