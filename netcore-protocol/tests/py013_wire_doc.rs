@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use bytes::{Bytes, BytesMut};
 use netcore_protocol::py013::{
     CHUNK_LEN, Cancel, Data, Decoder, Encoder, Head, Info, Json, Limits, MAX_DEPTH,
-    MAX_SEND_EXT_LEN, MAX_SEND_META_LEN, Packet,
+    MAX_SEND_CHUNK_LEN, MAX_SEND_EXT_LEN, MAX_SEND_META_LEN, Packet,
 };
 
 const DOC: &str = include_str!("../../docs/python-013-wire-format.md");
@@ -428,6 +428,7 @@ fn limit_tables_match_the_code() {
     let expected_send = HashMap::from([
         ("CHUNK_LEN".to_owned(), CHUNK_LEN as u64),
         ("MAX_SEND_META_LEN".to_owned(), MAX_SEND_META_LEN as u64),
+        ("MAX_SEND_CHUNK_LEN".to_owned(), MAX_SEND_CHUNK_LEN as u64),
         ("MAX_SEND_EXT_LEN".to_owned(), MAX_SEND_EXT_LEN as u64),
         ("MAX_DEPTH".to_owned(), MAX_DEPTH as u64),
     ]);

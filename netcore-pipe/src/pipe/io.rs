@@ -28,6 +28,22 @@ pub(crate) enum ReadEvent<I> {
     Malformed(ConnectionError),
 }
 
+/// Hands `event` to the driver; `false` once the driver is gone. When the
+/// driver is not taking input (its core's receive window is full, or it is
+/// busy), reading pauses here, and says so.
+async fn forward<I>(out: &mpsc::Sender<ReadEvent<I>>, event: ReadEvent<I>) -> bool {
+    match out.try_send(event) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+        Err(mpsc::error::TrySendError::Full(event)) => {
+            tracing::trace!("reading paused: the driver takes no input for now");
+            let sent = out.send(event).await.is_ok();
+            tracing::trace!("reading resumed");
+            sent
+        }
+    }
+}
+
 /// Reads, decodes (CRC checks included, on this task's core) and forwards.
 pub(crate) async fn read_loop<R: TransportRead, D: CoreDecoder>(
     mut reader: R,
@@ -52,6 +68,8 @@ pub(crate) async fn read_loop<R: TransportRead, D: CoreDecoder>(
         };
 
         Counters::add(&shared.counters.bytes_read, n as u64);
+        // With the time of each event, a timeline of the link's reads.
+        tracing::trace!(bytes = n, buffered = buf.len(), "read from the transport");
         let eof = n == 0;
         let mut items = Vec::new();
         let failed = loop {
@@ -75,7 +93,7 @@ pub(crate) async fn read_loop<R: TransportRead, D: CoreDecoder>(
             .counters
             .damaged_bytes
             .store(damage.skipped_bytes, Ordering::Relaxed);
-        if !items.is_empty() && out.send(ReadEvent::Items(items)).await.is_err() {
+        if !items.is_empty() && !forward(&out, ReadEvent::Items(items)).await {
             return;
         }
         let last = match failed {
