@@ -88,17 +88,13 @@ async fn rust_server(echoes: Arc<AtomicUsize>) -> (Server, std::net::SocketAddr)
     (server, addr)
 }
 
-/// Runs one `peer.py call` scenario against `addr`; returns its JSON line.
-async fn python_scenario(addr: std::net::SocketAddr, scenario: &str) -> Value {
+/// Runs `peer.py` with `args`; returns the JSON line it ends with, once
+/// that says `"ok": true` and the exit status agrees. `what` names the run
+/// in failure messages.
+async fn run_peer_py(args: &[String], what: &str) -> Value {
     let output = Command::new(python())
         .arg(peer_script())
-        .args([
-            "call",
-            "--connect",
-            &addr.to_string(),
-            "--scenario",
-            scenario,
-        ])
+        .args(args)
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -108,10 +104,22 @@ async fn python_scenario(addr: std::net::SocketAddr, scenario: &str) -> Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let line = stdout.lines().last().unwrap_or_default();
     let result: Value = serde_json::from_str(line)
-        .unwrap_or_else(|error| panic!("scenario {scenario} printed {stdout:?}: {error}"));
-    assert_eq!(result["ok"], true, "scenario {scenario}: {result}");
-    assert!(output.status.success(), "scenario {scenario}: {result}");
+        .unwrap_or_else(|error| panic!("{what} printed {stdout:?}: {error}"));
+    assert_eq!(result["ok"], true, "{what}: {result}");
+    assert!(output.status.success(), "{what}: {result}");
     result
+}
+
+/// Runs one `peer.py call` scenario against `addr`; returns its JSON line.
+async fn python_scenario(addr: std::net::SocketAddr, scenario: &str) -> Value {
+    let args = [
+        "call",
+        "--connect",
+        &addr.to_string(),
+        "--scenario",
+        scenario,
+    ];
+    run_peer_py(&args.map(String::from), &format!("scenario {scenario}")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,21 +170,22 @@ async fn python_bench(
     calls: usize,
     in_flight: usize,
 ) -> Value {
-    let output = Command::new(python())
-        .arg(peer_script())
-        .args(["bench", "--connect", &addr.to_string(), "--route", route])
-        .args(["--bytes", &bytes.to_string(), "--calls", &calls.to_string()])
-        .args(["--in-flight", &in_flight.to_string(), "--timeout", "100"])
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("python runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let result: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|error| panic!("bench {route} printed {stdout:?}: {error}"));
-    assert_eq!(result["ok"], true, "bench {route}: {result}");
+    let args = [
+        "bench",
+        "--connect",
+        &addr.to_string(),
+        "--route",
+        route,
+        "--bytes",
+        &bytes.to_string(),
+        "--calls",
+        &calls.to_string(),
+        "--in-flight",
+        &in_flight.to_string(),
+        "--timeout",
+        "100",
+    ];
+    let result = run_peer_py(&args.map(String::from), &format!("bench {route}")).await;
     assert_eq!(result["calls"], calls, "bench {route}: {result}");
     assert_eq!(result["failed"], json!([]), "bench {route}: {result}");
     result
