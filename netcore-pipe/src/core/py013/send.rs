@@ -35,10 +35,6 @@ struct Outgoing {
     queue: VecDeque<Bytes>,
     queued: u64,
     head_sent: bool,
-    /// The size of its chunks but the last ([`Py013Config::chunk_len`]).
-    ///
-    /// [`Py013Config::chunk_len`]: super::Py013Config::chunk_len
-    chunk_len: usize,
     /// `ext_len | ext | meta_len` of a full chunk.
     full_prefix: Bytes,
 }
@@ -47,17 +43,16 @@ impl Outgoing {
     /// A chunk can go: the head is out and a full chunk is there (or the
     /// rest of a complete body). Chunks are always `chunk_len` bytes but the
     /// last one or two.
-    fn ready(&self) -> bool {
-        self.head_sent
-            && (self.queued >= self.chunk_len as u64 || (self.complete && self.queued > 0))
+    fn ready(&self, chunk_len: usize) -> bool {
+        self.head_sent && (self.queued >= chunk_len as u64 || (self.complete && self.queued > 0))
     }
 
     /// Takes the next chunk, at most `chunk_len` bytes, gathering small
     /// pieces if needed. The rest of a body that a Python receiver would
     /// misread as one chunk (over 4096 bytes, not a multiple of 2048) goes as
     /// its multiple of 2048 first, then the few bytes left.
-    fn take_chunk(&mut self) -> Bytes {
-        let mut want = self.queued.min(self.chunk_len as u64) as usize;
+    fn take_chunk(&mut self, chunk_len: usize) -> Bytes {
+        let mut want = self.queued.min(chunk_len as u64) as usize;
         if !python_reads_chunk_len(want) {
             want -= want % 2048;
         }
@@ -188,7 +183,6 @@ impl SendSide {
                 queue: VecDeque::new(),
                 queued: 0,
                 head_sent: false,
-                chunk_len: self.chunk_len,
                 full_prefix,
             },
         );
@@ -291,8 +285,8 @@ impl SendSide {
         }
         let id = self.next_ready()?;
         let mission = self.missions.get_mut(&id)?;
-        let chunk = mission.take_chunk();
-        let prefix = if chunk.len() == mission.chunk_len {
+        let chunk = mission.take_chunk(self.chunk_len);
+        let prefix = if chunk.len() == self.chunk_len {
             Ok(mission.full_prefix.clone())
         } else {
             data_prefix(&mission.extension, chunk.len())
@@ -328,7 +322,11 @@ impl SendSide {
             for _ in 0..tier.len() {
                 let id = tier.pop_front()?;
                 tier.push_back(id);
-                if self.missions.get(&id).is_some_and(Outgoing::ready) {
+                if self
+                    .missions
+                    .get(&id)
+                    .is_some_and(|mission| mission.ready(self.chunk_len))
+                {
                     return Some(id);
                 }
             }
