@@ -69,9 +69,26 @@ pub enum ConnectionError {
         /// The GOAWAY reason.
         reason: String,
     },
-    /// Nothing arrived from the peer for longer than the idle timeout.
-    #[error("no frame from the peer for {0:?} (idle timeout)")]
+    /// No message frame went either way for the idle timeout
+    /// ([`CoreConfig::idle_timeout`](crate::core::CoreConfig::idle_timeout)).
+    #[error("no message went either way for {0:?} (idle timeout)")]
     IdleTimeout(Duration),
+    /// The peer's HELLO did not arrive within the handshake timeout
+    /// ([`CoreConfig::handshake_timeout`](crate::core::CoreConfig::handshake_timeout)):
+    /// it connected and said nothing, or not enough.
+    #[error("the peer sent no HELLO within {0:?} (handshake timeout)")]
+    HandshakeTimeout(Duration),
+    /// A keepalive PING went unanswered for the keepalive timeout
+    /// ([`CoreConfig::keepalive_timeout`](crate::core::CoreConfig::keepalive_timeout)):
+    /// the path is blackholed or the peer is wedged.
+    #[error("the peer answered no PING for {0:?} (keepalive timeout): the link is dead")]
+    KeepaliveTimeout(Duration),
+    /// Writing one batch to the transport took longer than the write
+    /// timeout ([`PipeConfig::write_timeout`](crate::PipeConfig::write_timeout)):
+    /// the peer stopped reading, or the link stopped taking bytes. What was
+    /// queued for it is dropped.
+    #[error("the link took no bytes for {0:?} (write timeout): the peer stopped reading")]
+    WriteStalled(Duration),
     /// This side closed the pipe (or dropped it) while this was pending.
     #[error("this side closed the pipe")]
     Closed,
@@ -99,7 +116,10 @@ impl ConnectionError {
             ConnectionError::Transport(_)
             | ConnectionError::LinkLost { .. }
             | ConnectionError::Decode(DecodeError::Truncated { .. }) => Fault::Link,
-            ConnectionError::IdleTimeout(_) => Fault::Timeout,
+            ConnectionError::IdleTimeout(_)
+            | ConnectionError::HandshakeTimeout(_)
+            | ConnectionError::KeepaliveTimeout(_)
+            | ConnectionError::WriteStalled(_) => Fault::Timeout,
             ConnectionError::PeerClosed
             | ConnectionError::Decode(_)
             | ConnectionError::Inbound(_)
@@ -121,7 +141,10 @@ impl ConnectionError {
             ConnectionError::NoHello { .. } | ConnectionError::DuplicateHello => {
                 ErrorCode::PROTOCOL_ERROR
             }
-            ConnectionError::IdleTimeout(_) => ErrorCode::IDLE_TIMEOUT,
+            ConnectionError::IdleTimeout(_)
+            | ConnectionError::HandshakeTimeout(_)
+            | ConnectionError::KeepaliveTimeout(_)
+            | ConnectionError::WriteStalled(_) => ErrorCode::IDLE_TIMEOUT,
             ConnectionError::Closed => ErrorCode::SHUTDOWN,
             ConnectionError::LinkLost { .. } => ErrorCode::DAMAGED,
             ConnectionError::GoAway { code, .. } => *code,
@@ -139,7 +162,10 @@ impl ConnectionError {
                 ErrorKind::ConnectionReset
             }
             ConnectionError::LinkLost { .. } => ErrorKind::UnexpectedEof,
-            ConnectionError::IdleTimeout(_) => ErrorKind::TimedOut,
+            ConnectionError::IdleTimeout(_)
+            | ConnectionError::HandshakeTimeout(_)
+            | ConnectionError::KeepaliveTimeout(_)
+            | ConnectionError::WriteStalled(_) => ErrorKind::TimedOut,
             ConnectionError::Closed => ErrorKind::NotConnected,
             _ => ErrorKind::InvalidData,
         }

@@ -79,6 +79,21 @@ pub struct PipeConfig {
     pub read_size: usize,
     /// How long a graceful close waits for messages in flight before giving up.
     pub close_grace: Duration,
+    /// Most time one write batch (at most `write_batch` bytes) may take to be
+    /// handed to the transport. Past it the peer is taken to have stopped
+    /// reading: the connection ends with
+    /// [`ConnectionError::WriteStalled`](crate::ConnectionError::WriteStalled)
+    /// and whatever was queued for it is freed. `None` waits for ever (a
+    /// peer that never reads then holds the connection and its buffers).
+    /// On a slow line keep `write_batch / line rate` well under it.
+    pub write_timeout: Option<Duration>,
+    /// Most incoming messages delivered by the pipe and not yet taken by the
+    /// application ([`Pipe::accept`](super::Pipe::accept) or
+    /// [`Pipe::recv`](super::Pipe::recv)). When that many wait, the pipe stops
+    /// reading from the transport until one is taken, so a peer that opens
+    /// messages faster than they are served is slowed down by the transport
+    /// itself (TCP backpressure) instead of growing a queue.
+    pub accept_backlog: usize,
 }
 
 impl Default for PipeConfig {
@@ -93,6 +108,8 @@ impl Default for PipeConfig {
             write_batch: 128 << 10,
             read_size: 128 << 10,
             close_grace: Duration::from_secs(10),
+            write_timeout: Some(Duration::from_secs(30)),
+            accept_backlog: 256,
         }
     }
 }

@@ -367,11 +367,14 @@ impl<C: Core> Driver<C> {
     async fn finish(mut self, writer_done: bool) {
         let writer = self.writer.take();
         if let (Some(writer), false) = (writer, writer_done) {
+            let grace = self.config.close_grace;
             if !self.batch.is_empty() {
-                let _ = writer.send(std::mem::take(&mut self.batch)).await;
+                // A writer stuck on a peer that reads nothing must not hold
+                // the end (and this connection's buffers) for ever.
+                let last = std::mem::take(&mut self.batch);
+                let _ = tokio::time::timeout(grace, writer.send(last)).await;
             }
             drop(writer);
-            let grace = self.config.close_grace;
             if tokio::time::timeout(grace, &mut self.writer_task)
                 .await
                 .is_err()

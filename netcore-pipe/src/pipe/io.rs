@@ -5,6 +5,7 @@
 use std::io::IoSlice;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::sync::{mpsc, oneshot};
@@ -139,12 +140,27 @@ impl Batch {
     }
 }
 
+/// Why a batch was not written.
+enum WriteError {
+    Io(std::io::Error),
+    /// Not written within the write timeout.
+    Stalled(Duration),
+}
+
+impl From<std::io::Error> for WriteError {
+    fn from(error: std::io::Error) -> WriteError {
+        WriteError::Io(error)
+    }
+}
+
 /// Writes batches in order with gathered writes; completes send handles as
 /// their last byte is handed over. Returns when the driver drops its sender
-/// (after closing the write side) or a write fails.
+/// (after closing the write side) or a write fails or stalls past
+/// `write_timeout`.
 pub(crate) async fn write_loop<W: TransportWrite>(
     mut writer: W,
     mut batches: mpsc::Receiver<Batch>,
+    write_timeout: Option<Duration>,
     shared: Arc<Shared>,
 ) -> Result<(), ConnectionError> {
     while let Some(batch) = batches.recv().await {
@@ -154,12 +170,32 @@ pub(crate) async fn write_loop<W: TransportWrite>(
             let filled = bytes::Buf::chunks_vectored(frame, &mut parts);
             slices.extend_from_slice(&parts[..filled]);
         }
-        let mut result = writer.write_vectored(&slices).await;
-        if result.is_ok() && batches.is_empty() {
-            result = writer.flush().await;
-        }
+        let flush = batches.is_empty();
+        let write = async {
+            writer.write_vectored(&slices).await?;
+            if flush {
+                writer.flush().await?;
+            }
+            Ok(())
+        };
+        let result = match write_timeout {
+            Some(limit) => tokio::time::timeout(limit, write)
+                .await
+                .unwrap_or(Err(WriteError::Stalled(limit))),
+            None => write.await,
+        };
         if let Err(error) = result {
-            let error = ConnectionError::transport(error);
+            let error = match error {
+                WriteError::Io(error) => ConnectionError::transport(error),
+                WriteError::Stalled(limit) => {
+                    tracing::debug!(
+                        ?limit,
+                        bytes = batch.bytes,
+                        "write stalled: the peer reads nothing"
+                    );
+                    ConnectionError::WriteStalled(limit)
+                }
+            };
             // This batch and any already queued will never be written.
             batches.close();
             let queued = std::iter::from_fn(|| batches.try_recv().ok());

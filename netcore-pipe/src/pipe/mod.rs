@@ -127,7 +127,12 @@ impl Pipe {
             shared.clone(),
         ));
         let (writer_tx, batches) = mpsc::channel(1);
-        let writer_task = tokio::spawn(io::write_loop(writer, batches, shared.clone()));
+        let writer_task = tokio::spawn(io::write_loop(
+            writer,
+            batches,
+            config.write_timeout,
+            shared.clone(),
+        ));
         let (accepted_tx, accepted) = mpsc::unbounded_channel();
         let (completed_tx, completed) = mpsc::unbounded_channel();
         let mut to_streaming = None;

@@ -31,8 +31,29 @@ pub struct CoreConfig {
     pub max_window: u64,
     /// How often to PING the peer (keepalive and RTT); `None` disables.
     pub keepalive: Option<Duration>,
-    /// Close the connection when nothing arrives for this long; `None` disables.
+    /// End the connection ([`ConnectionError::KeepaliveTimeout`]) when a PING
+    /// goes unanswered this long: the path is blackholed (sockets open,
+    /// nothing arrives) or the peer is wedged. `None` disables; so does
+    /// `keepalive: None`, which sends no PINGs to time.
+    ///
+    /// [`ConnectionError::KeepaliveTimeout`]: crate::ConnectionError::KeepaliveTimeout
+    pub keepalive_timeout: Option<Duration>,
+    /// End the connection ([`ConnectionError::IdleTimeout`]) when no message
+    /// frame (OPEN, DATA, END) went either way for this long. Keepalive
+    /// PINGs, CREDIT and bytes that never complete a frame do not count, so
+    /// a peer cannot hold a connection for ever by trickling. `None`
+    /// disables. A call whose handler runs longer than this without traffic
+    /// loses its connection: raise it for such routes.
+    ///
+    /// [`ConnectionError::IdleTimeout`]: crate::ConnectionError::IdleTimeout
     pub idle_timeout: Option<Duration>,
+    /// End the connection ([`ConnectionError::HandshakeTimeout`]) when the
+    /// peer's HELLO has not arrived this long after the start: a peer that
+    /// connects and says nothing, or half a HELLO, costs a bounded time.
+    /// `None` disables.
+    ///
+    /// [`ConnectionError::HandshakeTimeout`]: crate::ConnectionError::HandshakeTimeout
+    pub handshake_timeout: Option<Duration>,
     /// The `agent` header of our HELLO.
     pub agent: String,
 }
@@ -51,7 +72,10 @@ impl Default for CoreConfig {
             connection_window: 4 << 20,
             max_window: 16 << 20,
             keepalive: Some(Duration::from_secs(10)),
-            idle_timeout: Some(Duration::from_secs(45)),
+            // Two PINGs missed, and a third one late.
+            keepalive_timeout: Some(Duration::from_secs(25)),
+            idle_timeout: Some(Duration::from_secs(300)),
+            handshake_timeout: Some(Duration::from_secs(10)),
             agent: concat!("netcore-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }

@@ -1,4 +1,16 @@
-//! PING/PONG keepalive, the round-trip estimate and the idle timeout.
+//! PING/PONG keepalive, the round-trip estimate, the idle timeout and the
+//! keepalive timeout (a link that stopped answering).
+//!
+//! Two different silences end a connection:
+//!
+//! - **idle**: no message frame (OPEN, DATA, END) in either direction for
+//!   the idle timeout. PING, PONG and CREDIT do not count: a peer that only
+//!   keeps the link warm, or trickles bytes that never complete a frame,
+//!   does not hold a connection for ever.
+//! - **keepalive**: a PING of ours went unanswered for the keepalive
+//!   timeout: the path is blackholed (sockets open, nothing arrives) or the
+//!   peer is wedged. A PONG to any PING of ours (not only the latest: on a
+//!   lossy link one may be lost) clears it.
 
 use std::time::{Duration, Instant};
 
@@ -6,28 +18,35 @@ use std::time::{Duration, Instant};
 pub(crate) struct Keepalive {
     interval: Option<Duration>,
     idle_timeout: Option<Duration>,
+    keepalive_timeout: Option<Duration>,
     next_ping: Option<Instant>,
     outstanding: Option<(u64, Instant)>,
+    /// When the oldest PING still unanswered went out.
+    unanswered_since: Option<Instant>,
     sequence: u64,
     srtt: Option<Duration>,
-    last_received: Instant,
+    /// The last message frame, sent or received.
+    last_progress: Instant,
 }
 
 impl Keepalive {
     pub(crate) fn new(
         interval: Option<Duration>,
         idle_timeout: Option<Duration>,
+        keepalive_timeout: Option<Duration>,
         now: Instant,
     ) -> Keepalive {
         Keepalive {
             interval,
             idle_timeout,
+            keepalive_timeout,
             // A first PING right away gives an early round-trip estimate.
             next_ping: Some(now),
             outstanding: None,
+            unanswered_since: None,
             sequence: 0,
             srtt: None,
-            last_received: now,
+            last_progress: now,
         }
     }
 
@@ -36,14 +55,22 @@ impl Keepalive {
         self.srtt
     }
 
-    pub(crate) fn on_received(&mut self, now: Instant) {
-        self.last_received = now;
+    /// A message frame went out or came in: the connection is not idle.
+    pub(crate) fn on_progress(&mut self, now: Instant) {
+        self.last_progress = self.last_progress.max(now);
     }
 
     /// Whether the idle timeout has passed.
     pub(crate) fn idle(&self, now: Instant) -> Option<Duration> {
         self.idle_timeout
-            .filter(|timeout| now.saturating_duration_since(self.last_received) >= *timeout)
+            .filter(|timeout| now.saturating_duration_since(self.last_progress) >= *timeout)
+    }
+
+    /// Whether a PING has gone unanswered for the keepalive timeout.
+    pub(crate) fn unanswered(&self, now: Instant) -> Option<Duration> {
+        let since = self.unanswered_since?;
+        self.keepalive_timeout
+            .filter(|timeout| now.saturating_duration_since(since) >= *timeout)
     }
 
     /// A PING to send now, if one is due.
@@ -58,11 +85,17 @@ impl Keepalive {
         }
         self.sequence += 1;
         self.outstanding = Some((self.sequence, now));
+        self.unanswered_since.get_or_insert(now);
         Some(self.sequence)
     }
 
-    /// A PONG arrived; returns the new round-trip sample if it answers our PING.
+    /// A PONG arrived; returns the new round-trip sample if it answers our
+    /// latest PING.
     pub(crate) fn on_pong(&mut self, opaque: u64, now: Instant) -> Option<Duration> {
+        if opaque >= 1 && opaque <= self.sequence {
+            // The peer answers: the path works both ways.
+            self.unanswered_since = None;
+        }
         let (sequence, sent) = self.outstanding?;
         if sequence != opaque {
             return None;
@@ -80,11 +113,15 @@ impl Keepalive {
     pub(crate) fn deadline(&self) -> Option<Instant> {
         let idle = self
             .idle_timeout
-            .map(|timeout| self.last_received + timeout);
-        match (self.next_ping, idle) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+            .map(|timeout| self.last_progress + timeout);
+        let unanswered = self
+            .unanswered_since
+            .zip(self.keepalive_timeout)
+            .map(|(since, timeout)| since + timeout);
+        [self.next_ping, idle, unanswered]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 
@@ -95,7 +132,7 @@ mod tests {
     #[test]
     fn pings_on_schedule_and_measures_rtt() {
         let start = Instant::now();
-        let mut keepalive = Keepalive::new(Some(Duration::from_secs(10)), None, start);
+        let mut keepalive = Keepalive::new(Some(Duration::from_secs(10)), None, None, start);
         assert_eq!(keepalive.ping_due(start), Some(1));
         assert_eq!(keepalive.ping_due(start), None);
         let sample = keepalive.on_pong(1, start + Duration::from_millis(4));
@@ -109,11 +146,51 @@ mod tests {
     #[test]
     fn idles_out_without_traffic() {
         let start = Instant::now();
-        let keepalive = Keepalive::new(None, Some(Duration::from_secs(5)), start);
+        let keepalive = Keepalive::new(None, Some(Duration::from_secs(5)), None, start);
         assert_eq!(keepalive.idle(start + Duration::from_secs(4)), None);
         assert_eq!(
             keepalive.idle(start + Duration::from_secs(5)),
             Some(Duration::from_secs(5))
         );
+    }
+
+    #[test]
+    fn only_progress_resets_the_idle_timer() {
+        let start = Instant::now();
+        let second = Duration::from_secs(1);
+        let mut keepalive = Keepalive::new(Some(second), Some(second * 5), None, start);
+        // PINGs answered every second keep the link alive, not busy.
+        for s in 0..5 {
+            let now = start + second * s;
+            if let Some(opaque) = keepalive.ping_due(now) {
+                keepalive.on_pong(opaque, now);
+            }
+        }
+        assert_eq!(keepalive.idle(start + second * 5), Some(second * 5));
+        keepalive.on_progress(start + second * 4);
+        assert_eq!(keepalive.idle(start + second * 5), None);
+    }
+
+    #[test]
+    fn an_unanswered_ping_times_out_and_any_answer_clears_it() {
+        let start = Instant::now();
+        let second = Duration::from_secs(1);
+        let mut keepalive = Keepalive::new(Some(second), None, Some(second * 3), start);
+        assert_eq!(keepalive.ping_due(start), Some(1));
+        assert_eq!(keepalive.ping_due(start + second), Some(2));
+        assert_eq!(keepalive.unanswered(start + second * 2), None);
+        assert_eq!(keepalive.deadline(), Some(start + second * 2));
+        // A late answer to the first PING still proves the path works.
+        keepalive.on_pong(1, start + second * 2);
+        assert_eq!(keepalive.unanswered(start + second * 10), None);
+        assert_eq!(keepalive.ping_due(start + second * 2), Some(3));
+        assert_eq!(
+            keepalive.unanswered(start + second * 5),
+            Some(second * 3),
+            "blackholed since the third PING"
+        );
+        // A PONG we never asked for clears nothing.
+        keepalive.on_pong(99, start + second * 5);
+        assert!(keepalive.unanswered(start + second * 5).is_some());
     }
 }

@@ -16,7 +16,7 @@
 
 use std::time::Instant;
 
-use netcore_protocol::{Credit, ErrorCode, Frame, GoAway, Ping};
+use netcore_protocol::{ErrorCode, Frame, GoAway, Ping};
 
 use super::Connection;
 use crate::core::{ConnectionState, Event};
@@ -284,14 +284,26 @@ impl Connection {
 
     // ----- time ------------------------------------------------------------
 
-    /// Time passed: sends keepalive PINGs and enforces the idle timeout.
+    /// Time passed: sends keepalive PINGs and enforces the handshake, idle
+    /// and keepalive timeouts.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
         if self.phase.is_closed() {
             return;
         }
+        if let Some(deadline) = self.handshake_deadline
+            && now >= deadline
+        {
+            let waited = self.config.handshake_timeout.unwrap_or_default();
+            self.abort(ConnectionError::HandshakeTimeout(waited));
+            return;
+        }
         if let Some(idle) = self.keepalive.idle(now) {
             self.abort(ConnectionError::IdleTimeout(idle));
+            return;
+        }
+        if let Some(silent) = self.keepalive.unanswered(now) {
+            self.abort(ConnectionError::KeepaliveTimeout(silent));
             return;
         }
         let Some(opaque) = self.keepalive.ping_due(now) else {
@@ -315,8 +327,7 @@ impl Connection {
                     .map(|(id, state)| (*id, state.window.limit))
                     .collect();
                 for (message_id, limit) in limits {
-                    self.control
-                        .push_back(Frame::Credit(Credit { message_id, limit }));
+                    self.queue_credit(message_id, limit);
                 }
             }
         }
@@ -327,7 +338,10 @@ impl Connection {
         if self.phase.is_closed() {
             None
         } else {
-            self.keepalive.deadline()
+            [self.keepalive.deadline(), self.handshake_deadline]
+                .into_iter()
+                .flatten()
+                .min()
         }
     }
 }

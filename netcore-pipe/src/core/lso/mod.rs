@@ -37,7 +37,7 @@ mod lifecycle;
 mod recv;
 mod send;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -90,7 +90,17 @@ pub struct Connection {
     /// read task instead).
     decoder: Decoder,
     input: BytesMut,
+    /// Control frames to send, in order (HELLO, CANCEL, PING, GOAWAY).
     control: VecDeque<Frame>,
+    /// The PONG owed, if any: only the latest PING is answered, so a peer
+    /// that floods PINGs and reads nothing makes us hold one PONG, not one
+    /// per PING.
+    pong: Option<u64>,
+    /// CREDIT owed per message (0: the connection), the latest limit only:
+    /// limits are absolute, so a newer one replaces an older one unsent.
+    credits: BTreeMap<u64, u64>,
+    /// Incoming messages whose receiver CANCEL is queued (sent once).
+    cancels_queued: HashSet<u64>,
     send: SendSide,
     /// Our HELLO, kept to repeat it on lossy links.
     hello: Hello,
@@ -109,6 +119,9 @@ pub struct Connection {
     recv_window: Option<RecvWindow>,
     highest_incoming: u64,
     keepalive: Keepalive,
+    /// When the peer's HELLO must have arrived by (`None`: it has, or no
+    /// limit).
+    handshake_deadline: Option<Instant>,
     events: VecDeque<Event>,
     /// Where the connection is in its close (see `lifecycle.rs`).
     phase: Phase,
@@ -139,6 +152,9 @@ impl Connection {
             decoder: Decoder::with_mode(config.limits, config.decode_mode),
             input: BytesMut::new(),
             control,
+            pong: None,
+            credits: BTreeMap::new(),
+            cancels_queued: HashSet::new(),
             send: SendSide::default(),
             hello,
             peer: None,
@@ -149,7 +165,13 @@ impl Connection {
             incoming: HashMap::new(),
             recv_window: (!lossy).then(|| RecvWindow::new(connection_window.into())),
             highest_incoming: 0,
-            keepalive: Keepalive::new(config.keepalive, config.idle_timeout, now),
+            keepalive: Keepalive::new(
+                config.keepalive,
+                config.idle_timeout,
+                config.keepalive_timeout,
+                now,
+            ),
+            handshake_deadline: config.handshake_timeout.map(|timeout| now + timeout),
             events: VecDeque::new(),
             phase: Phase::Open,
             stats: CoreStats::default(),
@@ -304,9 +326,9 @@ impl Connection {
 
     /// The next frame to write, if any: control frames first, then data by
     /// priority and deficit round robin.
-    pub fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         loop {
-            if let Some(frame) = self.control.pop_front() {
+            if let Some(frame) = self.next_control() {
                 match self.encoder.encode(&frame) {
                     Ok(encoded) => return Some(self.count(encoded, None, 0, false)),
                     Err(error) => {
@@ -333,6 +355,7 @@ impl Connection {
             };
             let chosen = self.send.next_frame(&budget)?;
             self.send_total += chosen.body_len as u64;
+            self.keepalive.on_progress(self.now.max(now));
             match self.encoder.encode(&chosen.frame) {
                 Ok(encoded) => {
                     if chosen.last {
@@ -364,6 +387,52 @@ impl Connection {
                     }
                 }
             }
+        }
+    }
+
+    /// The next control frame: those queued in order, then the PONG and
+    /// CREDITs owed (coalesced, so they never pile up while the link is
+    /// blocked).
+    fn next_control(&mut self) -> Option<Frame> {
+        if let Some(frame) = self.control.pop_front() {
+            if let Frame::Cancel(Cancel {
+                message_id,
+                by_receiver: true,
+                ..
+            }) = &frame
+            {
+                self.cancels_queued.remove(message_id);
+            }
+            return Some(frame);
+        }
+        if self.phase.is_closed() {
+            return None;
+        }
+        if let Some(opaque) = self.pong.take() {
+            return Some(Frame::Pong(netcore_protocol::Pong { opaque }));
+        }
+        self.credits.pop_first().map(|(message_id, limit)| {
+            Frame::Credit(netcore_protocol::Credit { message_id, limit })
+        })
+    }
+
+    /// Queues a CREDIT for message `id` (0: the connection), replacing one
+    /// not yet sent.
+    pub(super) fn queue_credit(&mut self, message_id: u64, limit: u64) {
+        let owed = self.credits.entry(message_id).or_insert(limit);
+        *owed = (*owed).max(limit);
+    }
+
+    /// Queues a receiver CANCEL for incoming message `id`, once.
+    pub(super) fn queue_refusal(&mut self, message_id: u64, code: ErrorCode, reason: String) {
+        self.credits.remove(&message_id);
+        if self.cancels_queued.insert(message_id) {
+            self.control.push_back(Frame::Cancel(Cancel {
+                message_id,
+                by_receiver: true,
+                code,
+                reason,
+            }));
         }
     }
 

@@ -6,8 +6,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use netcore_protocol::{
-    Cancel, Credit, Damage, Decoded, ErrorCode, Frame, FrameKind, GoAway, Hello, Inbound, Ping,
-    Pong,
+    Damage, Decoded, ErrorCode, Frame, FrameKind, GoAway, Hello, Inbound, Ping, Pong,
 };
 
 use super::flow::RecvWindow;
@@ -50,10 +49,7 @@ impl Connection {
         if complete && state.window.unconsumed() == 0 {
             self.incoming.remove(&id);
         } else if let Some(limit) = raised.filter(|_| !complete) {
-            self.control.push_back(Frame::Credit(Credit {
-                message_id: id,
-                limit,
-            }));
+            self.queue_credit(id, limit);
         }
         self.consume_connection(n, now);
     }
@@ -64,10 +60,7 @@ impl Connection {
         if let Some(window) = &mut self.recv_window
             && let Some(limit) = window.consume(n, now, rtt, max_window, None)
         {
-            self.control.push_back(Frame::Credit(Credit {
-                message_id: 0,
-                limit,
-            }));
+            self.queue_credit(0, limit);
         }
     }
 
@@ -81,12 +74,7 @@ impl Connection {
         if !state.complete {
             self.tracker.cancel(id);
             self.stats.cancels += 1;
-            self.control.push_back(Frame::Cancel(Cancel {
-                message_id: id,
-                by_receiver: true,
-                code: ErrorCode::CANCELLED,
-                reason: String::new(),
-            }));
+            self.queue_refusal(id, ErrorCode::CANCELLED, String::new());
         }
         self.consume_connection(state.window.unconsumed(), now);
         self.check_graceful_end();
@@ -157,7 +145,9 @@ impl Connection {
         }
         match item {
             Decoded::Frame(frame) => {
-                self.keepalive.on_received(now);
+                if matches!(frame, Frame::Open(_) | Frame::Data(_) | Frame::End(_)) {
+                    self.keepalive.on_progress(now);
+                }
                 self.stats.frames_received += 1;
                 if let Err(error) = self.handle_frame(frame, now) {
                     self.abort(error);
@@ -234,7 +224,8 @@ impl Connection {
                 Ok(())
             }
             Frame::Ping(Ping { opaque }) => {
-                self.control.push_back(Frame::Pong(Pong { opaque }));
+                // Only the latest PING is answered (see `pong`).
+                self.pong = Some(opaque);
                 Ok(())
             }
             Frame::Pong(Pong { opaque }) => {
@@ -251,6 +242,7 @@ impl Connection {
     }
 
     fn handle_hello(&mut self, hello: Hello) -> Result<(), ConnectionError> {
+        self.handshake_deadline = None;
         self.encoder.set_peer_limits(hello.limits);
         self.send_limit = (hello.connection_window != UNLIMITED_WINDOW)
             .then_some(u64::from(hello.connection_window));
@@ -432,12 +424,7 @@ impl Connection {
     /// Forgets incoming message `id` and asks the peer to stop sending it.
     fn refuse(&mut self, id: u64, code: ErrorCode) {
         self.tracker.cancel(id);
-        self.control.push_back(Frame::Cancel(Cancel {
-            message_id: id,
-            by_receiver: true,
-            code,
-            reason: String::new(),
-        }));
+        self.queue_refusal(id, code, String::new());
     }
 
     fn drop_incoming(&mut self, id: u64, now: Instant) {

@@ -473,7 +473,8 @@ fn keepalive_measures_the_round_trip_and_idle_links_time_out() {
     assert!(wire.a.rtt().is_some());
     let timeout = wire.a.poll_timeout().expect("keepalive timer");
     assert!(timeout > wire.now);
-    let later = wire.now + Duration::from_secs(46);
+    let idle = CoreConfig::default().idle_timeout.expect("an idle timeout");
+    let later = wire.now + idle + Duration::from_secs(1);
     wire.a.handle_timeout(later);
     let closed = std::iter::from_fn(|| wire.a.poll_event()).find_map(|e| match e {
         Event::Closed { error, .. } => error,
@@ -790,4 +791,162 @@ fn errors_say_whose_fault_they_are() {
         io.get_ref()
             .is_some_and(|inner| inner.is::<ConnectionError>())
     );
+}
+
+/// The frames `conn` has to send now, decoded.
+fn frames_out(conn: &mut Connection, now: Instant) -> Vec<Frame> {
+    let mut decoder = netcore_protocol::Decoder::new(Limits::default());
+    let mut bytes = BytesMut::new();
+    while let Some(t) = conn.poll_transmit(now) {
+        bytes.extend_from_slice(&t.to_bytes());
+    }
+    std::iter::from_fn(|| match decoder.decode(&mut bytes) {
+        Ok(Some(netcore_protocol::Decoded::Frame(frame))) => Some(frame),
+        _ => None,
+    })
+    .collect()
+}
+
+fn closed_with(conn: &mut Connection) -> Option<ConnectionError> {
+    std::iter::from_fn(|| conn.poll_event()).find_map(|e| match e {
+        Event::Closed { error, .. } => error,
+        _ => None,
+    })
+}
+
+#[test]
+fn a_ping_flood_owes_one_pong_not_one_per_ping() {
+    let mut wire = Wire::new(CoreConfig::default());
+    let mut encoder = Encoder::default();
+    let mut flood = BytesMut::new();
+    for opaque in 1..=10_000u64 {
+        let frame = Frame::Ping(netcore_protocol::Ping { opaque });
+        flood.extend_from_slice(&encoder.encode(&frame).expect("ping").to_bytes());
+    }
+    // The peer floods PINGs and reads nothing: nothing is taken from `b`.
+    wire.b.handle_input(&flood, wire.now);
+    let pongs: Vec<u64> = frames_out(&mut wire.b, wire.now)
+        .into_iter()
+        .filter_map(|frame| match frame {
+            Frame::Pong(pong) => Some(pong.opaque),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pongs, vec![10_000], "only the latest PING is answered");
+}
+
+#[test]
+fn credits_not_yet_sent_are_replaced_by_newer_ones() {
+    let mut wire = Wire::new(CoreConfig::default());
+    wire.b_consumes = false;
+    let id = wire.send(Priority::NORMAL, pattern(4 << 20, 3));
+    wire.step(8);
+    // `b` consumes piece by piece while its link is blocked (nothing is
+    // taken out): the credits it owes coalesce.
+    let arrived: Vec<(u64, usize)> = wire
+        .b_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::IncomingData { id, bytes } => Some((*id, bytes.len())),
+            _ => None,
+        })
+        .collect();
+    assert!(arrived.len() >= 4, "{arrived:?}");
+    for (got, len) in arrived {
+        wire.b.consumed(got, len as u64, wire.now);
+    }
+    let credits: Vec<u64> = frames_out(&mut wire.b, wire.now)
+        .into_iter()
+        .filter_map(|frame| match frame {
+            Frame::Credit(credit) => Some(credit.message_id),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        credits.iter().filter(|m| **m == id).count() <= 1
+            && credits.iter().filter(|m| **m == 0).count() <= 1,
+        "one CREDIT per window at most: {credits:?}"
+    );
+}
+
+#[test]
+fn a_peer_that_never_says_hello_times_out() {
+    let config = CoreConfig::default().with_handshake_timeout(Some(Duration::from_secs(3)));
+    let now = Instant::now();
+    let mut conn = Connection::new(config, now);
+    let _ = frames_out(&mut conn, now);
+    assert_eq!(conn.poll_timeout(), Some(now), "the first PING tick");
+    conn.handle_timeout(now);
+    assert!(conn.poll_timeout() <= Some(now + Duration::from_secs(3)));
+    // Half a HELLO arrives, never the rest.
+    let mut peer = Connection::new(CoreConfig::default(), now);
+    let hello = peer.poll_transmit(now).expect("hello").to_bytes();
+    conn.handle_input(&hello[..hello.len() / 2], now + Duration::from_secs(1));
+    conn.handle_timeout(now + Duration::from_secs(3));
+    assert!(matches!(
+        closed_with(&mut conn),
+        Some(ConnectionError::HandshakeTimeout(after)) if after == Duration::from_secs(3)
+    ));
+}
+
+#[test]
+fn pings_alone_do_not_keep_a_connection_from_idling_out() {
+    let second = Duration::from_secs(1);
+    let config = CoreConfig::default()
+        .with_keepalive(Some(second))
+        .with_idle_timeout(Some(second * 30));
+    let mut wire = Wire::new(config);
+    let start = wire.now;
+    let id = wire.send(Priority::NORMAL, pattern(100, 1));
+    wire.run();
+    assert_eq!(wire.finished_at_b(), vec![id]);
+    // Both sides answer each other's PINGs every second, no messages.
+    for s in 1..=40u32 {
+        wire.now = start + second * s;
+        wire.a.handle_timeout(wire.now);
+        wire.b.handle_timeout(wire.now);
+        wire.run();
+        if wire.a.is_closed() {
+            break;
+        }
+    }
+    assert!(
+        wire.a.is_closed(),
+        "idle for 30 s although PINGs were answered"
+    );
+    let error = wire.a_events.iter().find_map(|e| match e {
+        Event::Closed { error, .. } => error.clone(),
+        _ => None,
+    });
+    assert!(
+        matches!(error, Some(ConnectionError::IdleTimeout(_))),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_blackholed_link_fails_at_the_keepalive_timeout() {
+    let second = Duration::from_secs(1);
+    let config = CoreConfig::default()
+        .with_keepalive(Some(second * 2))
+        .with_keepalive_timeout(Some(second * 5));
+    let mut wire = Wire::new(config);
+    wire.a.handle_timeout(wire.now);
+    wire.run();
+    assert!(wire.a.rtt().is_some(), "the link worked");
+    // From now on nothing `a` sends arrives, and nothing comes back.
+    let start = wire.now;
+    for s in 1..=10u32 {
+        let now = start + second * s;
+        wire.a.handle_timeout(now);
+        let _ = frames_out(&mut wire.a, now);
+        if wire.a.is_closed() {
+            assert!(s <= 2 + 5 + 1, "noticed after {s} s");
+            break;
+        }
+    }
+    assert!(matches!(
+        closed_with(&mut wire.a),
+        Some(ConnectionError::KeepaliveTimeout(after)) if after == second * 5
+    ));
 }
