@@ -124,3 +124,46 @@ impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Gate<R> {
 }
 
 use std::future::Future as _;
+
+/// A peer opening messages faster than the application takes them is held
+/// back by the transport once `accept_backlog` wait; none is lost.
+#[tokio::test(start_paused = true)]
+async fn untaken_messages_stop_the_reading_at_the_accept_backlog() {
+    let (a, b) = memory_pair(4 << 10);
+    let sender = Pipe::new(a, PipeConfig::default());
+    let receiver = Pipe::new(
+        b,
+        PipeConfig::default()
+            .with_receive(netcore_pipe::ReceiveMode::Streaming)
+            .with_accept_backlog(16)
+            .with_read_size(1024),
+    );
+    let handles: Vec<_> = (0..1000u32)
+        .map(|i| {
+            sender
+                .send(Message::new(i.to_be_bytes().to_vec()))
+                .expect("send")
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let arrived = receiver.stats().messages_received;
+    // Reads already decoded may land past the bound: the read task keeps
+    // up to four reads (of at most 1 KiB here) ahead of the driver.
+    assert!(
+        (16..=16 + 5 * 40).contains(&arrived),
+        "{arrived} of 1000 arrived with none taken"
+    );
+    for i in 0..1000u32 {
+        let incoming = tokio::time::timeout(Duration::from_secs(30), receiver.accept())
+            .await
+            .expect("in time")
+            .expect("a message");
+        assert_eq!(
+            incoming.bytes().await.expect("body"),
+            i.to_be_bytes().to_vec()
+        );
+    }
+    for handle in handles {
+        handle.await.expect("sent");
+    }
+}

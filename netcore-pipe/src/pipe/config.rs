@@ -87,12 +87,18 @@ pub struct PipeConfig {
     /// peer that never reads then holds the connection and its buffers).
     /// On a slow line keep `write_batch / line rate` well under it.
     pub write_timeout: Option<Duration>,
-    /// Most incoming messages delivered by the pipe and not yet taken by the
-    /// application ([`Pipe::accept`](super::Pipe::accept) or
-    /// [`Pipe::recv`](super::Pipe::recv)). When that many wait, the pipe stops
-    /// reading from the transport until one is taken, so a peer that opens
-    /// messages faster than they are served is slowed down by the transport
-    /// itself (TCP backpressure) instead of growing a queue.
+    /// Most incoming messages ready for the application and not yet taken:
+    /// opened and waiting for [`Pipe::accept`](super::Pipe::accept), or
+    /// collected whole and waiting for [`Pipe::recv`](super::Pipe::recv).
+    /// When that many wait, the pipe stops reading from the transport until
+    /// one is taken, so a peer that sends messages faster than they are
+    /// served is slowed down by the transport itself (TCP backpressure)
+    /// instead of growing a queue.
+    ///
+    /// While reading is paused, no body makes progress either: an
+    /// application that streams must keep accepting while it reads bodies
+    /// (as an endpoint does), not read one body to its end before taking
+    /// the next message when more than this many may be waiting.
     pub accept_backlog: usize,
 }
 
@@ -109,7 +115,7 @@ impl Default for PipeConfig {
             read_size: 128 << 10,
             close_grace: Duration::from_secs(10),
             write_timeout: Some(Duration::from_secs(30)),
-            accept_backlog: 256,
+            accept_backlog: 1024,
         }
     }
 }

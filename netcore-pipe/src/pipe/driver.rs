@@ -68,7 +68,7 @@ impl<C: Core> Driver<C> {
                 self.on_command(command);
             }
             for _ in 0..16 {
-                if !self.core.wants_input() {
+                if !self.wants_input() {
                     break;
                 }
                 match self.reads.try_recv() {
@@ -82,15 +82,17 @@ impl<C: Core> Driver<C> {
             if self.core.is_closed() && self.batch.is_empty() {
                 break;
             }
+            let backlog_full = !self.backlog_has_room();
             let timer = self.next_timer();
             let writer = self.writer.clone().filter(|_| !self.batch.is_empty());
             let wake = tokio::select! {
                 biased;
                 result = &mut self.writer_task, if !writer_done => Wake::Writer(result),
-                read = self.reads.recv(), if self.reads_open && self.core.wants_input() => Wake::Read(read),
+                read = self.reads.recv(), if self.reads_open && self.wants_input() => Wake::Read(read),
                 command = self.commands.recv(), if commands_open => Wake::Command(command),
                 permit = reserve(writer), if !self.batch.is_empty() => Wake::Writable(permit),
                 () = self.feed_notify.notified() => Wake::Fed,
+                () = self.shared.backlog_room(), if backlog_full => Wake::Fed,
                 () = sleep_until(timer), if timer.is_some() => Wake::Timer,
             };
             match wake {
@@ -122,6 +124,17 @@ impl<C: Core> Driver<C> {
             }
         }
         self.finish(writer_done).await;
+    }
+
+    /// Whether to take input now: the core wants it, and the application
+    /// has not left `accept_backlog` delivered messages untaken (else the
+    /// transport pushes back on the peer).
+    fn wants_input(&self) -> bool {
+        self.core.wants_input() && self.backlog_has_room()
+    }
+
+    fn backlog_has_room(&self) -> bool {
+        self.shared.backlog() < self.config.accept_backlog.max(1)
     }
 
     fn on_read(&mut self, read: Option<ReadEvent<CoreItem<C>>>) {
@@ -345,16 +358,23 @@ impl<C: Core> Driver<C> {
         }
     }
 
+    /// Hands an incoming message towards the application. It counts
+    /// against `accept_backlog` from the moment the application could take
+    /// it: at once when streaming; once collected whole otherwise (a body
+    /// still being collected needs the reads to go on).
     fn deliver(&mut self, incoming: Incoming) {
         match &self.delivery {
             Some(Delivery::Streaming(tx)) => {
+                self.shared.delivered();
                 let _ = tx.send(incoming);
             }
             Some(Delivery::Complete { collect, done }) => {
                 let collect = collect.clone();
                 let done = done.clone();
+                let shared = self.shared.clone();
                 tokio::spawn(async move {
                     let result = collect.run(incoming).await;
+                    shared.delivered();
                     let _ = done.send(result);
                 });
             }

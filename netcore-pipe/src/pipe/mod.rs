@@ -245,7 +245,10 @@ impl Pipe {
             return Err(wrong_mode());
         }
         match self.completed.lock().await.recv().await {
-            Some(result) => result,
+            Some(result) => {
+                self.shared.taken();
+                result
+            }
             // The collectors' channel also ends when accept switched the
             // pipe while this recv waited.
             None if self.receive_mode() != ReceiveMode::Complete => Err(wrong_mode()),
@@ -276,7 +279,10 @@ impl Pipe {
             }
         }
         match self.accepted.lock().await.recv().await {
-            Some(incoming) => Ok(incoming),
+            Some(incoming) => {
+                self.shared.taken();
+                Ok(incoming)
+            }
             None => Err(self.shared.end_error().into()),
         }
     }
@@ -305,22 +311,32 @@ impl Pipe {
             tokio::select! {
                 biased;
                 collected = completed.recv() => match collected {
-                    Some(Ok(received)) => return Ok(Incoming::from(received)),
+                    Some(Ok(received)) => {
+                        self.shared.taken();
+                        return Ok(Incoming::from(received));
+                    }
                     Some(Err(error)) => {
+                        self.shared.taken();
                         tracing::warn!(%error, "a message collected before the switch to streaming failed");
                     }
                     // Every collector is done: only new messages remain.
                     None => self.collected_drained.store(true, Ordering::Release),
                 },
                 incoming = accepted.recv(), if !accepted_closed => match incoming {
-                    Some(incoming) => return Ok(incoming),
+                    Some(incoming) => {
+                        self.shared.taken();
+                        return Ok(incoming);
+                    }
                     // The connection is over; collectors may still finish.
                     None => accepted_closed = true,
                 },
             }
         }
         match accepted.recv().await {
-            Some(incoming) => Ok(incoming),
+            Some(incoming) => {
+                self.shared.taken();
+                Ok(incoming)
+            }
             None => Err(self.shared.end_error().into()),
         }
     }

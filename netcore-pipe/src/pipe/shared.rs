@@ -1,8 +1,9 @@
 //! State shared by the pipe's handles and its driver task.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 use super::command::Command;
 use super::stats::Counters;
@@ -28,6 +29,11 @@ pub(crate) struct Shared {
     ended_tx: watch::Sender<bool>,
     /// Set once the peer's HELLO arrived.
     hello_tx: watch::Sender<bool>,
+    /// Incoming messages delivered and not yet taken by the application
+    /// (see `PipeConfig::accept_backlog`).
+    backlog: AtomicUsize,
+    /// Wakes the driver when the application takes one.
+    backlog_room: Notify,
 }
 
 impl Shared {
@@ -38,6 +44,8 @@ impl Shared {
             ended: OnceLock::new(),
             ended_tx: watch::channel(false).0,
             hello_tx: watch::channel(false).0,
+            backlog: AtomicUsize::new(0),
+            backlog_room: Notify::new(),
         })
     }
 
@@ -95,6 +103,29 @@ impl Shared {
         let mut rx = self.ended_tx.subscribe();
         // The sender lives in `self`, so this only ends when the flag is set.
         let _ = rx.wait_for(|ended| *ended).await;
+    }
+
+    /// An incoming message was delivered towards the application.
+    pub(crate) fn delivered(&self) {
+        self.backlog.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The application took a delivered message (or its failure).
+    pub(crate) fn taken(&self) {
+        let _ = self
+            .backlog
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+        self.backlog_room.notify_one();
+    }
+
+    /// Delivered messages not yet taken.
+    pub(crate) fn backlog(&self) -> usize {
+        self.backlog.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the application took a message since the last call.
+    pub(crate) async fn backlog_room(&self) {
+        self.backlog_room.notified().await;
     }
 
     /// Sends a command to the driver; false if the driver is gone.
