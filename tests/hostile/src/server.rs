@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use netcore_endpoint::{Endpoint, Router, Routes, Server, ServerConfig};
+use netcore_endpoint::{Endpoint, Router, Routes, Server, ServerConfig, Streamed};
 use netcore_pipe::PipeConfig;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -23,9 +23,14 @@ pub const SLOW_ROUTE: &str = "/slow";
 pub const SLOW_FOR: Duration = Duration::from_secs(2);
 /// Route answering its request body.
 pub const ECHO_ROUTE: &str = "/echo";
+/// Route that takes its body as a stream, never reads it, and answers
+/// `held` after [`HOLD_FOR`].
+pub const HOLD_ROUTE: &str = "/hold";
+/// How long `/hold` keeps its unread body.
+pub const HOLD_FOR: Duration = Duration::from_secs(5);
 
 /// The routes every attacked server serves: `/ping`, `/big`, `/slow`,
-/// `/echo`.
+/// `/echo`, `/hold`.
 pub fn routes() -> Routes {
     // A constant router: its paths are valid and distinct.
     let big = Bytes::from(vec![0x5A; BIG_REPLY]);
@@ -40,6 +45,11 @@ pub fn routes() -> Routes {
             "slow"
         })
         .route(ECHO_ROUTE, |body: Bytes| async move { body })
+        .route(HOLD_ROUTE, |body: Streamed| async move {
+            tokio::time::sleep(HOLD_FOR).await;
+            drop(body);
+            "held"
+        })
         .build()
         .unwrap_or_else(|error| panic!("the test router is valid: {error}"))
 }
