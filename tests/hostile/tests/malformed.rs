@@ -85,3 +85,21 @@ async fn data_past_the_window_is_a_flow_control_error() {
         .await
         .expect("served");
 }
+
+#[tokio::test]
+async fn zero_concurrent_messages_is_refused() {
+    let server = TestServer::start(ServerConfig::default())
+        .await
+        .expect("server");
+    let mut peer = RawPeer::connect(server.addr).await.expect("connect");
+    let hello = HelloFields {
+        max_concurrent_messages: 0,
+        ..HelloFields::default()
+    };
+    peer.send(&wire::hello(&hello)).await.expect("send");
+    let goaway = peer.wait_goaway(WAIT).await.expect("read").expect("GOAWAY");
+    assert_ne!(goaway.code, code::NO_ERROR, "{goaway:?}");
+    fresh_client_served(server.addr, WAIT)
+        .await
+        .expect("served");
+}
