@@ -119,8 +119,12 @@ impl Headers {
         }
     }
 
-    /// Decodes a whole header block. Values are slices of `block`, not copies.
+    /// Decodes a whole header block. Values are slices of one copy of
+    /// `block`: headers often outlive the frame they came in (a request's
+    /// metadata lives as long as its handler), and a slice of the frame
+    /// would keep the receiver's whole read buffer alive with it.
     pub(crate) fn decode(block: &Bytes, kind: FrameKind) -> Result<Headers, DecodeError> {
+        let block = &Bytes::copy_from_slice(block);
         let malformed = |what| DecodeError::Malformed { kind, what };
         let mut entries = Vec::new();
         let mut at = 0usize;

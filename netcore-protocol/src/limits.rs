@@ -24,7 +24,8 @@ pub struct Limits {
     pub max_frame_payload: u32,
     /// Largest message accepted, in bytes, whether its length is announced or not.
     pub max_message_size: u64,
-    /// Largest header block (the encoded key/value headers of one OPEN or HELLO).
+    /// Largest header block (the encoded key/value headers of one OPEN or
+    /// HELLO); at least [`Limits::MIN_HEADER_BYTES`].
     pub max_header_bytes: u16,
     /// Most incoming messages that may be open (OPENed, not yet complete) at once.
     pub max_concurrent_messages: u32,
@@ -37,6 +38,10 @@ impl Limits {
     /// Largest `max_frame_payload` this implementation accepts (16 MiB); larger
     /// advertised values are clamped to it.
     pub const MAX_FRAME_PAYLOAD: u32 = 16 << 20;
+    /// Smallest `max_header_bytes` a peer may advertise: room for the
+    /// headers a reply needs (its call id, a status, a short error text),
+    /// so a peer cannot leave this side unable to answer it.
+    pub const MIN_HEADER_BYTES: u16 = 256;
     /// Default `max_frame_payload`: 1 MiB.
     pub const DEFAULT_FRAME_PAYLOAD: u32 = 1 << 20;
     /// Default `max_message_size`: 4 GiB.
@@ -56,6 +61,13 @@ impl Limits {
             self.max_frame_payload.into(),
             Self::MIN_FRAME_PAYLOAD.into(),
         )
+        .or_else(|| {
+            below(
+                "max_header_bytes",
+                self.max_header_bytes.into(),
+                Self::MIN_HEADER_BYTES.into(),
+            )
+        })
         .or_else(|| {
             below(
                 "max_concurrent_messages",

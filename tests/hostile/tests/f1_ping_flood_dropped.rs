@@ -1,5 +1,8 @@
-//! F1: a peer that floods PINGs and never reads the PONGs is dropped once
-//! the server's writes make no progress for `PipeConfig::write_timeout`.
+//! F1: a peer that floods PINGs and never reads the PONGs is dropped. It
+//! owes us one PONG at a time (coalesced), so the server's few writes go
+//! on into the kernel's buffers and the write timeout may never fire; what
+//! ends it is the idle timeout, which PINGs do not reset (only message
+//! frames do), or the write timeout, whichever comes first.
 
 use std::time::Duration;
 
@@ -7,16 +10,21 @@ use netcore_endpoint::{EndpointConfig, ServerConfig};
 use netcore_hostile::wire::{self, HelloFields};
 use netcore_hostile::{RawPeer, TestServer, fresh_client_served};
 use netcore_pipe::PipeConfig;
+use netcore_pipe::core::CoreConfig;
 
 const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+const IDLE_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn config() -> ServerConfig {
-    let pipe = PipeConfig::default().with_write_timeout(Some(WRITE_TIMEOUT));
+    let core = CoreConfig::default().with_idle_timeout(Some(IDLE_TIMEOUT));
+    let pipe = PipeConfig::default()
+        .with_write_timeout(Some(WRITE_TIMEOUT))
+        .with_core(core);
     ServerConfig::default().with_endpoint(EndpointConfig::over(pipe))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ping_flooder_is_dropped_after_the_write_timeout() {
+async fn ping_flooder_is_dropped_at_the_idle_or_write_timeout() {
     let server = TestServer::start(config()).await.expect("server");
     let mut attacker =
         RawPeer::handshake(server.addr, &HelloFields::default(), Duration::from_secs(5))

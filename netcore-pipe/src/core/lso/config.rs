@@ -54,6 +54,13 @@ pub struct CoreConfig {
     ///
     /// [`ConnectionError::HandshakeTimeout`]: crate::ConnectionError::HandshakeTimeout
     pub handshake_timeout: Option<Duration>,
+    /// Most header bytes (encoded blocks) of incoming messages that are open
+    /// — opened, body not yet all arrived and read — at once. An OPEN that
+    /// would go past it is refused (a receiver CANCEL with code `REFUSED`:
+    /// the message was not processed, the sender may retry) and the
+    /// connection goes on: a peer cannot make this side hold
+    /// `max_concurrent_messages × max_header_bytes` of headers.
+    pub header_budget: usize,
     /// The `agent` header of our HELLO.
     pub agent: String,
 }
@@ -76,6 +83,7 @@ impl Default for CoreConfig {
             keepalive_timeout: Some(Duration::from_secs(25)),
             idle_timeout: Some(Duration::from_secs(300)),
             handshake_timeout: Some(Duration::from_secs(10)),
+            header_budget: 1 << 20,
             agent: concat!("netcore-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }

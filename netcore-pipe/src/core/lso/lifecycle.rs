@@ -267,7 +267,7 @@ impl Connection {
         // Only messages the application was told about can fail.
         self.tracker.clear();
         for id in self.arriving() {
-            self.incoming.remove(&id);
+            self.forget_incoming(id);
             self.events.push_back(Event::IncomingFailed {
                 id,
                 error: ReceiveError::Connection(error.clone()),

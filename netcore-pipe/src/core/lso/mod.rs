@@ -115,6 +115,8 @@ pub struct Connection {
     send_total: u64,
     tracker: InboundTracker,
     incoming: HashMap<u64, IncomingState>,
+    /// Header bytes of the messages in `incoming` (see `header_budget`).
+    header_bytes: usize,
     /// Connection-level receive window (`None` in resync mode).
     recv_window: Option<RecvWindow>,
     highest_incoming: u64,
@@ -163,6 +165,7 @@ impl Connection {
             send_total: 0,
             tracker: InboundTracker::new(config.limits),
             incoming: HashMap::new(),
+            header_bytes: 0,
             recv_window: (!lossy).then(|| RecvWindow::new(connection_window.into())),
             highest_incoming: 0,
             keepalive: Keepalive::new(

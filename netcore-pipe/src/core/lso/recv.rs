@@ -21,9 +21,18 @@ pub(super) struct IncomingState {
     pub(super) total_len: Option<u64>,
     /// Every body byte arrived (some may still be unread).
     pub(super) complete: bool,
+    /// Bytes of its header block, counted against `header_budget`.
+    pub(super) header_bytes: usize,
 }
 
 impl Connection {
+    /// Stops tracking incoming message `id`; its headers leave the budget.
+    pub(super) fn forget_incoming(&mut self, id: u64) -> Option<IncomingState> {
+        let state = self.incoming.remove(&id)?;
+        self.header_bytes = self.header_bytes.saturating_sub(state.header_bytes);
+        Some(state)
+    }
+
     /// Incoming messages announced to the application and still arriving.
     pub(super) fn arriving(&self) -> Vec<u64> {
         self.incoming
@@ -47,7 +56,7 @@ impl Connection {
             .consume(n, now, rtt, max_window, state.total_len);
         let complete = state.complete;
         if complete && state.window.unconsumed() == 0 {
-            self.incoming.remove(&id);
+            self.forget_incoming(id);
         } else if let Some(limit) = raised.filter(|_| !complete) {
             self.queue_credit(id, limit);
         }
@@ -68,7 +77,7 @@ impl Connection {
     /// it is still arriving the peer gets a CANCEL; its unread bytes are
     /// released. Returns whether the message was known.
     pub fn cancel_incoming(&mut self, id: u64, now: Instant) -> bool {
-        let Some(state) = self.incoming.remove(&id) else {
+        let Some(state) = self.forget_incoming(id) else {
             return false;
         };
         if !state.complete {
@@ -294,12 +303,32 @@ impl Connection {
         };
         if let Frame::Open(open) = frame {
             self.highest_incoming = self.highest_incoming.max(id);
+            let header_bytes = open.headers.encoded_len();
+            let budget = self.config.header_budget;
+            if !complete && self.header_bytes + header_bytes > budget {
+                tracing::debug!(
+                    message_id = id,
+                    header_bytes,
+                    budget,
+                    "message refused: the header budget is full"
+                );
+                self.tracker.cancel(id);
+                self.queue_refusal(
+                    id,
+                    ErrorCode::REFUSED,
+                    format!("header budget of {budget} bytes is full"),
+                );
+                self.received_and_released(body.len() as u64);
+                return Ok(());
+            }
+            self.header_bytes += header_bytes;
             self.incoming.insert(
                 id,
                 IncomingState {
                     window: RecvWindow::new(u64::from(self.config.message_window)),
                     total_len: open.total_len,
                     complete: false,
+                    header_bytes,
                 },
             );
             self.events.push_back(Event::IncomingOpened {
@@ -331,7 +360,7 @@ impl Connection {
                 .get(&id)
                 .is_some_and(|state| state.window.unconsumed() == 0)
             {
-                self.incoming.remove(&id);
+                self.forget_incoming(id);
             }
         }
         Ok(())
@@ -406,7 +435,7 @@ impl Connection {
         let was_open = self.incoming.get(&id).is_some_and(|s| !s.complete);
         self.refuse(id, error.code());
         if was_open {
-            if let Some(state) = self.incoming.remove(&id) {
+            if let Some(state) = self.forget_incoming(id) {
                 self.consume_connection(state.window.unconsumed(), self.now);
             }
             self.events.push_back(Event::IncomingFailed { id, error });
@@ -428,7 +457,7 @@ impl Connection {
     }
 
     fn drop_incoming(&mut self, id: u64, now: Instant) {
-        if let Some(state) = self.incoming.remove(&id) {
+        if let Some(state) = self.forget_incoming(id) {
             self.consume_connection(state.window.unconsumed(), now);
         }
     }

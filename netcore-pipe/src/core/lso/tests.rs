@@ -950,3 +950,65 @@ fn a_blackholed_link_fails_at_the_keepalive_timeout() {
         Some(ConnectionError::KeepaliveTimeout(after)) if after == second * 5
     ));
 }
+
+#[test]
+fn opens_past_the_header_budget_are_refused_and_the_connection_goes_on() {
+    let mut wire = Wire::new(CoreConfig::default().with_header_budget(4096));
+    wire.b_consumes = false;
+    let mut ids = Vec::new();
+    for n in 0..8u8 {
+        let mut headers = Headers::new();
+        headers
+            .insert("pad", Bytes::from(vec![n; 1000]))
+            .expect("header");
+        // Announced bodies that never come: the messages stay open.
+        let id = wire
+            .a
+            .open(Priority::NORMAL, headers, Some(10))
+            .expect("open");
+        ids.push(id);
+    }
+    wire.run();
+    let opened: Vec<u64> = wire
+        .b_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::IncomingOpened { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(opened, ids[..4].to_vec(), "four blocks of ~1 KiB fit 4 KiB");
+    let refused: Vec<u64> = wire
+        .a_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::OutgoingFailed {
+                id,
+                error: SendError::CancelledByPeer { code, .. },
+            } if *code == ErrorCode::REFUSED => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused, ids[4..].to_vec());
+    assert!(!wire.a.is_closed() && !wire.b.is_closed());
+    // A message that finishes frees its share.
+    wire.a
+        .push_body(ids[0], pattern(10, 1), true)
+        .expect("body");
+    wire.run();
+    wire.b.consumed(ids[0], 10, wire.now);
+    let mut headers = Headers::new();
+    headers
+        .insert("pad", Bytes::from(vec![9; 1000]))
+        .expect("header");
+    let late = wire
+        .a
+        .open(Priority::NORMAL, headers, Some(10))
+        .expect("open");
+    wire.run();
+    assert!(
+        wire.b_events
+            .iter()
+            .any(|e| matches!(e, Event::IncomingOpened { id, .. } if *id == late))
+    );
+}
