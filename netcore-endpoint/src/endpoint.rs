@@ -10,6 +10,7 @@ use std::time::Duration;
 use netcore_pipe::{ConnectionError, IntoPipe, PipeConfig, ReceiveMode};
 use tokio::sync::Semaphore;
 
+use crate::admission::Admission;
 use crate::builder::{EndpointBuilder, check_wire};
 use crate::dialect;
 use crate::events::{Events, LifecycleEvent};
@@ -29,9 +30,44 @@ pub struct EndpointConfig {
     /// format decides the dialect: [`PipeConfig::py013`] talks to
     /// Python netcore 0.1.3 peers (see [`crate::py013`]).
     pub pipe: PipeConfig,
-    /// Handlers running at once on this connection; further requests wait,
-    /// which backs the peer off (backpressure).
+    /// Handlers running at once on this connection (at least 1); further
+    /// requests wait in the queue of [`max_queued_requests`](Self::max_queued_requests).
+    /// A handler's slot is held until its reply has been handed to the link
+    /// (or given up, see [`reply_timeout`](Self::reply_timeout)). Default 256.
     pub max_concurrent_handlers: usize,
+    /// Requests of this connection waiting for a handler slot, beyond the
+    /// [`max_concurrent_handlers`](Self::max_concurrent_handlers) running.
+    /// Once that many wait, the endpoint accepts no further message from
+    /// the pipe until a request is done: the pipe, then the transport, push
+    /// back on the peer (back-pressure), and nothing is spawned or kept for
+    /// the excess. Nothing is refused or lost: every request is served in
+    /// turn.
+    ///
+    /// Replies to this side's own calls come through the same pipe, behind
+    /// the requests the peer sent before them: while a request waits for a
+    /// place, they wait too. Routes whose handlers call back the peer that
+    /// called them (both ways at once) need a queue longer than the calls in
+    /// flight, or they wait for call timeouts (see the crate docs, "Bounds
+    /// per connection").
+    ///
+    /// Default 256: with the default handlers, a connection holds at most
+    /// 512 requests (each a task and its headers), a few hundred KiB, and
+    /// one burst of 256 more calls than there are slots still flows without
+    /// a pause. 0: no queue, reading pauses as soon as every slot is busy.
+    pub max_queued_requests: usize,
+    /// How long a reply may take to be handed to the link once its handler
+    /// has finished; a reply still unsent then is cancelled (the peer is
+    /// told if the link recovers), its handler slot freed, and a WARN log
+    /// and a [`MessageCancelled`](LifecycleEvent::MessageCancelled) event
+    /// (with the reply's message id) say so. A call's own deadline
+    /// (`nc-deadline-ms`, from the caller's timeout) limits the send as
+    /// well, whichever comes first. `None`: replies wait as long as the
+    /// connection lives.
+    ///
+    /// Default 30 s: a reply that a peer has not taken in 30 s (it reads
+    /// nothing, or grants no flow-control credit) is not coming, and a peer
+    /// doing that must not hold every handler slot.
+    pub reply_timeout: Option<Duration>,
     /// Timeout of calls that do not set their own; `None`: wait forever
     /// (except with Python peers, which never send error replies: then
     /// [`py013::DEFAULT_CALL_TIMEOUT`](crate::py013::DEFAULT_CALL_TIMEOUT)).
@@ -46,6 +82,8 @@ impl Default for EndpointConfig {
         EndpointConfig {
             pipe: PipeConfig::default(),
             max_concurrent_handlers: 256,
+            max_queued_requests: 256,
+            reply_timeout: Some(Duration::from_secs(30)),
             default_timeout: Some(Duration::from_secs(30)),
             events: Events::new(),
         }
@@ -124,6 +162,7 @@ pub struct Endpoint {
     reader: tokio::task::JoinHandle<()>,
     handlers: Arc<Semaphore>,
     max_handlers: u32,
+    admission: Arc<Admission>,
     closing: Arc<AtomicBool>,
     events: Events,
     scheduler: Scheduler,
@@ -193,15 +232,17 @@ impl Endpoint {
         if lifecycle == Lifecycle::Own {
             config.events.emit_lifecycle(LifecycleEvent::Started);
         }
-        let requests = routes.map(|routes| {
-            Requests::new(
-                peer.clone(),
-                routes,
-                handlers.clone(),
-                closing.clone(),
-                config.events.clone(),
-            )
-        });
+        let places = (max_handlers as usize).saturating_add(config.max_queued_requests);
+        let admission = Admission::new(places);
+        let requests = Requests::new(
+            peer.clone(),
+            routes,
+            handlers.clone(),
+            admission.clone(),
+            closing.clone(),
+            config.events.clone(),
+            config.reply_timeout,
+        );
         let reader = Reader {
             peer: peer.clone(),
             requests,
@@ -217,8 +258,20 @@ impl Endpoint {
             reader,
             handlers,
             max_handlers,
+            admission,
             closing,
         }
+    }
+
+    /// The peer's requests this connection holds now (waiting for a handler
+    /// slot, running, or sending their reply) and the most it held at once
+    /// so far: never more than
+    /// [`max_concurrent_handlers`](EndpointConfig::max_concurrent_handlers) +
+    /// [`max_queued_requests`](EndpointConfig::max_queued_requests). For
+    /// tests of that bound; not a stable API.
+    #[doc(hidden)]
+    pub fn requests_held(&self) -> (usize, usize) {
+        self.admission.taken_and_peak()
     }
 
     /// The other side, to call and notify.

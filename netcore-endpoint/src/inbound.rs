@@ -1,26 +1,47 @@
 //! The reader of a connection: it sorts what arrives. Replies complete the
 //! calls waiting for them right here (no router involved: a client needs
 //! none); cancels stop running handlers; calls and notifications go to
-//! [`Requests`], or are refused at once when this side serves nothing.
+//! [`Requests`] once they have a request place (refused there at once when
+//! this side serves nothing).
+//!
+//! ## Back-pressure, and what it costs replies
+//!
+//! A request is accepted from the pipe, then waits in the reader for a
+//! place (see [`crate::admission`]): while none is free the reader accepts
+//! nothing more, so the pipe stops handing out messages and, once its own
+//! bounds are reached, stops reading the link: the peer is pushed back, and
+//! no task or memory is spent on its excess requests.
+//!
+//! Replies to this side's own calls and cancels come through the same
+//! `accept`, in the order the peer sent them. The reader keeps taking them
+//! as long as no request is waiting for a place; one request waiting holds
+//! up what the peer sent after it. Handlers that call back the peer they
+//! serve therefore need room: if every place of both sides is taken by
+//! handlers waiting for each other's replies, the replies cannot be read
+//! until calls time out (the default call timeout and the deadlines bound
+//! that). Give such mutually recursive routes a queue
+//! ([`max_queued_requests`](crate::EndpointConfig::max_queued_requests))
+//! longer than the calls either side keeps in flight.
 
 use netcore_pipe::protocol::Headers;
 use netcore_pipe::{ConnectionError, Incoming};
+use tokio::time::Instant;
 
 use crate::dialect::Classified;
 use crate::endpoint::Lifecycle;
 use crate::error::CallError;
 use crate::events::{Events, LifecycleEvent};
 use crate::peer::{Peer, Response};
-use crate::reply::{Reply, ReplyCode, ReplyError};
+use crate::reply::{ReplyCode, ReplyError};
 use crate::scheduler::Scheduler;
-use crate::serving::{Call, Requests, send_reply};
+use crate::serving::{Call, Requests};
 
 /// Reads one connection until it ends, then fails what is left and reports
 /// how it ended.
 pub(crate) struct Reader {
     pub(crate) peer: Peer,
-    /// `None`: this side serves nothing (a client).
-    pub(crate) requests: Option<Requests>,
+    /// Where requests go (refused there when this side serves nothing).
+    pub(crate) requests: Requests,
     pub(crate) events: Events,
     pub(crate) scheduler: Scheduler,
     pub(crate) lifecycle: Lifecycle,
@@ -58,29 +79,29 @@ impl Reader {
                     reply_to,
                     deadline,
                     headers,
-                } => self.request(
-                    incoming,
-                    Call {
+                } => {
+                    // Counted from its arrival: the wait for a place is
+                    // the caller's wait too. A deadline too far to count is
+                    // none.
+                    let deadline = deadline.and_then(|after| Instant::now().checked_add(after));
+                    let call = Call {
                         route,
                         headers,
                         deadline,
                         reply: Some(reply_to),
-                    },
-                ),
-                Classified::Notify { route, headers } => self.request(
-                    incoming,
-                    Call {
+                    };
+                    self.request(incoming, call).await;
+                }
+                Classified::Notify { route, headers } => {
+                    let call = Call {
                         route,
                         headers,
                         deadline: None,
                         reply: None,
-                    },
-                ),
-                Classified::Cancel { call_id } => {
-                    if let Some(requests) = &self.requests {
-                        requests.cancel(call_id, incoming.id);
-                    }
+                    };
+                    self.request(incoming, call).await;
                 }
+                Classified::Cancel { call_id } => self.requests.cancel(call_id, incoming.id),
                 Classified::Ignored(why) => {
                     tracing::debug!(message = incoming.id, why, "incoming message dropped");
                 }
@@ -89,9 +110,7 @@ impl Reader {
         tracing::debug!(peer = %peer_id, %error, "connection over");
         self.scheduler.shutdown();
         while deliveries.join_next().await.is_some() {}
-        if let Some(requests) = &self.requests {
-            requests.abort_all();
-        }
+        self.requests.abort_all();
         self.peer.fail_all(CallError::from(error));
         // How it ended: the pipe's own verdict, once it is in.
         let outcome = self.peer.closed().await;
@@ -111,28 +130,31 @@ impl Reader {
         }
     }
 
-    /// A call or notification: served, or refused at once when this side
-    /// serves no routes.
-    fn request(&self, incoming: Incoming, call: Call) {
-        match &self.requests {
-            Some(requests) => requests.start(incoming, call),
+    /// A call or notification: it waits here for a request place (the
+    /// reader reads nothing meanwhile: back-pressure), then goes to
+    /// [`Requests`]. Dropped if the connection ends first.
+    async fn request(&self, incoming: Incoming, call: Call) {
+        let admission = &self.requests.admission;
+        let place = match admission.try_enter() {
+            Some(place) => place,
             None => {
                 tracing::debug!(
-                    route = call.route,
-                    "request to a peer that serves no routes"
+                    peer = %self.peer.id(),
+                    "every request place taken: reading paused until one is free"
                 );
-                if let Some(reply_to) = &call.reply {
-                    let refusal = Reply::error(
-                        ReplyCode::NOT_FOUND,
-                        format!(
-                            "route not found: {} (this peer serves no routes)",
-                            call.route
-                        ),
-                    );
-                    let _ = send_reply(&self.peer, reply_to, refusal);
+                tokio::select! {
+                    place = admission.enter() => match place {
+                        Some(place) => place,
+                        None => return,
+                    },
+                    _ = self.peer.closed() => {
+                        tracing::debug!(route = call.route, "connection over: a waiting request dropped");
+                        return;
+                    }
                 }
             }
-        }
+        };
+        self.requests.start(incoming, call, place);
     }
 }
 

@@ -52,6 +52,35 @@
 //! aborts a running handler. A handler's answer goes back as a reply
 //! message.
 //!
+//! ## Bounds per connection
+//!
+//! What a peer can make an endpoint hold, and for how long
+//! ([`EndpointConfig`], [`ServerConfig`]):
+//!
+//! | what | bound | when it is reached |
+//! |---|---|---|
+//! | handlers running | [`max_concurrent_handlers`](EndpointConfig::max_concurrent_handlers) (256) | requests wait in the queue |
+//! | requests waiting for a slot | [`max_queued_requests`](EndpointConfig::max_queued_requests) (256) | the reader accepts nothing more from the pipe: the pipe, then the transport, push back on the peer; nothing is refused or lost |
+//! | a reply's send | [`reply_timeout`](EndpointConfig::reply_timeout) (30 s) and the call's deadline | the reply is cancelled, its slot freed, a WARN log and a `MessageCancelled` event say so |
+//! | a call's deadline (`nc-deadline-ms`) | counted from the request's arrival | covers the wait for a slot, the body, the handler and the reply's send: the caller gets `TIMEOUT`, or nothing once it has given up |
+//! | connections waiting for HELLO | [`max_pending_handshakes`](ServerConfig::max_pending_handshakes) (256), [`handshake_timeout`](ServerConfig::handshake_timeout) (10 s) | refused at accept; dropped at the timeout; they run no endpoint and do not count as connections |
+//! | live connections | [`max_connections`](ServerConfig::max_connections) (1024) | refused at accept, or at HELLO |
+//! | connections per peer address | [`max_connections_per_address`](ServerConfig::max_connections_per_address) (none) | refused at accept |
+//!
+//! No task is spawned for a request before it has a place (a slot or a
+//! queue place), so a flood of calls costs at most
+//! `max_concurrent_handlers + max_queued_requests` tasks per connection.
+//!
+//! Replies to this side's own calls and the peer's cancels come through the
+//! same pipe as its requests, in the order the peer sent them: while the
+//! reader waits for a place for one request, what the peer sent after it
+//! waits too. Replies flow as long as a place is free. Routes whose
+//! handlers call back the peer that called them — both sides at once,
+//! mutually recursive calls — can therefore fill both sides' places with
+//! handlers waiting for replies that neither reader takes; call timeouts
+//! (on by default, 30 s) and deadlines then end the wait. Give such routes
+//! a queue longer than the calls in flight between the two.
+//!
 //! Endpoints and servers report their lifecycle to an [`Events`] hub; each
 //! has a [`Scheduler`] whose tasks stop with it; the [`Cache`] is yours to
 //! share through the router state.
@@ -81,6 +110,7 @@
 // The derive macros name this crate by its path: let them work in here too.
 extern crate self as netcore_endpoint;
 
+mod admission;
 mod builder;
 pub mod cache;
 mod dialect;

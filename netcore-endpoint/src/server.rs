@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::watch;
 
-use netcore_pipe::{IntoPipe, Listener};
+use netcore_pipe::{IntoPipe, Listener, Pipe, ReceiveMode};
 
 use crate::endpoint::{Endpoint, EndpointConfig, Lifecycle};
 use crate::events::{Events, LifecycleEvent};
@@ -18,15 +18,52 @@ use crate::router::Routes;
 use crate::scheduler::Scheduler;
 
 /// Settings of a [`Server`].
+///
+/// A connection goes through two stages, each with its own bound: from
+/// accept until its peer's HELLO it is *pending* (counted against
+/// [`max_pending_handshakes`](Self::max_pending_handshakes), dropped after
+/// [`handshake_timeout`](Self::handshake_timeout), and it runs nothing:
+/// no endpoint, no routes); from HELLO on it is *live* (counted against
+/// [`max_connections`](Self::max_connections), listed by
+/// [`Server::peers`]). Both stages count toward
+/// [`max_connections_per_address`](Self::max_connections_per_address).
+/// Connections over a bound are closed at once, with a WARN log naming the
+/// peer's address and the bound.
 #[derive(Debug, Clone, getset::WithSetters)]
 #[getset(set_with = "pub")]
 #[non_exhaustive]
 pub struct ServerConfig {
     /// Settings of each connection's endpoint.
     pub endpoint: EndpointConfig,
-    /// Most connections at once; further ones are closed as soon as they are
-    /// accepted (their pipes see the peer close).
+    /// Most live connections (peers that said HELLO) at once; further ones
+    /// are closed when accepted, or when their HELLO comes if the limit was
+    /// reached meanwhile (their pipes see the peer close). Default 1024.
     pub max_connections: usize,
+    /// Most connections at once still waiting for their peer's HELLO;
+    /// further ones are closed when accepted. They do not count toward
+    /// [`max_connections`](Self::max_connections), so peers that connect and
+    /// say nothing cannot lock out those that speak. Default 256: plenty for
+    /// a burst of honest clients, whose HELLO comes within a round trip.
+    pub max_pending_handshakes: usize,
+    /// How long a connection may take to say HELLO before it is dropped
+    /// (the pipe's own `CoreConfig::handshake_timeout` bounds this too).
+    /// Default 10 s: a round trip or two on any real link, with room for a
+    /// TLS or QUIC handshake below. `None`: wait as long as the pipe does.
+    pub handshake_timeout: Option<Duration>,
+    /// Most connections at once from one peer address, pending and live
+    /// together; further ones are closed when accepted. The address is the
+    /// listener's: for `ip:port` (or `[v6]:port`) its IP (IPv4-mapped IPv6
+    /// counts as the IPv4 address), any other address (a Unix socket's, say)
+    /// as a whole.
+    ///
+    /// Default `None` (no per-address limit): many honest clients often share
+    /// one address — behind NAT, a reverse proxy, a load balancer, or on
+    /// loopback — and a default limit would refuse them, while a hostile
+    /// peer with IPv6 has addresses to spare. The limits that hold whatever
+    /// the addresses are `max_connections` and `max_pending_handshakes`; set
+    /// this when clients come directly from their own addresses (a quarter
+    /// of `max_connections` keeps one address from taking all).
+    pub max_connections_per_address: Option<usize>,
 }
 
 impl Default for ServerConfig {
@@ -34,14 +71,88 @@ impl Default for ServerConfig {
         ServerConfig {
             endpoint: EndpointConfig::default(),
             max_connections: 1024,
+            max_pending_handshakes: 256,
+            handshake_timeout: Some(Duration::from_secs(10)),
+            max_connections_per_address: None,
         }
+    }
+}
+
+/// The connections of a server, by stage, and their count per address.
+#[derive(Default)]
+struct Connections {
+    /// Live: their peers said HELLO.
+    live: HashMap<PeerId, Arc<Endpoint>>,
+    /// Live connections whose endpoint is being started.
+    starting: usize,
+    /// Waiting for HELLO: the accepted ones (running no endpoint yet).
+    pending: usize,
+    /// Waiting for HELLO: the adopted ones (their endpoint runs already).
+    adopted: HashMap<PeerId, Arc<Endpoint>>,
+    /// Pending and live connections per address key.
+    per_address: HashMap<String, usize>,
+}
+
+impl Connections {
+    fn live_count(&self) -> usize {
+        self.live.len() + self.starting
+    }
+
+    fn pending_count(&self) -> usize {
+        self.pending + self.adopted.len()
+    }
+
+    /// Why a connection from `key` must be refused now, if it must.
+    fn refusal(&self, config: &ServerConfig, key: &str) -> Option<String> {
+        if self.live_count() >= config.max_connections {
+            return Some(format!(
+                "connection limit reached (max_connections = {})",
+                config.max_connections
+            ));
+        }
+        if self.pending_count() >= config.max_pending_handshakes {
+            return Some(format!(
+                "too many connections waiting for their HELLO (max_pending_handshakes = {})",
+                config.max_pending_handshakes
+            ));
+        }
+        let from_here = self.per_address.get(key).copied().unwrap_or(0);
+        match config.max_connections_per_address {
+            Some(limit) if from_here >= limit => Some(format!(
+                "too many connections from this address (max_connections_per_address = {limit})"
+            )),
+            _ => None,
+        }
+    }
+
+    fn address_gone(&mut self, key: &str) {
+        if let Some(count) = self.per_address.get_mut(key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.per_address.remove(key);
+            }
+        }
+    }
+}
+
+/// The key a peer address is counted under for
+/// [`ServerConfig::max_connections_per_address`]: the IP of an `ip:port`
+/// address, the whole address otherwise.
+fn address_key(address: &str) -> String {
+    let ip = address
+        .parse::<std::net::SocketAddr>()
+        .map(|socket| socket.ip())
+        .or_else(|_| address.parse::<std::net::IpAddr>());
+    match ip {
+        Ok(ip) => ip.to_canonical().to_string(),
+        Err(_) => address.to_owned(),
     }
 }
 
 struct Inner {
     routes: Routes,
     config: ServerConfig,
-    connections: Mutex<HashMap<PeerId, Arc<Endpoint>>>,
+    connections: Mutex<Connections>,
     stop: watch::Sender<bool>,
     scheduler: Scheduler,
 }
@@ -90,14 +201,14 @@ impl Server {
             inner: Arc::new(Inner {
                 routes,
                 config,
-                connections: Mutex::new(HashMap::new()),
+                connections: Mutex::new(Connections::default()),
                 stop: watch::channel(false).0,
                 scheduler: Scheduler::new(),
             }),
         }
     }
 
-    fn connections(&self) -> std::sync::MutexGuard<'_, HashMap<PeerId, Arc<Endpoint>>> {
+    fn connections(&self) -> std::sync::MutexGuard<'_, Connections> {
         self.inner
             .connections
             .lock()
@@ -117,6 +228,10 @@ impl Server {
 
     /// Accepts connections until [`Server::shutdown`]; returns an error only
     /// if the listener fails for good.
+    ///
+    /// Each connection accepted waits for its peer's HELLO before an
+    /// endpoint serves it; the limits of [`ServerConfig`] apply at accept
+    /// and again at HELLO.
     pub async fn serve<L: Listener>(&self, mut listener: L) -> io::Result<()> {
         let mut stop = self.inner.stop.subscribe();
         self.events().emit_lifecycle(LifecycleEvent::Started);
@@ -137,13 +252,85 @@ impl Server {
                 }
                 Err(error) => return Err(error),
             };
-            if self.connection_count() >= self.inner.config.max_connections {
-                tracing::warn!(address, "connection refused: limit reached");
-                drop(io);
-                continue;
+            let key = address_key(&address);
+            {
+                let mut connections = self.connections();
+                if let Some(why) = connections.refusal(&self.inner.config, &key) {
+                    drop(connections);
+                    tracing::warn!(address, why, "connection refused");
+                    drop(io);
+                    continue;
+                }
+                connections.pending += 1;
+                *connections.per_address.entry(key.clone()).or_default() += 1;
             }
-            self.adopt(io, address);
+            let mut pipe_config = self.inner.config.endpoint.pipe.clone();
+            pipe_config.receive = ReceiveMode::Streaming;
+            let pipe = io.into_pipe(pipe_config);
+            tokio::spawn(self.clone().handshake(pipe, address, key));
         }
+    }
+
+    /// An accepted connection until its HELLO (or its end, or the
+    /// handshake timeout), then live under its own endpoint if the limit
+    /// allows, until it ends.
+    async fn handshake(self, pipe: Pipe, address: String, key: String) {
+        let mut stop = self.inner.stop.subscribe();
+        let hello = tokio::select! {
+            hello = wait_hello(&pipe, self.inner.config.handshake_timeout) => hello,
+            _ = stop.wait_for(|stop| *stop) => Err("the server is shutting down".to_owned()),
+        };
+        let admitted = {
+            let mut connections = self.connections();
+            connections.pending = connections.pending.saturating_sub(1);
+            let admitted = match hello {
+                Err(why) => Err(why),
+                Ok(()) if *self.inner.stop.borrow() => {
+                    Err("the server is shutting down".to_owned())
+                }
+                Ok(()) if connections.live_count() >= self.inner.config.max_connections => {
+                    Err(format!(
+                        "connection limit reached (max_connections = {}) when its HELLO came",
+                        self.inner.config.max_connections
+                    ))
+                }
+                Ok(()) => Ok(()),
+            };
+            match admitted {
+                Ok(()) => connections.starting += 1,
+                Err(_) => connections.address_gone(&key),
+            }
+            admitted
+        };
+        if let Err(why) = admitted {
+            tracing::warn!(address, why, "connection dropped before it was served");
+            // Dropping the pipe closes it.
+            drop(pipe);
+            return;
+        }
+        let endpoint = Arc::new(Endpoint::start(
+            pipe,
+            Some(self.inner.routes.clone()),
+            self.inner.config.endpoint.clone(),
+            Lifecycle::Server,
+        ));
+        let peer = endpoint.peer().clone();
+        let id = peer.id();
+        tracing::debug!(%id, address, "peer connected");
+        {
+            let mut connections = self.connections();
+            connections.starting = connections.starting.saturating_sub(1);
+            connections.live.insert(id, endpoint);
+        }
+        if *self.inner.stop.borrow() {
+            // Shutdown began while it started: it missed the close.
+            self.connections().live.remove(&id);
+        }
+        let outcome = peer.closed().await;
+        tracing::debug!(%id, ?outcome, "peer disconnected");
+        let mut connections = self.connections();
+        connections.live.remove(&id);
+        connections.address_gone(&key);
     }
 
     /// Runs [`serve`](Server::serve) in a task of its own: the server answers
@@ -155,7 +342,11 @@ impl Server {
     }
 
     /// Serves one connection made elsewhere — a transport or a ready pipe —
-    /// as if it had been accepted.
+    /// as if it had been accepted, though no limit refuses it: its endpoint
+    /// runs at once (the peer it returns can call right away). It counts as
+    /// pending, and toward its `address`'s connections, until its peer's
+    /// HELLO, then as live; it is dropped if no HELLO comes within
+    /// [`ServerConfig::handshake_timeout`].
     pub fn adopt(&self, io: impl IntoPipe, address: String) -> Peer {
         let endpoint = Arc::new(Endpoint::start(
             io,
@@ -165,36 +356,68 @@ impl Server {
         ));
         let peer = endpoint.peer().clone();
         let id = peer.id();
-        tracing::debug!(%id, address, "peer connected");
-        self.connections().insert(id, endpoint);
+        let key = address_key(&address);
+        tracing::debug!(%id, address, "connection adopted");
+        {
+            let mut connections = self.connections();
+            connections.adopted.insert(id, endpoint);
+            *connections.per_address.entry(key.clone()).or_default() += 1;
+        }
         let server = self.clone();
         let watcher = peer.clone();
         tokio::spawn(async move {
+            let hello =
+                wait_hello(&watcher.inner.pipe, server.inner.config.handshake_timeout).await;
+            {
+                let mut connections = server.connections();
+                let endpoint = connections.adopted.remove(&id);
+                match (&hello, endpoint) {
+                    (Ok(()), Some(endpoint)) => {
+                        connections.live.insert(id, endpoint);
+                    }
+                    (Err(why), _) => {
+                        tracing::warn!(address, why, "adopted connection dropped");
+                    }
+                    // Shut down meanwhile.
+                    (Ok(()), None) => {}
+                }
+            }
             let outcome = watcher.closed().await;
             tracing::debug!(%id, ?outcome, "peer disconnected");
-            server.connections().remove(&id);
+            let mut connections = server.connections();
+            connections.live.remove(&id);
+            connections.address_gone(&key);
         });
         peer
     }
 
-    /// The peers connected now.
+    /// The live peers (those that said HELLO).
     pub fn peers(&self) -> Vec<Peer> {
         self.connections()
+            .live
             .values()
             .map(|endpoint| endpoint.peer().clone())
             .collect()
     }
 
-    /// The connected peer with this id.
+    /// The live peer with this id.
     pub fn peer(&self, id: PeerId) -> Option<Peer> {
         self.connections()
+            .live
             .get(&id)
             .map(|endpoint| endpoint.peer().clone())
     }
 
-    /// How many peers are connected.
+    /// How many peers are connected (said HELLO): what
+    /// [`ServerConfig::max_connections`] bounds.
     pub fn connection_count(&self) -> usize {
-        self.connections().len()
+        self.connections().live_count()
+    }
+
+    /// How many connections wait for their peer's HELLO: what
+    /// [`ServerConfig::max_pending_handshakes`] bounds.
+    pub fn pending_handshakes(&self) -> usize {
+        self.connections().pending_count()
     }
 
     /// Notifies every connected peer; returns how many it reached.
@@ -210,13 +433,18 @@ impl Server {
             .count()
     }
 
-    /// Stops accepting, closes every connection gracefully (calls in flight
-    /// finish) and waits up to `grace` for them; connections still open then
-    /// are dropped.
+    /// Stops accepting, drops the connections still waiting for their
+    /// HELLO, closes every other connection gracefully (calls in flight
+    /// finish) and waits up to `grace` for them; connections still open
+    /// then are dropped.
     pub async fn shutdown(&self, grace: Duration) {
         self.inner.stop.send_replace(true);
         self.inner.scheduler.shutdown();
-        let endpoints: Vec<Arc<Endpoint>> = self.connections().values().cloned().collect();
+        let endpoints: Vec<Arc<Endpoint>> = {
+            let mut connections = self.connections();
+            let adopted: Vec<Arc<Endpoint>> = connections.adopted.drain().map(|(_, e)| e).collect();
+            connections.live.values().cloned().chain(adopted).collect()
+        };
         let closing = endpoints.iter().map(|endpoint| endpoint.close());
         if tokio::time::timeout(grace, futures::future::join_all(closing))
             .await
@@ -224,8 +452,23 @@ impl Server {
         {
             tracing::warn!("shutdown grace period over; dropping remaining connections");
         }
-        self.connections().clear();
+        self.connections().live.clear();
         self.events().emit_lifecycle(LifecycleEvent::Stopped);
+    }
+}
+
+/// Waits for the peer's HELLO, for at most `timeout`; why not otherwise.
+async fn wait_hello(pipe: &Pipe, timeout: Option<Duration>) -> Result<(), String> {
+    let ready = async {
+        pipe.ready()
+            .await
+            .map_err(|error| format!("the connection ended before its HELLO: {error}"))
+    };
+    match timeout {
+        Some(timeout) => tokio::time::timeout(timeout, ready)
+            .await
+            .unwrap_or_else(|_| Err(format!("no HELLO within {timeout:?}"))),
+        None => ready.await,
     }
 }
 
@@ -249,4 +492,19 @@ fn is_transient(error: &io::Error) -> bool {
         // ENOMEM, ENFILE, EMFILE, EPROTO, ENOBUFS on Linux; WSAEMFILE on Windows.
         Some(12 | 23 | 24 | 71 | 105 | 10024)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_key;
+
+    #[test]
+    fn connections_count_per_ip_or_per_whole_address() {
+        assert_eq!(address_key("127.0.0.1:4000"), "127.0.0.1");
+        assert_eq!(address_key("[::1]:4000"), "::1");
+        assert_eq!(address_key("[::ffff:10.0.0.1]:80"), "10.0.0.1");
+        assert_eq!(address_key("10.0.0.2"), "10.0.0.2");
+        assert_eq!(address_key("/run/app.sock"), "/run/app.sock");
+        assert_eq!(address_key("memory"), "memory");
+    }
 }

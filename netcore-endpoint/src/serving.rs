@@ -1,17 +1,20 @@
-//! Serving the peer's requests: handler slots (backpressure), one task per
-//! request, deadlines, cancellation, and the reply sent back.
+//! Serving the peer's requests: one task per admitted request (it holds one
+//! of the connection's [request places](crate::admission)), handler slots,
+//! deadlines, cancellation, and the reply sent back within its time.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use netcore_pipe::protocol::Headers;
 use netcore_pipe::{Incoming, SendError, SendHandle};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 use tokio::task::AbortHandle;
+use tokio::time::Instant;
 
+use crate::admission::{Admission, Place};
 use crate::dialect::{ReplyTo, RequestError};
 use crate::events::{Events, LifecycleEvent, LifecycleKind};
 use crate::peer::Peer;
@@ -19,42 +22,68 @@ use crate::reply::{Reply, ReplyCode};
 use crate::request::Request;
 use crate::router::Routes;
 
-type Running = Arc<Mutex<HashMap<u64, AbortHandle>>>;
+/// The least time an error reply made because the deadline passed gets to
+/// go out (the deadline itself has no time left to give it).
+const LATE_REPLY_GRACE: Duration = Duration::from_secs(1);
 
-/// The request side of an endpoint that serves routes.
+/// The calls being served, by call id: how to cancel each.
+type Running = Arc<Mutex<HashMap<u64, Registration>>>;
+
+/// A served call's entry in [`Running`].
+struct Registration {
+    /// Tells this entry from a later call that reused the id.
+    token: u64,
+    /// Cancels the call's task (a send; dropping it does not cancel).
+    cancel: oneshot::Sender<()>,
+    /// Set once its reply is being sent: the end of the connection ends
+    /// that by itself, and must not cut short what follows a sent reply.
+    replying: Arc<AtomicBool>,
+}
+
+/// The request side of an endpoint: the routes it serves, if any.
 pub(crate) struct Requests {
     pub(crate) peer: Peer,
-    pub(crate) routes: Arc<Routes>,
+    /// `None`: this side serves nothing (a client); calls are refused.
+    pub(crate) routes: Option<Arc<Routes>>,
     pub(crate) handlers: Arc<Semaphore>,
-    pub(crate) running: Running,
+    pub(crate) admission: Arc<Admission>,
+    running: Running,
+    next_token: AtomicU64,
     pub(crate) closing: Arc<AtomicBool>,
     pub(crate) events: Events,
+    pub(crate) reply_timeout: Option<Duration>,
 }
 
 impl Requests {
     pub(crate) fn new(
         peer: Peer,
-        routes: Routes,
+        routes: Option<Routes>,
         handlers: Arc<Semaphore>,
+        admission: Arc<Admission>,
         closing: Arc<AtomicBool>,
         events: Events,
+        reply_timeout: Option<Duration>,
     ) -> Requests {
         Requests {
             peer,
-            routes: Arc::new(routes),
+            routes: routes.map(Arc::new),
             handlers,
+            admission,
             running: Arc::new(Mutex::new(HashMap::new())),
+            next_token: AtomicU64::new(0),
             closing,
             events,
+            reply_timeout,
         }
     }
 
     /// The caller cancelled call `call_id` (message `message_id`): its
-    /// handler, if still running, is aborted.
+    /// task, if it still runs — waiting for a slot, in its handler or
+    /// sending its reply — is cancelled.
     pub(crate) fn cancel(&self, call_id: u64, message_id: u64) {
-        if let Some(task) = lock(&self.running).remove(&call_id) {
+        if let Some(registration) = lock(&self.running).remove(&call_id) {
             tracing::debug!(call = call_id, "call cancelled by the caller");
-            task.abort();
+            let _ = registration.cancel.send(());
             self.events
                 .emit_lifecycle(LifecycleEvent::MessageCancelled {
                     peer: self.peer.id(),
@@ -63,50 +92,121 @@ impl Requests {
         }
     }
 
-    /// The connection is over: every handler still running is aborted.
+    /// The connection is over: every call still waiting for a slot or in
+    /// its handler is cancelled (those sending their reply see the send
+    /// fail).
     pub(crate) fn abort_all(&self) {
-        for (_, task) in lock(&self.running).drain() {
-            task.abort();
+        for (_, registration) in lock(&self.running).drain() {
+            if !registration.replying.load(Ordering::SeqCst) {
+                let _ = registration.cancel.send(());
+            }
         }
     }
 
-    /// Starts serving a call or notification in its own task.
-    pub(crate) fn start(&self, incoming: Incoming, call: Call) {
-        if self.closing.load(Ordering::SeqCst) {
+    /// Serves a call or notification in a task of its own, which holds
+    /// `place` until it ends: waiting for a handler slot, running the
+    /// handler, sending the reply.
+    pub(crate) fn start(&self, incoming: Incoming, call: Call, place: Place) {
+        let refusal = match &self.routes {
+            None => Some(Reply::error(
+                ReplyCode::NOT_FOUND,
+                format!(
+                    "route not found: {} (this peer serves no routes)",
+                    call.route
+                ),
+            )),
             // Closing: new calls are refused, new notifications dropped.
-            if let Some(reply_to) = &call.reply {
-                let refusal = Reply::error(ReplyCode::OVERLOADED, "shutting down");
-                let _ = send_reply(&self.peer, reply_to, refusal);
+            Some(_) if self.closing.load(Ordering::SeqCst) => {
+                Some(Reply::error(ReplyCode::OVERLOADED, "shutting down"))
             }
-            return;
-        }
-        let routes = self.routes.clone();
-        let call_id = call.reply.as_ref().map(|reply_to| reply_to.call_id);
-        let handlers = self.handlers.clone();
-        let serving = serve(
-            self.peer.clone(),
-            routes,
-            incoming,
-            call,
-            self.running.clone(),
-            self.events.clone(),
-        );
-        // The request waits for a handler slot in its own task: the
-        // reader keeps reading, so replies and cancels still get through
-        // when every slot is busy (handlers that call back this peer would
-        // deadlock otherwise). The waiting requests' bodies are not read, so
-        // flow control holds their senders back.
-        let mut running = lock(&self.running);
-        let task = tokio::spawn(async move {
-            let Ok(_slot) = handlers.acquire_owned().await else {
+            Some(_) => None,
+        };
+        if let Some(refusal) = refusal {
+            tracing::debug!(
+                route = call.route,
+                code = refusal_code(&refusal),
+                "request refused"
+            );
+            let Some(reply_to) = call.reply else {
                 return;
             };
-            serving.await;
-        });
-        // Registered before the task can finish and unregister.
-        if let Some(call_id) = call_id {
-            running.insert(call_id, task.abort_handle());
+            drop(incoming);
+            let peer = self.peer.clone();
+            let limit = SendLimit::new(self.reply_timeout, call.deadline);
+            tokio::spawn(async move {
+                let _place = place;
+                if let Err(error) = send_within(&peer, &reply_to, refusal, limit).await {
+                    tracing::debug!(%error, call = reply_to.call_id, "refusal not sent");
+                }
+            });
+            return;
         }
+        let Some(routes) = self.routes.clone() else {
+            return;
+        };
+        let replying = Arc::new(AtomicBool::new(false));
+        let registration = call.reply.as_ref().map(|reply_to| {
+            let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+            let (cancel, cancelled) = oneshot::channel();
+            let registration = Registration {
+                token,
+                cancel,
+                replying: replying.clone(),
+            };
+            let earlier = lock(&self.running).insert(reply_to.call_id, registration);
+            if earlier.is_some() {
+                tracing::debug!(
+                    call = reply_to.call_id,
+                    "a call id reused while its call runs"
+                );
+            }
+            (reply_to.call_id, token, cancelled)
+        });
+        let handlers = self.handlers.clone();
+        let serving = Serving {
+            peer: self.peer.clone(),
+            routes,
+            events: self.events.clone(),
+            reply_timeout: self.reply_timeout,
+            replying,
+        };
+        let running = self.running.clone();
+        // Nothing was spawned for this request before it had its place;
+        // its task now waits for a handler slot while the reader goes on
+        // (replies and cancels still get through when every slot is busy).
+        // Its body is not read meanwhile, so flow control holds the sender.
+        tokio::spawn(async move {
+            let _place = place;
+            let work = async move {
+                let Ok(_slot) = handlers.acquire_owned().await else {
+                    return;
+                };
+                serving.serve(incoming, call).await;
+            };
+            match registration {
+                None => work.await,
+                Some((call_id, token, cancelled)) => {
+                    tokio::select! {
+                        () = work => {}
+                        Ok(()) = cancelled => {}
+                    }
+                    let mut running = lock(&running);
+                    if running
+                        .get(&call_id)
+                        .is_some_and(|entry| entry.token == token)
+                    {
+                        running.remove(&call_id);
+                    }
+                }
+            }
+        });
+    }
+}
+
+fn refusal_code(reply: &Reply) -> String {
+    match reply {
+        Reply::Err(error) => error.code.to_string(),
+        Reply::Ok { .. } => "ok".to_owned(),
     }
 }
 
@@ -114,123 +214,159 @@ impl Requests {
 pub(crate) struct Call {
     pub(crate) route: String,
     pub(crate) headers: Headers,
-    pub(crate) deadline: Option<Duration>,
+    /// When the caller stops waiting (from its `nc-deadline-ms`, counted
+    /// from the request's arrival): covers the wait for a slot, the body,
+    /// the handler and the reply's send.
+    pub(crate) deadline: Option<Instant>,
     /// Where the reply goes (with the call id); `None` for a notification.
     pub(crate) reply: Option<ReplyTo>,
 }
 
-fn lock(running: &Running) -> std::sync::MutexGuard<'_, HashMap<u64, AbortHandle>> {
+fn lock(running: &Running) -> std::sync::MutexGuard<'_, HashMap<u64, Registration>> {
     running.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Runs one request through the routes and answers it (for calls).
-async fn serve(
+/// What serving one request needs.
+struct Serving {
     peer: Peer,
     routes: Arc<Routes>,
-    incoming: Incoming,
-    call: Call,
-    running: Running,
     events: Events,
-) {
-    let Call {
-        route,
-        headers,
-        deadline,
-        reply: reply_to,
-    } = call;
-    let call_id = reply_to.as_ref().map(|reply_to| reply_to.call_id);
-    let message_id = incoming.id;
-    if events.has_lifecycle_listener(LifecycleKind::Request) {
-        events.emit_lifecycle(LifecycleEvent::Request {
-            peer: peer.id(),
-            route: route.clone(),
-            message_id,
-        });
-    }
-    // A streaming handler gets the body as it arrives; others get it whole.
-    let (body, stream) = if routes.streams_body(&route) {
-        (Ok(Bytes::new()), Some(incoming.body))
-    } else {
-        (incoming.bytes().await, None)
-    };
-    let reply = match body {
-        Err(error) => {
-            tracing::debug!(%error, route, "request body failed");
-            Reply::error(
-                ReplyCode::BAD_REQUEST,
-                format!("the request body failed: {error}"),
-            )
-        }
-        Ok(body) => {
-            let request = Request {
+    reply_timeout: Option<Duration>,
+    /// Set when the reply starts on its way.
+    replying: Arc<AtomicBool>,
+}
+
+impl Serving {
+    /// Runs one request through the routes and answers it (for calls).
+    async fn serve(self, incoming: Incoming, call: Call) {
+        let Serving {
+            peer,
+            routes,
+            events,
+            reply_timeout,
+            replying,
+        } = self;
+        let Call {
+            route,
+            headers,
+            deadline,
+            reply: reply_to,
+        } = call;
+        let call_id = reply_to.as_ref().map(|reply_to| reply_to.call_id);
+        let message_id = incoming.id;
+        if events.has_lifecycle_listener(LifecycleKind::Request) {
+            events.emit_lifecycle(LifecycleEvent::Request {
+                peer: peer.id(),
                 route: route.clone(),
                 message_id,
-                call_id,
-                headers,
-                body,
-                peer: peer.clone(),
-                stream: Arc::new(Mutex::new(stream)),
-            };
-            // The handler runs in its own task, so a panic is caught here;
-            // if this task is aborted (the caller cancelled), so is it.
-            let handler = tokio::spawn(async move { routes.dispatch(request).await });
-            let abort = handler.abort_handle();
-            let _abort_with_me = AbortOnDrop(handler.abort_handle());
-            let outcome = match deadline {
-                Some(deadline) => tokio::time::timeout(deadline, handler).await.ok(),
-                None => Some(handler.await),
-            };
-            match outcome {
-                None => {
-                    abort.abort();
-                    Reply::error(ReplyCode::TIMEOUT, format!("{route} passed its deadline"))
-                }
-                Some(Ok(reply)) => reply,
-                Some(Err(join)) if join.is_panic() => {
-                    tracing::warn!(route, "handler panicked");
-                    Reply::error(
-                        ReplyCode::INTERNAL,
-                        format!("the handler of {route} panicked"),
-                    )
-                }
-                Some(Err(_)) => Reply::error(ReplyCode::CANCELLED, "cancelled"),
-            }
-        }
-    };
-    let Some(reply_to) = reply_to else {
-        if let Reply::Err(error) = reply {
-            tracing::debug!(route, %error, "notification handler failed");
-        }
-        return;
-    };
-    let call_id = reply_to.call_id;
-    lock(&running).remove(&call_id);
-    let ok = !reply.is_err();
-    let sent = match send_reply(&peer, &reply_to, reply) {
-        Ok(Some(handle)) => handle.await.map_err(ReplyNotSent::Send),
-        Ok(None) => Ok(()),
-        Err(error) => Err(error),
-    };
-    match sent {
-        Ok(()) if events.has_lifecycle_listener(LifecycleKind::Reply) => {
-            events.emit_lifecycle(LifecycleEvent::Reply {
-                peer: peer.id(),
-                route,
-                message_id,
-                ok,
             });
         }
-        Ok(()) => {}
-        Err(error) => {
-            // The reply could not go (too large for the peer, say): tell the
-            // caller rather than leave it waiting for its timeout.
-            tracing::debug!(%error, call = call_id, "reply not sent");
-            let refusal = Reply::error(
-                ReplyCode::INTERNAL,
-                format!("the reply of {route} could not be sent: {error}"),
-            );
-            let _ = send_reply(&peer, &reply_to, refusal);
+        let passed = || Reply::error(ReplyCode::TIMEOUT, format!("{route} passed its deadline"));
+        let reply = if deadline.is_some_and(|deadline| deadline <= Instant::now()) {
+            // It waited for a slot past its deadline: the caller has given up.
+            passed()
+        } else {
+            // A streaming handler gets the body as it arrives; others get it whole.
+            let (body, stream) = if routes.streams_body(&route) {
+                (Some(Ok(Bytes::new())), Some(incoming.body))
+            } else {
+                (until(deadline, incoming.bytes()).await, None)
+            };
+            match body {
+                None => passed(),
+                Some(Err(error)) => {
+                    tracing::debug!(%error, route, "request body failed");
+                    Reply::error(
+                        ReplyCode::BAD_REQUEST,
+                        format!("the request body failed: {error}"),
+                    )
+                }
+                Some(Ok(body)) => {
+                    let request = Request {
+                        route: route.clone(),
+                        message_id,
+                        call_id,
+                        headers,
+                        body,
+                        peer: peer.clone(),
+                        stream: Arc::new(Mutex::new(stream)),
+                    };
+                    // The handler runs in its own task, so a panic is caught
+                    // here; if this task is cancelled, so is it.
+                    let handler = tokio::spawn(async move { routes.dispatch(request).await });
+                    let _abort_with_me = AbortOnDrop(handler.abort_handle());
+                    match until(deadline, handler).await {
+                        None => passed(),
+                        Some(Ok(reply)) => reply,
+                        Some(Err(join)) if join.is_panic() => {
+                            tracing::warn!(route, "handler panicked");
+                            Reply::error(
+                                ReplyCode::INTERNAL,
+                                format!("the handler of {route} panicked"),
+                            )
+                        }
+                        Some(Err(_)) => Reply::error(ReplyCode::CANCELLED, "cancelled"),
+                    }
+                }
+            }
+        };
+        let Some(reply_to) = reply_to else {
+            if let Reply::Err(error) = reply {
+                tracing::debug!(route, %error, "notification handler failed");
+            }
+            return;
+        };
+        let call_id = reply_to.call_id;
+        let ok = !reply.is_err();
+        let limit = SendLimit::new(reply_timeout, deadline);
+        replying.store(true, Ordering::SeqCst);
+        match send_within(&peer, &reply_to, reply, limit).await {
+            Ok(()) if events.has_lifecycle_listener(LifecycleKind::Reply) => {
+                events.emit_lifecycle(LifecycleEvent::Reply {
+                    peer: peer.id(),
+                    route,
+                    message_id,
+                    ok,
+                });
+            }
+            Ok(()) => {}
+            Err(ReplyNotSent::Stuck { reply_id, limit }) => {
+                // The link takes nothing (a peer that reads nothing or grants
+                // no credit): the reply is given up and its slot freed.
+                tracing::warn!(
+                    peer = %peer.id(),
+                    route,
+                    call = call_id,
+                    reply = reply_id,
+                    %limit,
+                    "reply not sent in time: cancelled, its handler slot freed"
+                );
+                events.emit_lifecycle(LifecycleEvent::MessageCancelled {
+                    peer: peer.id(),
+                    message_id: reply_id,
+                });
+            }
+            Err(error) => {
+                // The reply could not go (too large for the peer, say): tell
+                // the caller rather than leave it waiting for its timeout.
+                tracing::debug!(%error, call = call_id, "reply not sent");
+                let refusal = Reply::error(
+                    ReplyCode::INTERNAL,
+                    format!("the reply of {route} could not be sent: {error}"),
+                );
+                if let Err(error) = send_within(&peer, &reply_to, refusal, limit).await {
+                    tracing::debug!(%error, call = call_id, "error reply not sent either");
+                }
+            }
         }
+    }
+}
+
+/// `future`'s output, or `None` once `deadline` has passed.
+async fn until<F: std::future::Future>(deadline: Option<Instant>, future: F) -> Option<F::Output> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, future).await.ok(),
+        None => Some(future.await),
     }
 }
 
@@ -243,6 +379,53 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// How long a reply may take to be handed to the link.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SendLimit {
+    /// No limit: neither a reply timeout nor a deadline.
+    None,
+    /// [`EndpointConfig::reply_timeout`](crate::EndpointConfig::reply_timeout).
+    ReplyTimeout(Instant, Duration),
+    /// The call's deadline, earlier than the reply timeout.
+    Deadline(Instant),
+}
+
+impl SendLimit {
+    /// The limit of a reply sent now: the reply timeout from now, or the
+    /// call's deadline if earlier (a reply made because the deadline passed
+    /// still gets [`LATE_REPLY_GRACE`]).
+    pub(crate) fn new(reply_timeout: Option<Duration>, deadline: Option<Instant>) -> SendLimit {
+        let now = Instant::now();
+        let timeout = reply_timeout.and_then(|timeout| Some((now.checked_add(timeout)?, timeout)));
+        let deadline = deadline.map(|deadline| deadline.max(now + LATE_REPLY_GRACE));
+        match (timeout, deadline) {
+            (None, None) => SendLimit::None,
+            (Some((at, timeout)), None) => SendLimit::ReplyTimeout(at, timeout),
+            (Some((at, timeout)), Some(deadline)) if at <= deadline => {
+                SendLimit::ReplyTimeout(at, timeout)
+            }
+            (_, Some(deadline)) => SendLimit::Deadline(deadline),
+        }
+    }
+
+    fn at(self) -> Option<Instant> {
+        match self {
+            SendLimit::None => None,
+            SendLimit::ReplyTimeout(at, _) | SendLimit::Deadline(at) => Some(at),
+        }
+    }
+}
+
+impl std::fmt::Display for SendLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendLimit::None => f.write_str("no limit"),
+            SendLimit::ReplyTimeout(_, timeout) => write!(f, "the reply timeout ({timeout:?})"),
+            SendLimit::Deadline(_) => f.write_str("the call's deadline"),
+        }
+    }
+}
+
 /// Why a reply did not go out.
 #[derive(Debug)]
 pub(crate) enum ReplyNotSent {
@@ -250,6 +433,13 @@ pub(crate) enum ReplyNotSent {
     Build(RequestError),
     /// The pipe did not send it (too large for the peer, link gone…).
     Send(SendError),
+    /// The link did not take it within its limit; it was cancelled.
+    Stuck {
+        /// The reply's message id (this side's numbering).
+        reply_id: u64,
+        /// The limit that passed.
+        limit: SendLimit,
+    },
 }
 
 /// The whole story, causes included: it goes to logs and to the caller.
@@ -266,7 +456,49 @@ impl std::fmt::Display for ReplyNotSent {
                 Ok(())
             }
             ReplyNotSent::Send(error) => write!(f, "{error}"),
+            ReplyNotSent::Stuck { limit, .. } => {
+                write!(f, "the link did not take the reply within {limit}")
+            }
         }
+    }
+}
+
+/// Cancels a reply still being sent when dropped (its call was cancelled,
+/// or its limit passed): dropping a [`SendHandle`] alone does not.
+struct ReplyInFlight(Option<SendHandle>);
+
+impl Drop for ReplyInFlight {
+    fn drop(&mut self) {
+        if let Some(handle) = &self.0 {
+            handle.cancel();
+        }
+    }
+}
+
+/// Sends a reply and waits until the link has taken it, for at most
+/// `limit`; a reply still unsent then is cancelled.
+pub(crate) async fn send_within(
+    peer: &Peer,
+    reply_to: &ReplyTo,
+    reply: Reply,
+    limit: SendLimit,
+) -> Result<(), ReplyNotSent> {
+    let Some(handle) = send_reply(peer, reply_to, reply)? else {
+        return Ok(());
+    };
+    let reply_id = handle.id();
+    let mut in_flight = ReplyInFlight(Some(handle));
+    let sent = match in_flight.0.as_mut() {
+        Some(handle) => until(limit.at(), handle.finished()).await,
+        None => Some(Ok(())),
+    };
+    match sent {
+        Some(outcome) => {
+            in_flight.0 = None;
+            outcome.map_err(ReplyNotSent::Send)
+        }
+        // `in_flight` cancels it as it goes.
+        None => Err(ReplyNotSent::Stuck { reply_id, limit }),
     }
 }
 
