@@ -23,6 +23,8 @@ pub(crate) enum Command {
     Consumed(u64, u64),
     /// The application dropped an incoming message's body.
     DropIncoming(u64),
+    /// The application waits for more of an incoming message's body.
+    Want(u64),
     /// Deliver incoming messages as they open, from now on, here (a pipe
     /// built in complete mode switching to streaming).
     Stream(mpsc::UnboundedSender<Incoming>),
@@ -37,6 +39,7 @@ impl std::fmt::Debug for Command {
             Command::CancelOutgoing(id) => write!(f, "CancelOutgoing({id})"),
             Command::Consumed(id, n) => write!(f, "Consumed({id}, {n})"),
             Command::DropIncoming(id) => write!(f, "DropIncoming({id})"),
+            Command::Want(id) => write!(f, "Want({id})"),
             Command::Stream(_) => f.write_str("Stream"),
             Command::Close => f.write_str("Close"),
         }

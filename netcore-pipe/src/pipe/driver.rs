@@ -14,6 +14,7 @@ use super::feed::Feed;
 use super::incoming::{BodyStream, Collect, Incoming, Piece, Received};
 use super::io::{Batch, Progress, ReadEvent};
 use super::outgoing::OutgoingEntry;
+use super::sink::BodySink;
 
 use super::shared::Shared;
 use super::stats::Counters;
@@ -42,7 +43,7 @@ pub(crate) struct Driver<C: Core> {
     pub(crate) reader_task: JoinHandle<()>,
     pub(crate) delivery: Option<Delivery>,
     pub(crate) outgoing: HashMap<u64, OutgoingEntry>,
-    pub(crate) incoming: HashMap<u64, mpsc::UnboundedSender<Piece>>,
+    pub(crate) incoming: HashMap<u64, BodySink>,
     pub(crate) feeders: HashMap<u64, mpsc::Receiver<Feed>>,
     pub(crate) feed_notify: Arc<Notify>,
     pub(crate) batch: Batch,
@@ -223,6 +224,11 @@ impl<C: Core> Driver<C> {
                 }
             }
             Command::Consumed(id, n) => self.core.consumed(id, n, now()),
+            Command::Want(id) => {
+                if let Some(sink) = self.incoming.get_mut(&id) {
+                    sink.want();
+                }
+            }
             Command::DropIncoming(id) => {
                 self.incoming.remove(&id);
                 if self.core.cancel_incoming(id, now()) {
@@ -291,7 +297,7 @@ impl<C: Core> Driver<C> {
                 } => {
                     tracing::debug!(message = id, ?total_len, "incoming message opened");
                     let (tx, rx) = mpsc::unbounded_channel();
-                    self.incoming.insert(id, tx);
+                    self.incoming.insert(id, BodySink::new(tx));
                     let incoming = Incoming {
                         id,
                         headers,
@@ -302,15 +308,15 @@ impl<C: Core> Driver<C> {
                     self.deliver(incoming);
                 }
                 Event::IncomingData { id, bytes } => {
-                    if let Some(tx) = self.incoming.get(&id) {
-                        let _ = tx.send(Piece::Chunk(bytes));
+                    if let Some(sink) = self.incoming.get_mut(&id) {
+                        sink.data(bytes);
                     }
                 }
                 Event::IncomingFinished { id } => {
                     tracing::debug!(message = id, "incoming message complete");
                     Counters::add(&self.shared.counters.messages_received, 1);
-                    if let Some(tx) = self.incoming.remove(&id) {
-                        let _ = tx.send(Piece::End);
+                    if let Some(sink) = self.incoming.remove(&id) {
+                        sink.finish(Piece::End);
                     }
                 }
                 Event::IncomingFailed { id, error } => {
@@ -318,8 +324,8 @@ impl<C: Core> Driver<C> {
                     if matches!(error, ReceiveError::CancelledByPeer { .. }) {
                         Counters::add(&self.shared.counters.cancels, 1);
                     }
-                    if let Some(tx) = self.incoming.remove(&id) {
-                        let _ = tx.send(Piece::Failed(error));
+                    if let Some(sink) = self.incoming.remove(&id) {
+                        sink.finish(Piece::Failed(error));
                     }
                 }
                 Event::OutgoingFramed { .. } => {}
@@ -406,8 +412,8 @@ impl<C: Core> Driver<C> {
         for (_, entry) in self.outgoing.drain() {
             let _ = entry.done.send(Err(self.shared.end_error().into()));
         }
-        for (_, tx) in self.incoming.drain() {
-            let _ = tx.send(Piece::Failed(self.shared.end_error().into()));
+        for (_, sink) in self.incoming.drain() {
+            sink.finish(Piece::Failed(self.shared.end_error().into()));
         }
         if !self.shared.is_ended() {
             self.shared.end(Some(ConnectionError::Closed), false);

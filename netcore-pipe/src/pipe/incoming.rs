@@ -117,6 +117,9 @@ enum Source {
         rx: mpsc::UnboundedReceiver<Piece>,
         shared: Arc<Shared>,
         done: bool,
+        /// The driver was told this stream waits for data (small chunks
+        /// are held back until then; see `BodySink`).
+        asked: bool,
     },
     /// A body collected whole before it was asked for.
     Collected(Collected),
@@ -149,6 +152,7 @@ impl BodyStream {
                 rx,
                 shared,
                 done: false,
+                asked: false,
             },
         }
     }
@@ -176,14 +180,22 @@ impl Stream for BodyStream {
                 rx,
                 shared,
                 done,
+                asked,
             } => {
                 if *done {
                     return Poll::Ready(None);
                 }
                 let piece = match rx.poll_recv(cx) {
-                    Poll::Pending => return Poll::Pending,
+                    Poll::Pending => {
+                        if !*asked {
+                            *asked = true;
+                            shared.command(Command::Want(*id));
+                        }
+                        return Poll::Pending;
+                    }
                     Poll::Ready(piece) => piece,
                 };
+                *asked = false;
                 Poll::Ready(match piece {
                     Some(Piece::Chunk(bytes)) => {
                         shared.command(Command::Consumed(*id, bytes.len() as u64));

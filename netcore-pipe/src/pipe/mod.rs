@@ -16,6 +16,7 @@ mod into_pipe;
 mod io;
 mod outgoing;
 mod shared;
+mod sink;
 mod stats;
 
 use std::collections::HashMap;
