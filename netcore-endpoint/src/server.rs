@@ -1,12 +1,12 @@
 //! The [`Server`]: many connections, one router.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use netcore_pipe::{IntoPipe, Listener, Pipe, ReceiveMode};
 
@@ -39,11 +39,14 @@ pub struct ServerConfig {
     /// are closed when accepted, or when their HELLO comes if the limit was
     /// reached meanwhile (their pipes see the peer close). Default 1024.
     pub max_connections: usize,
-    /// Most connections at once still waiting for their peer's HELLO;
-    /// further ones are closed when accepted. They do not count toward
-    /// [`max_connections`](Self::max_connections), so peers that connect and
-    /// say nothing cannot lock out those that speak. Default 256: plenty for
-    /// a burst of honest clients, whose HELLO comes within a round trip.
+    /// Most connections at once still waiting for their peer's HELLO. When
+    /// a new connection finds them all taken, the one that has waited
+    /// longest is dropped to make room: an honest client says HELLO within
+    /// a round trip, so peers that connect and say nothing cannot lock out
+    /// those that speak (they would have to open connections faster than an
+    /// honest handshake completes). They do not count toward
+    /// [`max_connections`](Self::max_connections). Default 256: plenty for
+    /// a burst of honest clients.
     pub max_pending_handshakes: usize,
     /// How long a connection may take to say HELLO before it is dropped
     /// (the pipe's own `CoreConfig::handshake_timeout` bounds this too).
@@ -85,8 +88,11 @@ struct Connections {
     live: HashMap<PeerId, Arc<Endpoint>>,
     /// Live connections whose endpoint is being started.
     starting: usize,
-    /// Waiting for HELLO: the accepted ones (running no endpoint yet).
-    pending: usize,
+    /// Waiting for HELLO: the accepted ones (running no endpoint yet),
+    /// oldest first, each with what drops it to make room for a newer one.
+    pending: VecDeque<(u64, oneshot::Sender<()>)>,
+    /// The ticket of the next pending connection.
+    next_ticket: u64,
     /// Waiting for HELLO: the adopted ones (their endpoint runs already).
     adopted: HashMap<PeerId, Arc<Endpoint>>,
     /// Pending and live connections per address key.
@@ -99,7 +105,7 @@ impl Connections {
     }
 
     fn pending_count(&self) -> usize {
-        self.pending + self.adopted.len()
+        self.pending.len() + self.adopted.len()
     }
 
     /// Why a connection from `key` must be refused now, if it must.
@@ -110,7 +116,7 @@ impl Connections {
                 config.max_connections
             ));
         }
-        if self.pending_count() >= config.max_pending_handshakes {
+        if self.pending_count() >= config.max_pending_handshakes && self.pending.is_empty() {
             return Some(format!(
                 "too many connections waiting for their HELLO (max_pending_handshakes = {})",
                 config.max_pending_handshakes
@@ -253,7 +259,7 @@ impl Server {
                 Err(error) => return Err(error),
             };
             let key = address_key(&address);
-            {
+            let (ticket, evicted) = {
                 let mut connections = self.connections();
                 if let Some(why) = connections.refusal(&self.inner.config, &key) {
                     drop(connections);
@@ -261,28 +267,54 @@ impl Server {
                     drop(io);
                     continue;
                 }
-                connections.pending += 1;
+                if connections.pending_count() >= self.inner.config.max_pending_handshakes
+                    && let Some((_, evict)) = connections.pending.pop_front()
+                {
+                    tracing::warn!(
+                        max_pending_handshakes = self.inner.config.max_pending_handshakes,
+                        "dropping the connection that waited longest for its HELLO to make room"
+                    );
+                    let _ = evict.send(());
+                }
+                let ticket = connections.next_ticket;
+                connections.next_ticket += 1;
+                let (evict, evicted) = oneshot::channel();
+                connections.pending.push_back((ticket, evict));
                 *connections.per_address.entry(key.clone()).or_default() += 1;
-            }
+                (ticket, evicted)
+            };
             let mut pipe_config = self.inner.config.endpoint.pipe.clone();
             pipe_config.receive = ReceiveMode::Streaming;
             let pipe = io.into_pipe(pipe_config);
-            tokio::spawn(self.clone().handshake(pipe, address, key));
+            tokio::spawn(self.clone().handshake(pipe, address, key, ticket, evicted));
         }
     }
 
     /// An accepted connection until its HELLO (or its end, or the
     /// handshake timeout), then live under its own endpoint if the limit
     /// allows, until it ends.
-    async fn handshake(self, pipe: Pipe, address: String, key: String) {
+    async fn handshake(
+        self,
+        pipe: Pipe,
+        address: String,
+        key: String,
+        ticket: u64,
+        evicted: oneshot::Receiver<()>,
+    ) {
         let mut stop = self.inner.stop.subscribe();
         let hello = tokio::select! {
             hello = wait_hello(&pipe, self.inner.config.handshake_timeout) => hello,
             _ = stop.wait_for(|stop| *stop) => Err("the server is shutting down".to_owned()),
+            Ok(()) = evicted => Err(format!(
+                "no HELLO yet and max_pending_handshakes = {} newer connections came",
+                self.inner.config.max_pending_handshakes
+            )),
         };
         let admitted = {
             let mut connections = self.connections();
-            connections.pending = connections.pending.saturating_sub(1);
+            connections
+                .pending
+                .retain(|(pending, _)| *pending != ticket);
             let admitted = match hello {
                 Err(why) => Err(why),
                 Ok(()) if *self.inner.stop.borrow() => {
@@ -304,8 +336,9 @@ impl Server {
         };
         if let Err(why) = admitted {
             tracing::warn!(address, why, "connection dropped before it was served");
-            // Dropping the pipe closes it.
-            drop(pipe);
+            // No graceful close for a peer that never said HELLO: it would
+            // wait `close_grace` for an answer that will not come.
+            pipe.abort();
             return;
         }
         let endpoint = Arc::new(Endpoint::start(

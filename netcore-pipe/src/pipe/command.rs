@@ -30,6 +30,8 @@ pub(crate) enum Command {
     Stream(mpsc::UnboundedSender<Incoming>),
     /// Close gracefully.
     Close,
+    /// End at once.
+    Abort,
 }
 
 impl std::fmt::Debug for Command {
@@ -42,6 +44,7 @@ impl std::fmt::Debug for Command {
             Command::Want(id) => write!(f, "Want({id})"),
             Command::Stream(_) => f.write_str("Stream"),
             Command::Close => f.write_str("Close"),
+            Command::Abort => f.write_str("Abort"),
         }
     }
 }

@@ -243,6 +243,7 @@ impl<C: Core> Driver<C> {
                 }
             }
             Command::Close => self.start_close(),
+            Command::Abort => self.core.abort(ConnectionError::Closed),
         }
     }
 

@@ -367,6 +367,15 @@ impl Pipe {
         self.shared.command(Command::Close);
     }
 
+    /// Ends the connection at once, without waiting for anything in flight:
+    /// the peer gets a GOAWAY if it can take one, every pending send and
+    /// receive fails with [`ConnectionError::Closed`], the transport is
+    /// closed. For a peer not worth a graceful close (one that never said
+    /// HELLO, say); [`closed`](Pipe::closed) tells when it is done.
+    pub fn abort(&self) {
+        self.shared.command(Command::Abort);
+    }
+
     /// Waits until the connection has ended; `Ok` after a graceful close.
     pub async fn closed(&self) -> Result<(), ConnectionError> {
         self.shared.wait_ended().await;
