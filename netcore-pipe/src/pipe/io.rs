@@ -53,11 +53,13 @@ pub(crate) async fn read_loop<R: TransportRead, D: CoreDecoder>(
     out: mpsc::Sender<ReadEvent<D::Item>>,
     shared: Arc<Shared>,
 ) {
-    let mut buf = BytesMut::with_capacity(read_size * 4);
+    let mut size = ReadSize::new(read_size);
+    let mut buf = BytesMut::new();
     loop {
+        size.make_room(&mut buf);
         // Straight into the decode buffer: no copy, and no zeroing for tokio
         // readers (see `TransportRead::read_buf`).
-        let read = reader.read_buf(&mut buf, read_size).await;
+        let read = reader.read_buf(&mut buf, size.next()).await;
         let n = match read {
             Ok(n) => n,
             Err(error) => {
@@ -68,6 +70,7 @@ pub(crate) async fn read_loop<R: TransportRead, D: CoreDecoder>(
             }
         };
 
+        size.record(n);
         Counters::add(&shared.counters.bytes_read, n as u64);
         // With the time of each event, a timeline of the link's reads.
         tracing::trace!(bytes = n, buffered = buf.len(), "read from the transport");
@@ -108,11 +111,101 @@ pub(crate) async fn read_loop<R: TransportRead, D: CoreDecoder>(
             let _ = out.send(last).await;
             return;
         }
-        if buf.capacity() - buf.len() < read_size {
-            // Room for the next read (a new block if handed-out frames still
-            // share the old one).
-            buf.reserve(read_size * 4);
+    }
+}
+
+/// How much the read loop asks for, and keeps room for: small while the
+/// link carries small messages or nothing (an idle connection holds a
+/// 16 KiB buffer, not `read_size` x 4), doubling up to `read_size` while
+/// reads come back full (bulk), halving when they come back small.
+#[derive(Debug)]
+struct ReadSize {
+    max: usize,
+    next: usize,
+    last: usize,
+}
+
+impl ReadSize {
+    /// The first read, and the smallest.
+    const MIN: usize = 8 << 10;
+
+    fn new(max: usize) -> ReadSize {
+        let max = max.max(1);
+        ReadSize {
+            max,
+            next: Self::MIN.min(max),
+            last: 0,
         }
+    }
+
+    /// At most this many bytes in the next read.
+    fn next(&self) -> usize {
+        self.next
+    }
+
+    /// A read returned `n` bytes.
+    fn record(&mut self, n: usize) {
+        self.last = n;
+        if n >= self.next {
+            self.next = (self.next * 2).min(self.max);
+        } else if n < self.next / 4 {
+            self.next = (self.next / 2).max(Self::MIN.min(self.max));
+        }
+    }
+
+    /// Room for the next read in `buf`. A buffer left empty after a small
+    /// read is let go (frames handed out keep their own bytes), so a quiet
+    /// connection does not sit on a bulk-sized block.
+    fn make_room(&self, buf: &mut BytesMut) {
+        let quiet = self.last < self.next / 2;
+        if buf.is_empty() && quiet && buf.capacity() > 2 * self.next {
+            *buf = BytesMut::new();
+        }
+        if buf.capacity() - buf.len() < self.next {
+            // A block for several reads while bulk flows (fewer, larger
+            // allocations); two reads' worth otherwise.
+            let blocks = if self.next == self.max { 4 } else { 2 };
+            buf.reserve(self.next * blocks);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_grow_while_full_and_shrink_when_small() {
+        let mut size = ReadSize::new(128 << 10);
+        assert_eq!(size.next(), 8 << 10);
+        for expected in [16, 32, 64, 128, 128] {
+            size.record(size.next());
+            assert_eq!(size.next(), expected << 10);
+        }
+        size.record(100);
+        assert_eq!(size.next(), 64 << 10);
+        for _ in 0..10 {
+            size.record(100);
+        }
+        assert_eq!(size.next(), 8 << 10);
+        assert_eq!(ReadSize::new(1024).next(), 1024, "never above read_size");
+    }
+
+    #[test]
+    fn a_quiet_connection_lets_its_big_block_go() {
+        let mut size = ReadSize::new(128 << 10);
+        let mut buf = BytesMut::new();
+        for _ in 0..6 {
+            size.make_room(&mut buf);
+            size.record(size.next());
+        }
+        size.make_room(&mut buf);
+        assert!(buf.capacity() >= 512 << 10, "bulk: {}", buf.capacity());
+        for _ in 0..6 {
+            size.record(10);
+        }
+        size.make_room(&mut buf);
+        assert!(buf.capacity() <= 16 << 10, "quiet: {}", buf.capacity());
     }
 }
 
