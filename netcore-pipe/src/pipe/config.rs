@@ -28,8 +28,28 @@ pub enum WireFormat {
 pub enum ReceiveMode {
     /// Whole messages, in the order they complete, from
     /// [`Pipe::recv`](super::Pipe::recv). Bodies are collected in the
-    /// background, in memory up to the spill threshold and in a temporary file
-    /// beyond it.
+    /// background: in memory up to
+    /// [`spill_threshold`](PipeConfig::spill_threshold), in a temporary file
+    /// beyond it, within two budgets —
+    /// [`receive_buffer`](PipeConfig::receive_buffer) for bodies in memory and
+    /// [`spill_budget`](PipeConfig::spill_budget) for spilled ones.
+    ///
+    /// A message holds its share of a budget from when its collection starts
+    /// until the application drops the [`Received`](super::Received) (or
+    /// the [`SpilledFile`](super::SpilledFile) it moved out of it).
+    ///
+    /// **When the application does not read** (does not call `recv`, or
+    /// keeps what it received), the budgets fill up. Then each further
+    /// message waits before its collection starts: nothing more of its body
+    /// is read, so no flow-control credit goes back and its sender stops
+    /// after the message's window (a send does not complete). Collection
+    /// resumes, oldest message first, as soon as the application drops
+    /// received messages. Memory used stays within `receive_buffer` plus the
+    /// flow-control windows, disk within `spill_budget`; nothing is dropped
+    /// and the connection stays up. A message that could never fit — longer
+    /// than `spill_budget`, or than `receive_buffer` with spilling off —
+    /// fails alone with [`ReceiveError::TooLarge`](crate::ReceiveError::TooLarge)
+    /// (its sender sees it cancelled).
     #[default]
     Complete,
     /// Each message as soon as it is opened, its body a stream, from
@@ -64,14 +84,30 @@ pub struct PipeConfig {
     /// How incoming messages are delivered.
     pub receive: ReceiveMode,
     /// In [`ReceiveMode::Complete`], bodies larger than this go to a
-    /// temporary file instead of memory.
+    /// temporary file instead of memory (default 16 MiB; at most
+    /// `receive_buffer`). A body of unknown length reserves this much of the
+    /// receive buffer while it is collected in memory, and moves to a file
+    /// if it grows past it. Unused when `spill_budget` is 0.
     pub spill_threshold: u64,
-    /// Where spill files are created (default: the system temporary directory).
+    /// Where spill files are created (default: the system temporary
+    /// directory, which must exist). Each process spills into its own
+    /// directory under it, `netcore-spill-<pid>-<random>`, removed with its
+    /// last file; a process that creates one removes those left by processes
+    /// that died (killed, aborted) without removing theirs.
     pub spill_dir: Option<PathBuf>,
     /// In [`ReceiveMode::Complete`], most body bytes held in memory for
-    /// messages the application has not taken yet; when it is full, collection
-    /// (and so the sender) waits.
+    /// messages being collected or received and not yet dropped by the
+    /// application (default 64 MiB). When it is full, collection (and so
+    /// the sender) waits; see [`ReceiveMode::Complete`].
     pub receive_buffer: u64,
+    /// In [`ReceiveMode::Complete`], most bytes in spill files for messages
+    /// being collected or received and not yet dropped by the application
+    /// (default 1 GiB). When it is full, collection (and so the sender)
+    /// waits; a body longer than all of it fails with
+    /// [`ReceiveError::TooLarge`](crate::ReceiveError::TooLarge). 0 turns
+    /// spilling off: bodies up to `receive_buffer` are collected in memory,
+    /// longer ones fail.
+    pub spill_budget: u64,
     /// Most bytes handed to the transport in one write. Small values keep a
     /// newly queued small message close to the head of the line.
     pub write_batch: usize,
@@ -90,6 +126,7 @@ impl Default for PipeConfig {
             spill_threshold: 16 << 20,
             spill_dir: None,
             receive_buffer: 64 << 20,
+            spill_budget: 1 << 30,
             write_batch: 128 << 10,
             read_size: 128 << 10,
             close_grace: Duration::from_secs(10),

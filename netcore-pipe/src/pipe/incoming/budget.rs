@@ -1,0 +1,120 @@
+//! [`Budget`]: a byte budget (memory or disk) that collectors reserve from,
+//! waiting in turn when it is full, and [`Reservation`], the share one
+//! message holds until it is dropped.
+
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
+
+/// A budget of bytes. Reservations are served first come, first served
+/// (a large one is not overtaken by later small ones).
+#[derive(Debug)]
+pub(crate) struct Budget {
+    limit: u64,
+    permits: Arc<Semaphore>,
+    /// Held while a reservation larger than one semaphore acquire (4 GiB)
+    /// is taken in pieces, so that at most one reservation at a time holds
+    /// part of what it waits for.
+    in_pieces: Mutex<()>,
+}
+
+/// The most bytes one semaphore acquire takes.
+const PIECE: u64 = u32::MAX as u64;
+
+impl Budget {
+    /// A budget of `limit` bytes (at most what a semaphore counts).
+    pub(crate) fn new(limit: u64) -> Budget {
+        let limit = limit.min(Semaphore::MAX_PERMITS as u64);
+        Budget {
+            limit,
+            permits: Arc::new(Semaphore::new(limit as usize)),
+            in_pieces: Mutex::new(()),
+        }
+    }
+
+    /// Its size in bytes.
+    pub(crate) fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Bytes reserved now.
+    pub(crate) fn held(&self) -> u64 {
+        self.limit - self.permits.available_permits() as u64
+    }
+
+    /// Reserves `bytes` (at most [`Budget::limit`]), waiting until they are
+    /// free. Cancel-safe: dropping the future gives back what it took.
+    pub(crate) async fn reserve(&self, bytes: u64) -> Reservation {
+        debug_assert!(bytes <= self.limit);
+        let bytes = bytes.min(self.limit);
+        let mut reservation = Reservation::default();
+        if bytes == 0 {
+            return reservation;
+        }
+        let _in_pieces = if bytes > PIECE {
+            Some(self.in_pieces.lock().await)
+        } else {
+            None
+        };
+        let mut left = bytes;
+        while left > 0 {
+            let piece = left.min(PIECE);
+            // The semaphore is never closed.
+            let Ok(permit) = self.permits.clone().acquire_many_owned(piece as u32).await else {
+                break;
+            };
+            reservation.add(permit);
+            left -= piece;
+        }
+        reservation
+    }
+}
+
+/// Bytes reserved from a [`Budget`], given back when this is dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Reservation {
+    permits: Vec<OwnedSemaphorePermit>,
+}
+
+impl Reservation {
+    fn add(&mut self, permit: OwnedSemaphorePermit) {
+        match self.permits.last_mut() {
+            // A permit counts at most `PIECE`.
+            Some(last) if (last.num_permits() + permit.num_permits()) as u64 <= PIECE => {
+                last.merge(permit);
+            }
+            _ => self.permits.push(permit),
+        }
+    }
+
+    /// Bytes held.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.permits.iter().map(|p| p.num_permits() as u64).sum()
+    }
+
+    /// Adds `other` (of the same budget) to this one.
+    pub(crate) fn merge(&mut self, other: Reservation) {
+        for permit in other.permits {
+            self.add(permit);
+        }
+    }
+
+    /// Gives back all but `keep` bytes.
+    pub(crate) fn shrink_to(&mut self, keep: u64) {
+        let mut excess = self.bytes().saturating_sub(keep);
+        while excess > 0 {
+            let Some(last) = self.permits.last_mut() else {
+                return;
+            };
+            let n = last.num_permits() as u64;
+            if n <= excess {
+                self.permits.pop();
+                excess -= n;
+            } else {
+                // `excess < n <= u32::MAX` pieces: fits a usize.
+                drop(last.split(excess as usize));
+                excess = 0;
+            }
+        }
+    }
+}
