@@ -42,6 +42,18 @@ impl Budget {
         self.limit - self.permits.available_permits() as u64
     }
 
+    /// Reserves `bytes` if they are free now (up to 4 GiB at once).
+    pub(crate) fn try_reserve(&self, bytes: u64) -> Option<Reservation> {
+        let mut reservation = Reservation::default();
+        if bytes == 0 {
+            return Some(reservation);
+        }
+        let piece = u32::try_from(bytes).ok()?;
+        let permit = self.permits.clone().try_acquire_many_owned(piece).ok()?;
+        reservation.add(permit);
+        Some(reservation)
+    }
+
     /// Reserves `bytes` (at most [`Budget::limit`]), waiting until they are
     /// free. Cancel-safe: dropping the future gives back what it took.
     pub(crate) async fn reserve(&self, bytes: u64) -> Reservation {

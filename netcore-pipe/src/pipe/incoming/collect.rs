@@ -5,11 +5,14 @@
 //! The rules (documented for users on `PipeConfig` and `ReceiveMode`):
 //!
 //! - A body of announced length `len` reserves all of it before reading a
-//!   byte: from the receive buffer if `len <= spill_threshold`, else from the
-//!   spill budget (it goes to a spill file). While the budget is short the
-//!   collector waits without reading, so no flow-control credit goes back
-//!   and the sender stops. A body larger than the whole budget fails at once
-//!   ([`ReceiveError::TooLarge`]); the connection goes on.
+//!   byte. Up to `spill_threshold` it goes to memory (the receive buffer);
+//!   when the receive buffer is short it goes to a spill file instead if the
+//!   spill budget has room now. Longer bodies go to a spill file (the spill
+//!   budget). While no budget it may use has room, the collector waits
+//!   without reading, so no flow-control credit goes back and the sender
+//!   stops; it takes whichever budget frees first. A body larger than every
+//!   budget it may use fails at once ([`ReceiveError::TooLarge`]); the
+//!   connection goes on.
 //! - A body of unknown length reserves `spill_threshold` of the receive
 //!   buffer, collects in memory, and gives back what it did not use. If it
 //!   grows past the threshold it moves to a spill file and reserves the
@@ -19,7 +22,11 @@
 //! Deadlock-free among collectors: every collector either holds all it will
 //! ever need or nothing while it waits, except the one growing spill of
 //! unknown length, which waits only for the spill budget (never for the
-//! receive buffer) while it holds it.
+//! receive buffer) while it holds it. Spilling when memory is short keeps
+//! messages moving: a waiting message still holds its flow-control window
+//! of the connection's (see `PipeConfig::receive_buffer`), so waiting only
+//! once both budgets are full keeps collections in progress from being
+//! starved of connection credit in all but extreme loads.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -51,6 +58,12 @@ pub(crate) struct Collect {
 
 fn spill_error(error: std::io::Error) -> ReceiveError {
     ReceiveError::Spill(Arc::new(error))
+}
+
+/// Where a body is collected, with its reservation.
+enum Place {
+    Memory(Reservation),
+    Disk(Reservation),
 }
 
 /// `future`'s output, unless the message fails first (the peer cancels it,
@@ -95,25 +108,20 @@ impl Collect {
             mut body,
         } = incoming;
         let (body, memory) = match total_len {
-            Some(len) if len <= self.threshold => {
-                let memory = self.reserve(&self.memory, len, id, &mut body).await?;
-                let bytes = read_to_memory(&mut body, len).await?;
-                (ReceivedBody::Memory(bytes), memory)
-            }
+            Some(len) if len <= self.threshold => match self.place(len, id, &mut body).await? {
+                Place::Memory(memory) => {
+                    let bytes = read_to_memory(&mut body, len).await?;
+                    (ReceivedBody::Memory(bytes), memory)
+                }
+                Place::Disk(disk) => {
+                    let file = self.read_to_file(&mut body, len, disk).await?;
+                    (ReceivedBody::File(file), Reservation::default())
+                }
+            },
             Some(len) => {
                 let disk = self.disk_for(len)?;
                 let reservation = self.reserve(disk, len, id, &mut body).await?;
-                let mut file = SpillWriter::create(self.dir.clone())
-                    .await
-                    .map_err(spill_error)?;
-                let mut pacer = Pacer::default();
-                while let Some(chunk) = body.next().await {
-                    let chunk = chunk?;
-                    check_announced(file.written() + chunk.len() as u64, len)?;
-                    pacer.copied(chunk.len()).await;
-                    file.write(&chunk).await.map_err(spill_error)?;
-                }
-                let file = file.finish(reservation).await.map_err(spill_error)?;
+                let file = self.read_to_file(&mut body, len, reservation).await?;
                 (ReceivedBody::File(file), Reservation::default())
             }
             None => self.collect_unsized(id, &mut body).await?,
@@ -125,6 +133,56 @@ impl Collect {
             body,
             _memory: memory,
         })
+    }
+
+    /// Where a body of `len` bytes (at most the threshold) goes: memory if
+    /// the receive buffer has room, else a spill file if the spill budget
+    /// has room, else whichever frees first.
+    async fn place(&self, len: u64, id: u64, body: &mut BodyStream) -> Result<Place, ReceiveError> {
+        if let Some(memory) = self.memory.try_reserve(len) {
+            return Ok(Place::Memory(memory));
+        }
+        let disk = self.disk.as_deref().filter(|disk| len <= disk.limit());
+        if let Some(reservation) = disk.and_then(|disk| disk.try_reserve(len)) {
+            tracing::trace!(message = id, len, "receive buffer full: the body spills");
+            return Ok(Place::Disk(reservation));
+        }
+        tracing::debug!(
+            message = id,
+            len,
+            "receive budgets full: collection waits until the application drops received messages"
+        );
+        let either = async {
+            match disk {
+                None => Place::Memory(self.memory.reserve(len).await),
+                Some(disk) => tokio::select! {
+                    memory = self.memory.reserve(len) => Place::Memory(memory),
+                    reservation = disk.reserve(len) => Place::Disk(reservation),
+                },
+            }
+        };
+        unless_failed(either, body).await
+    }
+
+    /// Writes a body announced as `len` bytes (reserved already) to a spill
+    /// file.
+    async fn read_to_file(
+        &self,
+        body: &mut BodyStream,
+        len: u64,
+        reservation: Reservation,
+    ) -> Result<super::SpilledFile, ReceiveError> {
+        let mut file = SpillWriter::create(self.dir.clone())
+            .await
+            .map_err(spill_error)?;
+        let mut pacer = Pacer::default();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk?;
+            check_announced(file.written() + chunk.len() as u64, len)?;
+            pacer.copied(chunk.len()).await;
+            file.write(&chunk).await.map_err(spill_error)?;
+        }
+        file.finish(reservation).await.map_err(spill_error)
     }
 
     /// The spill budget, if a body of `len` bytes fits it.
