@@ -223,6 +223,37 @@ async fn a_receiver_that_never_calls_recv_stops_the_sender_once_memory_and_spill
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collection_waiting_for_the_budget_ends_with_the_connection() {
+    let config = receiving(2 * MIB, 0);
+    let (a, b) = memory_pair(64 << 10);
+    let closing_fast = PipeConfig::default().with_close_grace(Duration::from_millis(100));
+    let sender = Arc::new(Pipe::new(a, closing_fast));
+    let receiver = Pipe::new(b, config);
+    let (task, done) = send_one_by_one(sender.clone(), 4);
+    assert_eq!(until_stalled(|| done.load(Ordering::Relaxed)).await, 2);
+    // The third waits for the budget; the link goes away under it.
+    task.abort();
+    let _ = task.await;
+    drop(sender);
+    guard(receiver.closed()).await.ok();
+    for _ in 0..2 {
+        let received = guard(receiver.recv()).await.expect("a collected message");
+        let n = number(&received.headers);
+        let body = received.body.to_bytes().await.expect("its body");
+        assert!(
+            body == pattern(MIB as usize, n as u8),
+            "message {n} damaged"
+        );
+    }
+    let waiting = guard(receiver.recv()).await;
+    assert!(
+        matches!(waiting, Err(ReceiveError::Connection(_))),
+        "{:?}",
+        waiting.map(|received| received.id)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_messages_past_the_budgets_wait_and_then_all_arrive() {
     let dir = tempfile::tempdir().expect("temp dir");
     // Sixteen at once, every body spilling into a 4 MiB budget: twelve wait,
@@ -276,7 +307,10 @@ async fn a_message_longer_than_the_spill_budget_fails_alone() {
             assert_eq!(len, 3 << 20);
             assert_eq!(max, 2 * MIB);
         }
-        other => panic!("expected TooLarge, got {other:?}"),
+        other => panic!(
+            "expected TooLarge, got {:?}",
+            other.map(|received| received.id)
+        ),
     }
     let refused = guard(too_long).await;
     assert!(
@@ -305,7 +339,10 @@ async fn with_spilling_off_a_message_longer_than_the_receive_buffer_fails_alone(
             assert_eq!(limit, "receive_buffer");
             assert_eq!(error.fault(), netcore_pipe::Fault::Limit);
         }
-        other => panic!("expected TooLarge, got {other:?}"),
+        other => panic!(
+            "expected TooLarge, got {:?}",
+            other.map(|received| received.id)
+        ),
     }
     // The largest that fits is collected in memory.
     let fits = pattern(4 << 20, 2);
@@ -313,7 +350,7 @@ async fn with_spilling_off_a_message_longer_than_the_receive_buffer_fails_alone(
     let received = guard(receiver.recv()).await.expect("the next message");
     match received.body {
         ReceivedBody::Memory(body) => assert!(body == fits, "damaged"),
-        other => panic!("stored wrongly: {other:?}"),
+        other => panic!("stored wrongly ({} bytes in a file)", other.len()),
     }
 }
 
@@ -344,7 +381,7 @@ async fn bodies_of_unknown_length_spill_within_the_budget_or_fail_alone() {
     let received = guard(receiver.recv()).await.expect("the small one");
     match &received.body {
         ReceivedBody::Memory(body) => assert!(*body == small_body, "damaged"),
-        other => panic!("stored wrongly: {other:?}"),
+        other => panic!("stored wrongly ({} bytes in a file)", other.len()),
     }
     let big = sender.send(message(big, 1)).expect("send");
     guard(big).await.expect("sent");
@@ -361,7 +398,10 @@ async fn bodies_of_unknown_length_spill_within_the_budget_or_fail_alone() {
             assert_eq!(limit, "spill_budget");
             assert!(len > max, "{len} <= {max}");
         }
-        other => panic!("expected TooLarge, got {other:?}"),
+        other => panic!(
+            "expected TooLarge, got {:?}",
+            other.map(|received| received.id)
+        ),
     }
     assert!(
         guard(huge).await.is_err(),

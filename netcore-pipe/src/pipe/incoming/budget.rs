@@ -130,3 +130,52 @@ impl Reservation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn reservations_hold_their_bytes_until_dropped() {
+        let budget = Budget::new(100);
+        let mut first = budget.reserve(60).await;
+        assert_eq!(first.bytes(), 60);
+        assert_eq!(budget.held(), 60);
+        assert!(budget.try_reserve(50).is_none(), "over the budget");
+        let second = budget.try_reserve(40).expect("fits");
+        assert_eq!(budget.held(), 100);
+        first.shrink_to(10);
+        assert_eq!(first.bytes(), 10);
+        assert_eq!(budget.held(), 50);
+        first.merge(budget.try_reserve(5).expect("fits"));
+        assert_eq!(first.bytes(), 15);
+        drop(second);
+        drop(first);
+        assert_eq!(budget.held(), 0);
+        assert_eq!(budget.try_reserve(0).map(|r| r.bytes()), Some(0));
+    }
+
+    #[tokio::test]
+    async fn a_reservation_waits_until_the_bytes_are_free() {
+        let budget = Arc::new(Budget::new(10));
+        let held = budget.reserve(8).await;
+        let waiting = tokio::spawn({
+            let budget = budget.clone();
+            async move { budget.reserve(5).await.bytes() }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "reserved past the budget");
+        drop(held);
+        assert_eq!(waiting.await.expect("reserved"), 5);
+    }
+
+    #[tokio::test]
+    async fn reservations_over_4_gib_are_taken_in_pieces() {
+        let budget = Budget::new(10 << 30);
+        let mut big = budget.reserve(9 << 30).await;
+        assert_eq!(big.bytes(), 9 << 30);
+        assert_eq!(budget.held(), 9 << 30);
+        big.shrink_to(1 << 30);
+        assert_eq!(budget.held(), 1 << 30);
+    }
+}

@@ -156,8 +156,10 @@ fn remove_dead(path: &Path, lock: File) {
                 continue;
             }
             bytes += entry.metadata().map_or(0, |meta| meta.len());
+            // Not following links: only what is in the directory goes.
+            let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
             let entry = entry.path();
-            let _ = if entry.is_dir() {
+            let _ = if is_dir {
                 fs::remove_dir_all(&entry)
             } else {
                 fs::remove_file(&entry)
