@@ -10,7 +10,8 @@
 //! flow-controlled per message and per connection with windows that grow
 //! towards the bandwidth-delay product, cancellable from either side, and
 //! reassembled on the other side into whole messages (large bodies spilled to
-//! a temporary file) or streamed bodies.
+//! a temporary file; memory and disk each within a budget that, when full,
+//! stops the sender: see [`ReceiveMode::Complete`]) or streamed bodies.
 //!
 //! ## Where things are
 //!

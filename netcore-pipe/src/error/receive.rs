@@ -41,6 +41,20 @@ pub enum ReceiveError {
     /// Spilling a large incoming body to disk failed.
     #[error("spilling the body to disk failed: {0}")]
     Spill(Arc<io::Error>),
+    /// The message is longer than a limit of this side allows, so it was
+    /// refused (its sender sees it cancelled); the connection goes on.
+    #[error("the message ({len} bytes) is longer than the {limit} allows ({max} bytes)")]
+    TooLarge {
+        /// The limit: `"spill_budget"` or `"receive_buffer"` (the
+        /// [`PipeConfig`](crate::PipeConfig) field), or `"announced length"`
+        /// (the body outgrew the length its peer announced).
+        limit: &'static str,
+        /// The message's length: as announced, or for a body of unknown
+        /// length the bytes that had arrived when it went over.
+        len: u64,
+        /// What the limit allows, in bytes.
+        max: u64,
+    },
     /// A Python 0.1.3 peer broke the rules of one message
     /// ([`Py013Error::Overlong`], [`Replaced`](Py013Error::Replaced);
     /// Python-compatible mode).
@@ -61,6 +75,7 @@ impl ReceiveError {
             ReceiveError::Connection(error) => error.fault(),
             ReceiveError::CancelledByPeer { .. } => Fault::Peer,
             ReceiveError::Damaged(_) => Fault::Link,
+            ReceiveError::TooLarge { .. } => Fault::Limit,
             ReceiveError::WrongReceiveMode(_) | ReceiveError::Spill(_) => Fault::Local,
             ReceiveError::Py013(error) => error.fault(),
         }
@@ -81,6 +96,7 @@ impl ReceiveError {
             ReceiveError::Connection(error) => error.code(),
             ReceiveError::CancelledByPeer { .. } => ErrorCode::CANCELLED,
             ReceiveError::Damaged(_) => ErrorCode::DAMAGED,
+            ReceiveError::TooLarge { .. } => ErrorCode::LIMIT_EXCEEDED,
             _ => ErrorCode::INTERNAL,
         }
     }
@@ -94,7 +110,9 @@ impl ReceiveError {
             ReceiveError::CancelledByPeer { .. } => ErrorKind::Interrupted,
             ReceiveError::Spill(io) => io.kind(),
             ReceiveError::WrongReceiveMode(_) => ErrorKind::InvalidInput,
-            ReceiveError::Damaged(_) | ReceiveError::Py013(_) => ErrorKind::InvalidData,
+            ReceiveError::Damaged(_) | ReceiveError::Py013(_) | ReceiveError::TooLarge { .. } => {
+                ErrorKind::InvalidData
+            }
         }
     }
 }

@@ -28,8 +28,40 @@ pub enum WireFormat {
 pub enum ReceiveMode {
     /// Whole messages, in the order they complete, from
     /// [`Pipe::recv`](super::Pipe::recv). Bodies are collected in the
-    /// background, in memory up to the spill threshold and in a temporary file
-    /// beyond it.
+    /// background within two budgets:
+    /// [`receive_buffer`](PipeConfig::receive_buffer) for bodies in memory and
+    /// [`spill_budget`](PipeConfig::spill_budget) for bodies in temporary
+    /// files. A body up to [`spill_threshold`](PipeConfig::spill_threshold)
+    /// goes to memory, or to a file when the receive buffer is full and the
+    /// spill budget has room; a longer body goes to a file. A body of
+    /// announced length reserves its whole length before its first byte is
+    /// read.
+    ///
+    /// A message holds its share of a budget from when its collection starts
+    /// until the application drops the [`Received`](super::Received) (or
+    /// the [`SpilledFile`](super::SpilledFile) it moved out of it).
+    ///
+    /// **When the application does not read** (does not call `recv`, or
+    /// keeps what it received), the budgets fill up. Then each further
+    /// message waits before its collection starts: nothing of its body is
+    /// read, so no flow-control credit goes back and its sender stops after
+    /// the message's window (its send does not complete). Collection resumes,
+    /// oldest message first, as soon as the application drops received
+    /// messages. Memory used stays within `receive_buffer` plus the
+    /// connection's flow-control window, disk within `spill_budget`; nothing
+    /// is dropped and the connection stays up. A message that could never
+    /// fit — longer than `spill_budget`, or than `receive_buffer` with
+    /// spilling off — fails alone with
+    /// [`ReceiveError::TooLarge`](crate::ReceiveError::TooLarge) (its sender
+    /// sees it cancelled).
+    ///
+    /// A waiting message keeps what its sender sent within its window, and
+    /// that counts against the connection's window: while more than
+    /// `core.connection_window / core.message_window` messages wait,
+    /// messages already being collected get no more data either, and if
+    /// those are what holds the budgets, receiving stalls. Size the budgets
+    /// for the messages in flight at once (or lower the peer's
+    /// `max_concurrent_messages`), or read in [`ReceiveMode::Streaming`].
     #[default]
     Complete,
     /// Each message as soon as it is opened, its body a stream, from
@@ -64,14 +96,31 @@ pub struct PipeConfig {
     /// How incoming messages are delivered.
     pub receive: ReceiveMode,
     /// In [`ReceiveMode::Complete`], bodies larger than this go to a
-    /// temporary file instead of memory.
+    /// temporary file instead of memory (default 16 MiB; at most
+    /// `receive_buffer`); smaller ones too while the receive buffer is full
+    /// and the spill budget is not. A body of unknown length reserves this much of the
+    /// receive buffer while it is collected in memory, and moves to a file
+    /// if it grows past it. Unused when `spill_budget` is 0.
     pub spill_threshold: u64,
-    /// Where spill files are created (default: the system temporary directory).
+    /// Where spill files are created (default: the system temporary
+    /// directory, which must exist). Each process spills into its own
+    /// directory under it, `netcore-spill-<pid>-<random>`, removed with its
+    /// last file; a process that creates one removes those left by processes
+    /// that died (killed, aborted) without removing theirs.
     pub spill_dir: Option<PathBuf>,
     /// In [`ReceiveMode::Complete`], most body bytes held in memory for
-    /// messages the application has not taken yet; when it is full, collection
-    /// (and so the sender) waits.
+    /// messages being collected or received and not yet dropped by the
+    /// application (default 64 MiB). When it is full, collection (and so
+    /// the sender) waits; see [`ReceiveMode::Complete`].
     pub receive_buffer: u64,
+    /// In [`ReceiveMode::Complete`], most bytes in spill files for messages
+    /// being collected or received and not yet dropped by the application
+    /// (default 1 GiB). When it is full, collection (and so the sender)
+    /// waits; a body longer than all of it fails with
+    /// [`ReceiveError::TooLarge`](crate::ReceiveError::TooLarge). 0 turns
+    /// spilling off: bodies up to `receive_buffer` are collected in memory,
+    /// longer ones fail.
+    pub spill_budget: u64,
     /// Most bytes handed to the transport in one write. Small values keep a
     /// newly queued small message close to the head of the line.
     pub write_batch: usize,
@@ -111,6 +160,7 @@ impl Default for PipeConfig {
             spill_threshold: 16 << 20,
             spill_dir: None,
             receive_buffer: 64 << 20,
+            spill_budget: 1 << 30,
             write_batch: 128 << 10,
             read_size: 128 << 10,
             close_grace: Duration::from_secs(10),

@@ -1,7 +1,14 @@
 //! Receiving: streamed bodies ([`Incoming`], [`BodyStream`]) and whole
 //! messages ([`Received`]) whose large bodies spill to a temporary file.
+//!
+//! Collecting whole messages within the receive buffer and the spill budget
+//! is in `collect`, the budgets in `budget`, spill files in `spill`.
 
-use std::path::{Path, PathBuf};
+mod budget;
+mod collect;
+mod spill;
+
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -9,12 +16,16 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 use netcore_protocol::{Headers, Priority};
-use tokio::io::{AsyncRead, AsyncWriteExt};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::io::AsyncRead;
+use tokio::sync::mpsc;
 
 use super::command::Command;
 use super::shared::Shared;
 use crate::error::ReceiveError;
+use budget::Reservation;
+
+pub(crate) use collect::Collect;
+pub use spill::SpilledFile;
 
 /// What the driver puts into a body channel.
 #[derive(Debug)]
@@ -120,6 +131,10 @@ enum Source {
         /// The driver was told this stream waits for data (small chunks
         /// are held back until then; see `BodySink`).
         asked: bool,
+        /// Pieces taken from `rx` while waiting for a budget
+        /// ([`BodyStream::failure`]), not yet read: no credit went back for
+        /// them.
+        held: VecDeque<Piece>,
     },
     /// A body collected whole before it was asked for.
     Collected(Collected),
@@ -134,7 +149,9 @@ struct Collected {
     file: Option<tokio::fs::File>,
     /// Where file reads land (kept across polls that return pending).
     buf: BytesMut,
-    _budget: Option<OwnedSemaphorePermit>,
+    /// Its share of the receive buffer (a spill file holds its own share
+    /// of the spill budget).
+    _budget: Reservation,
 }
 
 /// Bytes read from a spill file at a time.
@@ -153,12 +170,55 @@ impl BodyStream {
                 shared,
                 done: false,
                 asked: false,
+                held: VecDeque::new(),
             },
         }
     }
 
+    /// Waits until the message fails (the peer cancels it, the connection
+    /// ends) and returns why; pending forever otherwise. Chunks that arrive
+    /// meanwhile are kept unread: no flow-control credit goes back for them,
+    /// so the sender stays stopped. For collectors waiting for a budget.
+    pub(crate) async fn failure(&mut self) -> ReceiveError {
+        std::future::poll_fn(|cx| self.poll_failure(cx)).await
+    }
+
+    fn poll_failure(&mut self, cx: &mut Context<'_>) -> Poll<ReceiveError> {
+        let Source::Live {
+            rx,
+            shared,
+            done,
+            held,
+            ..
+        } = &mut self.source
+        else {
+            return Poll::Pending;
+        };
+        if *done || held.back().is_some_and(|piece| matches!(piece, Piece::End)) {
+            return Poll::Pending;
+        }
+        loop {
+            match rx.poll_recv(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Piece::Chunk(bytes))) => held.push_back(Piece::Chunk(bytes)),
+                Poll::Ready(Some(Piece::End)) => {
+                    held.push_back(Piece::End);
+                    return Poll::Pending;
+                }
+                Poll::Ready(Some(Piece::Failed(error))) => {
+                    *done = true;
+                    return Poll::Ready(error);
+                }
+                Poll::Ready(None) => {
+                    *done = true;
+                    return Poll::Ready(shared.end_error().into());
+                }
+            }
+        }
+    }
+
     /// A stream over a body collected whole.
-    fn collected(body: ReceivedBody, budget: Option<OwnedSemaphorePermit>) -> BodyStream {
+    fn collected(body: ReceivedBody, budget: Reservation) -> BodyStream {
         BodyStream {
             source: Source::Collected(Collected {
                 body: Some(body),
@@ -181,19 +241,23 @@ impl Stream for BodyStream {
                 shared,
                 done,
                 asked,
+                held,
             } => {
                 if *done {
                     return Poll::Ready(None);
                 }
-                let piece = match rx.poll_recv(cx) {
-                    Poll::Pending => {
-                        if !*asked {
-                            *asked = true;
-                            shared.command(Command::Want(*id));
+                let piece = match held.pop_front() {
+                    Some(piece) => Some(piece),
+                    None => match rx.poll_recv(cx) {
+                        Poll::Pending => {
+                            if !*asked {
+                                *asked = true;
+                                shared.command(Command::Want(*id));
+                            }
+                            return Poll::Pending;
                         }
-                        return Poll::Pending;
-                    }
-                    Poll::Ready(piece) => piece,
+                        Poll::Ready(piece) => piece,
+                    },
                 };
                 *asked = false;
                 Poll::Ready(match piece {
@@ -291,19 +355,26 @@ impl From<Received> for Incoming {
             headers,
             priority,
             body,
-            _budget,
+            _memory,
         } = received;
         Incoming {
             id,
             headers,
             priority,
             total_len: Some(body.len()),
-            body: BodyStream::collected(body, _budget),
+            body: BodyStream::collected(body, _memory),
         }
     }
 }
 
 /// A whole incoming message, as [`Pipe::recv`](super::Pipe::recv) returns it.
+///
+/// Until it is dropped it holds its share of the pipe's receive budgets: a
+/// body in memory its length of
+/// [`PipeConfig::receive_buffer`](crate::PipeConfig::receive_buffer), a
+/// spilled body (its [`SpilledFile`], wherever that is moved) its length of
+/// [`PipeConfig::spill_budget`](crate::PipeConfig::spill_budget). Messages
+/// received and kept therefore stop the sender once the budgets are full.
 #[derive(Debug)]
 pub struct Received {
     /// The message id (in the peer's numbering).
@@ -315,7 +386,7 @@ pub struct Received {
     /// Its body, in memory or in a temporary file.
     pub body: ReceivedBody,
     /// The share of the receive buffer this message holds, released on drop.
-    _budget: Option<OwnedSemaphorePermit>,
+    _memory: Reservation,
 }
 
 /// The body of a [`Received`] message.
@@ -324,7 +395,8 @@ pub struct Received {
 pub enum ReceivedBody {
     /// Held in memory.
     Memory(Bytes),
-    /// Spilled to a temporary file, removed when this is dropped.
+    /// Spilled to a temporary file, removed when this is dropped (see
+    /// [`PipeConfig::spill_dir`](crate::PipeConfig::spill_dir)).
     File(SpilledFile),
 }
 
@@ -333,7 +405,7 @@ impl ReceivedBody {
     pub fn len(&self) -> u64 {
         match self {
             ReceivedBody::Memory(bytes) => bytes.len() as u64,
-            ReceivedBody::File(file) => file.len,
+            ReceivedBody::File(file) => file.len(),
         }
     }
 
@@ -348,144 +420,5 @@ impl ReceivedBody {
             ReceivedBody::Memory(bytes) => Ok(bytes.clone()),
             ReceivedBody::File(file) => tokio::fs::read(file.path()).await.map(Bytes::from),
         }
-    }
-}
-
-/// A body that spilled to disk. The file is removed when this is dropped.
-#[derive(Debug)]
-pub struct SpilledFile {
-    file: tempfile::TempPath,
-    len: u64,
-}
-
-impl SpilledFile {
-    /// Where the body is.
-    pub fn path(&self) -> &Path {
-        &self.file
-    }
-
-    /// Its length in bytes.
-    pub fn len(&self) -> u64 {
-        self.len
-    }
-
-    /// Whether it is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Opens it for reading.
-    pub async fn open(&self) -> std::io::Result<tokio::fs::File> {
-        tokio::fs::File::open(self.path()).await
-    }
-}
-
-/// How the background collector of [`ReceiveMode::Complete`](super::ReceiveMode::Complete) stores bodies.
-#[derive(Debug, Clone)]
-pub(crate) struct Collect {
-    pub(crate) spill_threshold: u64,
-    pub(crate) spill_dir: Option<PathBuf>,
-    pub(crate) budget: Arc<Semaphore>,
-}
-
-impl Collect {
-    /// Collects `incoming` whole: in memory (holding receive-buffer permits)
-    /// until the spill threshold, then in a temporary file.
-    pub(crate) async fn run(self, incoming: Incoming) -> Result<Received, ReceiveError> {
-        let Incoming {
-            id,
-            headers,
-            priority,
-            total_len,
-            mut body,
-        } = incoming;
-        let spill = |e: std::io::Error| ReceiveError::Spill(Arc::new(e));
-        let mut parts: Vec<Bytes> = Vec::new();
-        let mut in_memory = 0u64;
-        let mut permit: Option<OwnedSemaphorePermit> = None;
-        let mut file: Option<(tempfile::TempPath, tokio::io::BufWriter<tokio::fs::File>)> = None;
-        let mut len = 0u64;
-        if total_len.is_some_and(|total| total > self.spill_threshold) {
-            file = Some(self.create_file().await.map_err(spill)?);
-        }
-        let mut pacer = Pacer::default();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk?;
-            pacer.copied(chunk.len()).await;
-            len += chunk.len() as u64;
-            if file.is_none() && in_memory + chunk.len() as u64 > self.spill_threshold {
-                let (path, mut writer) = self.create_file().await.map_err(spill)?;
-                for part in parts.drain(..) {
-                    writer.write_all(&part).await.map_err(spill)?;
-                }
-                permit = None;
-                file = Some((path, writer));
-            }
-            match &mut file {
-                Some((_, writer)) => writer.write_all(&chunk).await.map_err(spill)?,
-                None => {
-                    let wanted = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
-                    // Never wait for the budget while holding part of it
-                    // (collectors would deadlock each other): when it is
-                    // short, this body goes to disk instead.
-                    match self.budget.clone().try_acquire_many_owned(wanted) {
-                        Ok(more) => {
-                            match &mut permit {
-                                Some(held) => held.merge(more),
-                                None => permit = Some(more),
-                            }
-                            in_memory += chunk.len() as u64;
-                            parts.push(chunk);
-                        }
-                        Err(_) => {
-                            let (path, mut writer) = self.create_file().await.map_err(spill)?;
-                            for part in parts.drain(..) {
-                                writer.write_all(&part).await.map_err(spill)?;
-                            }
-                            writer.write_all(&chunk).await.map_err(spill)?;
-                            permit = None;
-                            file = Some((path, writer));
-                        }
-                    }
-                }
-            }
-        }
-        let body = match file {
-            Some((path, mut writer)) => {
-                writer.flush().await.map_err(spill)?;
-                ReceivedBody::File(SpilledFile { file: path, len })
-            }
-            None if parts.len() == 1 => ReceivedBody::Memory(parts.remove(0)),
-            None => {
-                let mut joined = BytesMut::with_capacity(in_memory as usize);
-                for part in &parts {
-                    joined.extend_from_slice(part);
-                }
-                ReceivedBody::Memory(joined.freeze())
-            }
-        };
-        Ok(Received {
-            id,
-            headers,
-            priority,
-            body,
-            _budget: permit,
-        })
-    }
-
-    async fn create_file(
-        &self,
-    ) -> std::io::Result<(tempfile::TempPath, tokio::io::BufWriter<tokio::fs::File>)> {
-        let dir = self.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
-        let named = tokio::task::spawn_blocking(move || {
-            tempfile::Builder::new()
-                .prefix("netcore-spill-")
-                .tempfile_in(dir)
-        })
-        .await
-        .map_err(std::io::Error::other)??;
-        let (file, path) = named.into_parts();
-        let writer = tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::from_std(file));
-        Ok((path, writer))
     }
 }

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use tokio::sync::{Mutex, Notify, Semaphore, mpsc};
+use tokio::sync::{Mutex, Notify, mpsc};
 
 pub use config::{PipeConfig, ReceiveMode, WireFormat};
 pub use incoming::{BodyStream, Incoming, Received, ReceivedBody, SpilledFile};
@@ -142,11 +142,7 @@ impl Pipe {
             ReceiveMode::Complete => {
                 to_streaming = Some(accepted_tx);
                 Delivery::Complete {
-                    collect: Collect {
-                        spill_threshold: config.spill_threshold,
-                        spill_dir: config.spill_dir.clone(),
-                        budget: Arc::new(Semaphore::new(config.receive_buffer as usize)),
-                    },
+                    collect: Collect::new(&config),
                     done: completed_tx,
                 }
             }
