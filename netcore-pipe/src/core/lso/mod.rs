@@ -272,6 +272,18 @@ impl Connection {
     /// will come. A message of announced length finishes by itself when its
     /// last byte is supplied.
     pub fn push_body(&mut self, id: u64, chunk: Bytes, finish: bool) -> Result<(), SendError> {
+        // A body of unannounced length is held to the peer's message limit
+        // as it grows: it fails here, named, rather than at the peer.
+        if let (Some(peer), Some(supplied)) = (&self.peer, self.send.supplied_unannounced(id)) {
+            let max = peer.limits.max_message_size;
+            let len = supplied + chunk.len() as u64;
+            if len > max {
+                let error =
+                    SendError::Encode(netcore_protocol::EncodeError::MessageTooLarge { len, max });
+                self.fail_outgoing(id, error.clone(), ErrorCode::LIMIT_EXCEEDED);
+                return Err(error);
+            }
+        }
         let result = self.send.push(id, chunk, finish);
         if let Err(error) = &result
             && !matches!(error, SendError::Cancelled)

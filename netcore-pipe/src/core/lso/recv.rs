@@ -271,6 +271,27 @@ impl Connection {
         let id = frame.message_id();
         let inbound = match self.tracker.on_frame(&frame) {
             Ok(inbound) => inbound,
+            Err(netcore_protocol::InboundError::MessageTooLarge { reached, max, .. }) => {
+                // One message over the limit fails that message, not the
+                // connection; its bytes are released.
+                let body_len = match &frame {
+                    Frame::Data(data) => data.payload.len() as u64,
+                    _ => 0,
+                };
+                if let Some(window) = &mut self.recv_window {
+                    let _ = window.receive(body_len);
+                }
+                self.received_and_released(body_len);
+                self.fail_incoming(
+                    id,
+                    ReceiveError::TooLarge {
+                        limit: "max_message_size",
+                        len: reached,
+                        max,
+                    },
+                );
+                return Ok(());
+            }
             Err(error) if lossy => {
                 // On a lossy link a broken message costs that message only.
                 self.fail_incoming(id, ReceiveError::Damaged(error.to_string()));

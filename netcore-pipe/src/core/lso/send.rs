@@ -190,6 +190,15 @@ impl SendSide {
         Ok(())
     }
 
+    /// Body bytes supplied so far for message `id` of unannounced length
+    /// (`None` if it is not pending or its length was announced).
+    pub(crate) fn supplied_unannounced(&self, id: u64) -> Option<u64> {
+        self.messages
+            .get(&id)
+            .filter(|m| m.total_len.is_none())
+            .map(|m| m.sent + m.buffered)
+    }
+
     /// Body bytes buffered for message `id`, if it exists.
     pub(crate) fn buffered(&self, id: u64) -> Option<u64> {
         self.messages.get(&id).map(|m| m.buffered)

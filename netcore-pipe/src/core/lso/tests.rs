@@ -1012,3 +1012,97 @@ fn opens_past_the_header_budget_are_refused_and_the_connection_goes_on() {
             .any(|e| matches!(e, Event::IncomingOpened { id, .. } if *id == late))
     );
 }
+
+#[test]
+fn an_unannounced_body_over_the_peers_limit_fails_that_message_at_the_sender() {
+    let small = CoreConfig::default().with_limits(Limits::default().with_max_message_size(1000));
+    let now = Instant::now();
+    let mut wire = Wire {
+        a: Connection::new(CoreConfig::default(), now),
+        b: Connection::new(small, now),
+        now,
+        a_events: Vec::new(),
+        b_events: Vec::new(),
+        b_consumes: true,
+        a_sent_body: Vec::new(),
+    };
+    wire.run();
+    let id = wire
+        .a
+        .open(Priority::NORMAL, Headers::new(), None)
+        .expect("open");
+    wire.a
+        .push_body(id, pattern(600, 1), false)
+        .expect("within the limit");
+    let error = wire
+        .a
+        .push_body(id, pattern(600, 2), false)
+        .expect_err("over the peer's limit");
+    assert!(
+        matches!(
+            error,
+            SendError::Encode(netcore_protocol::EncodeError::MessageTooLarge {
+                len: 1200,
+                max: 1000
+            })
+        ),
+        "{error}"
+    );
+    wire.run();
+    let next = wire.send(Priority::NORMAL, pattern(100, 3));
+    wire.run();
+    assert_eq!(wire.finished_at_b(), vec![next], "the connection goes on");
+}
+
+#[test]
+fn a_peer_that_streams_past_the_message_limit_fails_that_message_only() {
+    let small = CoreConfig::default().with_limits(Limits::default().with_max_message_size(1000));
+    let mut wire = Wire::new(small);
+    // `a` believes the limit is larger: it sends the frames by hand.
+    let mut encoder = Encoder::default();
+    let mut frames = BytesMut::new();
+    let open = Frame::Open(Open {
+        message_id: 7,
+        priority: Priority::NORMAL,
+        total_len: None,
+        headers: Headers::new(),
+        body: pattern(800, 1),
+    });
+    let data = Frame::Data(Data {
+        message_id: 7,
+        offset: 800,
+        payload: pattern(800, 2),
+    });
+    for frame in [open, data] {
+        frames.extend_from_slice(&encoder.encode(&frame).expect("frame").to_bytes());
+    }
+    wire.b.handle_input(&frames, wire.now);
+    wire.drain_events();
+    let failed = wire.b_events.iter().find_map(|e| match e {
+        Event::IncomingFailed { id: 7, error } => Some(error.clone()),
+        _ => None,
+    });
+    assert!(
+        matches!(
+            failed,
+            Some(ReceiveError::TooLarge {
+                limit: "max_message_size",
+                max: 1000,
+                ..
+            })
+        ),
+        "{failed:?}"
+    );
+    assert!(
+        !wire.b.is_closed(),
+        "one message over the limit, not the connection"
+    );
+    let cancels: Vec<ErrorCode> = frames_out(&mut wire.b, wire.now)
+        .into_iter()
+        .filter_map(|f| match f {
+            Frame::Cancel(c) if c.message_id == 7 => Some(c.code),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cancels, vec![ErrorCode::LIMIT_EXCEEDED]);
+}
