@@ -76,6 +76,9 @@ impl<C: Core> Driver<C> {
                     Ok(event) => self.on_read(Some(event)),
                     Err(_) => break,
                 }
+                // Delivered now, so the next `wants_input` counts them
+                // against the accept backlog.
+                self.dispatch_events();
             }
             self.pump_feeders();
             self.dispatch_events();

@@ -47,6 +47,13 @@ async fn ping_flood_from_a_peer_that_never_reads_is_bounded() {
         started.elapsed(),
         mib(BOUND)
     );
+    // The figure, for the record (`--nocapture` shows it).
+    eprintln!(
+        "F1: {sent} PINGs grew the heap by {:.1} MiB in {:?} (bound {:.0} MiB)",
+        mib(gauge.peak_growth()),
+        started.elapsed(),
+        mib(BOUND)
+    );
     fresh_client_served(server.addr, Duration::from_secs(5))
         .await
         .expect("other clients still served");

@@ -42,6 +42,11 @@ async fn peers_that_stop_reading_are_released() {
         }
         stalled.push(peer); // Kept open, never read.
     }
+    // A connection is live (counted) once the server has seen its HELLO.
+    let counted = tokio::time::Instant::now() + Duration::from_secs(5);
+    while server.server.connection_count() < STALLED && tokio::time::Instant::now() < counted {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let peers = server.server.peers();
     assert_eq!(peers.len(), STALLED);
     let left = server.connections_down_to(0, Duration::from_secs(6)).await;

@@ -65,6 +65,14 @@ async fn queued_requests_are_bounded() {
         started.elapsed(),
         mib(BOUND)
     );
+    // The figure, for the record (`--nocapture` shows it).
+    eprintln!(
+        "F3: {} calls grew the heap by {:.1} MiB in {:?} (bound {:.0} MiB)",
+        next - 1,
+        mib(gauge.peak_growth()),
+        started.elapsed(),
+        mib(BOUND)
+    );
     tokio::time::sleep(SLOW_FOR).await;
     fresh_client_served(server.addr, Duration::from_secs(5))
         .await

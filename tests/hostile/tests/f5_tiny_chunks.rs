@@ -60,6 +60,13 @@ async fn tiny_chunks_are_bounded() {
         started.elapsed(),
         mib(BOUND)
     );
+    // The figure, for the record (`--nocapture` shows it).
+    eprintln!(
+        "F5: {chunks} 1-byte chunks over {STREAMS} streams grew the heap by {:.1} MiB in {:?} (bound {:.0} MiB)",
+        mib(gauge.peak_growth()),
+        started.elapsed(),
+        mib(BOUND)
+    );
     fresh_client_served(server.addr, Duration::from_secs(5))
         .await
         .expect("other clients still served");
