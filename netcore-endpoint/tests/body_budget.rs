@@ -252,3 +252,61 @@ async fn a_body_waiting_for_room_ends_with_its_deadline() {
     let held = guard(holder).await.expect("joined").expect("served");
     assert_eq!(held.body, BUDGET.to_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_budget_refuses_a_body_over_64_mib_at_once() {
+    // F7: a compliant client's 256 MiB echo calls were collected whole;
+    // with the default budget a body over 64 MiB is refused when it opens.
+    let routes = Router::new()
+        .route("/echo", |body: Bytes| async move { body })
+        .build()
+        .expect("routes");
+    let config = EndpointConfig::default();
+    assert_eq!(config.max_buffered_request_bytes, 64 << 20);
+    let (a, b) = memory_pair(256 << 10);
+    let server = Endpoint::new(b, routes, config.clone());
+    let client = Endpoint::new(a, Routes::default(), config);
+    let body = Bytes::from(vec![7u8; (64 << 20) + 1]);
+    let refused = guard(client.peer().call("/echo", body)).await;
+    assert_eq!(
+        refused.as_ref().err().and_then(CallError::code),
+        Some(ReplyCode::TOO_LARGE),
+        "{refused:?}"
+    );
+    assert_eq!(server.request_bytes_buffered(), (0, 0), "no room was taken");
+    let reply = guard(client.peer().call("/echo", "next"))
+        .await
+        .expect("the connection goes on");
+    assert_eq!(reply.body, "next");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_python_dialect_body_over_the_budget_is_dropped_and_the_connection_goes_on() {
+    // Python netcore 0.1.3 has no error replies and no way to stop a
+    // sender: the refused body is dropped as it arrives, the caller times
+    // out, and the next call is served.
+    let routes = Router::new()
+        .route("echo", |body: Bytes| async move { body })
+        .build()
+        .expect("routes");
+    let config = EndpointConfig::py013()
+        .with_max_buffered_request_bytes(BUDGET as u64)
+        .with_default_timeout(Some(Duration::from_secs(5)));
+    let (a, b) = memory_pair(256 << 10);
+    let server = Endpoint::new(b, routes, config.clone());
+    let client = Endpoint::new(a, Routes::default(), config);
+    let refused = guard(client.peer().call("echo", pattern(5 * MIB, 8))).await;
+    assert!(
+        matches!(
+            refused,
+            Err(CallError::Send(_)) | Err(CallError::Timeout(_))
+        ),
+        "a 5 MiB body against a 4 MiB budget was served: {refused:?}"
+    );
+    assert_eq!(server.request_bytes_buffered(), (0, 0), "no room was taken");
+    let body = pattern(MIB, 9);
+    let reply = guard(client.peer().call("echo", body.clone()))
+        .await
+        .expect("the next call on the same connection is served");
+    assert!(reply.body == body);
+}
