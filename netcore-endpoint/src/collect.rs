@@ -90,9 +90,14 @@ pub(crate) async fn collect(
     let limit = budget.limit();
     let (mut buffer, mut reservation) = match total_len {
         Some(len) => {
+            // (A length this machine cannot address is over any budget.)
+            let capacity = usize::try_from(len).map_err(|_| NotCollected::TooLarge {
+                len: Some(len),
+                limit,
+            })?;
             let reservation = budget.reserve(len).await;
             // Room for all of it was reserved: no growing, no re-copying.
-            (Vec::with_capacity(len as usize), reservation)
+            (Vec::with_capacity(capacity), reservation)
         }
         None => (Vec::new(), budget.empty()),
     };
@@ -112,7 +117,9 @@ pub(crate) async fn collect(
                         GrowRefused::TooLarge => NotCollected::TooLarge { len: None, limit },
                         GrowRefused::Contended => NotCollected::Contended { limit },
                     })?;
-                buffer.reserve_exact(room as usize - buffer.len());
+                let room = usize::try_from(room)
+                    .map_err(|_| NotCollected::TooLarge { len: None, limit })?;
+                buffer.reserve_exact(room - buffer.len());
             }
             None => {}
         }
