@@ -11,6 +11,7 @@ use netcore_pipe::{ConnectionError, IntoPipe, PipeConfig, ReceiveMode};
 use tokio::sync::Semaphore;
 
 use crate::admission::Admission;
+use crate::body_budget::BodyBudget;
 use crate::builder::{EndpointBuilder, check_wire};
 use crate::dialect;
 use crate::events::{Events, LifecycleEvent};
@@ -19,7 +20,7 @@ use crate::peer::Peer;
 use crate::peer_id::PeerId;
 use crate::router::Routes;
 use crate::scheduler::Scheduler;
-use crate::serving::Requests;
+use crate::serving::{RequestLimits, Requests};
 
 /// Settings of an endpoint.
 #[derive(Debug, Clone, getset::WithSetters)]
@@ -68,6 +69,43 @@ pub struct EndpointConfig {
     /// nothing, or grants no flow-control credit) is not coming, and a peer
     /// doing that must not hold every handler slot.
     pub reply_timeout: Option<Duration>,
+    /// Bytes of request bodies this connection holds in memory at once for
+    /// routes that take the whole body (every extractor but
+    /// [`Streamed`](crate::Streamed), whose bodies stream and are not
+    /// counted). The room is held from before the body is read until the
+    /// request's reply has been sent.
+    ///
+    /// - A body whose length the peer announced reserves all of it before
+    ///   any byte is read; while there is no room it is not read, so flow
+    ///   control holds its sender. Such bodies get room in arrival order.
+    ///   The wait ends with the call's deadline, its cancel or the
+    ///   connection's end, like the other waits.
+    /// - A body larger than the whole budget is refused at once with
+    ///   [`ReplyCode::TOO_LARGE`](crate::ReplyCode::TOO_LARGE) (the message
+    ///   names the size and this limit); the body is cancelled at its sender
+    ///   once the refusal has gone out, and the connection goes on.
+    /// - A body of unannounced length (a streamed `Body`) takes room as its
+    ///   bytes arrive; past the budget it is refused with `TOO_LARGE`. When
+    ///   no room is free, one such body at a time may wait for some (before
+    ///   the bodies of announced length that wait); another that needs more
+    ///   meanwhile is refused with [`ReplyCode::OVERLOADED`](crate::ReplyCode::OVERLOADED)
+    ///   rather than wait, so two growing bodies can never each wait for
+    ///   the room the other holds.
+    ///
+    /// What a handler keeps of the body beyond its request (a clone of the
+    /// `Bytes` stored elsewhere) is no longer counted.
+    ///
+    /// Default 64 MiB: any single body up to 64 MiB is served (larger ones
+    /// belong on a streaming route, which has no such limit), and a few
+    /// large calls or many small ones run side by side; before, one
+    /// connection could make this side hold `max_concurrent_handlers` x
+    /// `max_message_size` (256 x 4 GiB). It is a bound per connection: a
+    /// server with 1024 connections whose peers all send large bodies can
+    /// hold 64 GiB; servers facing peers they do not trust set it to what
+    /// they can hold per peer (1 MiB per connection for 1 GiB over 1024).
+    /// 0: every route that takes its body whole is refused any non-empty
+    /// body.
+    pub max_buffered_request_bytes: u64,
     /// Timeout of calls that do not set their own; `None`: wait forever
     /// (except with Python peers, which never send error replies: then
     /// [`py013::DEFAULT_CALL_TIMEOUT`](crate::py013::DEFAULT_CALL_TIMEOUT)).
@@ -84,6 +122,7 @@ impl Default for EndpointConfig {
             max_concurrent_handlers: 256,
             max_queued_requests: 256,
             reply_timeout: Some(Duration::from_secs(30)),
+            max_buffered_request_bytes: 64 << 20,
             default_timeout: Some(Duration::from_secs(30)),
             events: Events::new(),
         }
@@ -163,6 +202,7 @@ pub struct Endpoint {
     handlers: Arc<Semaphore>,
     max_handlers: u32,
     admission: Arc<Admission>,
+    body_budget: Arc<BodyBudget>,
     closing: Arc<AtomicBool>,
     events: Events,
     scheduler: Scheduler,
@@ -234,6 +274,7 @@ impl Endpoint {
         }
         let places = (max_handlers as usize).saturating_add(config.max_queued_requests);
         let admission = Admission::new(places);
+        let body_budget = BodyBudget::new(config.max_buffered_request_bytes);
         let requests = Requests::new(
             peer.clone(),
             routes,
@@ -241,7 +282,10 @@ impl Endpoint {
             admission.clone(),
             closing.clone(),
             config.events.clone(),
-            config.reply_timeout,
+            RequestLimits {
+                reply_timeout: config.reply_timeout,
+                body_budget: body_budget.clone(),
+            },
         );
         let reader = Reader {
             peer: peer.clone(),
@@ -259,6 +303,7 @@ impl Endpoint {
             handlers,
             max_handlers,
             admission,
+            body_budget,
             closing,
         }
     }
@@ -272,6 +317,15 @@ impl Endpoint {
     #[doc(hidden)]
     pub fn requests_held(&self) -> (usize, usize) {
         self.admission.taken_and_peak()
+    }
+
+    /// Bytes of request bodies this connection holds room for now and the
+    /// most it held at once so far: never more than
+    /// [`max_buffered_request_bytes`](EndpointConfig::max_buffered_request_bytes).
+    /// For tests of that bound; not a stable API.
+    #[doc(hidden)]
+    pub fn request_bytes_buffered(&self) -> (u64, u64) {
+        self.body_budget.held_and_peak()
     }
 
     /// The other side, to call and notify.

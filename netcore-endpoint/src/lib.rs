@@ -61,6 +61,7 @@
 //! |---|---|---|
 //! | handlers running | [`max_concurrent_handlers`](EndpointConfig::max_concurrent_handlers) (256) | requests wait in the queue |
 //! | requests waiting for a slot | [`max_queued_requests`](EndpointConfig::max_queued_requests) (256) | the reader accepts nothing more from the pipe: the pipe, then the transport, push back on the peer; nothing is refused or lost |
+//! | request bodies held whole (every route but those taking [`Streamed`]) | [`max_buffered_request_bytes`](EndpointConfig::max_buffered_request_bytes) (64 MiB), from before the body is read until its reply is sent | a body of announced length waits unread for its whole room (flow control holds its sender; its deadline, cancel or the connection's end end the wait); one larger than the budget is refused at once with [`TOO_LARGE`](ReplyCode::TOO_LARGE) and cancelled at its sender, the connection goes on; one of unannounced length grows its room as it arrives, refused with `TOO_LARGE` past the budget, or with [`OVERLOADED`](ReplyCode::OVERLOADED) if it needs room while another such body already waits for some |
 //! | a reply's send | [`reply_timeout`](EndpointConfig::reply_timeout) (30 s) and the call's deadline | the reply is cancelled, its slot freed, a WARN log and a `MessageCancelled` event say so |
 //! | a call's deadline (`nc-deadline-ms`) | counted from the request's arrival | covers the wait for a slot, the body, the handler and the reply's send: the caller gets `TIMEOUT`, or nothing once it has given up |
 //! | connections waiting for HELLO | [`max_pending_handshakes`](ServerConfig::max_pending_handshakes) (256), [`handshake_timeout`](ServerConfig::handshake_timeout) (10 s) | refused at accept; dropped at the timeout; they run no endpoint and do not count as connections |
@@ -70,6 +71,13 @@
 //! No task is spawned for a request before it has a place (a slot or a
 //! queue place), so a flood of calls costs at most
 //! `max_concurrent_handlers + max_queued_requests` tasks per connection.
+//!
+//! A body takes its room in the budget only once its request has a handler
+//! slot, and keeps it until its reply is sent: bodies waiting for room
+//! hold nothing, and only one body of unannounced length at a time waits
+//! while holding part of its room (it goes first), so no two requests wait
+//! for each other's bytes. Each refused body is answered before it is
+//! cancelled, so the caller gets the code and the limit, not a bare cancel.
 //!
 //! Replies to this side's own calls and the peer's cancels come through the
 //! same pipe as its requests, in the order the peer sent them: while the
@@ -111,8 +119,10 @@
 extern crate self as netcore_endpoint;
 
 mod admission;
+mod body_budget;
 mod builder;
 pub mod cache;
+mod collect;
 mod dialect;
 mod endpoint;
 mod error;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use netcore_pipe::protocol::{Headers, Priority};
-use netcore_pipe::{Body, ConnectionError, Pipe, SendHandle};
+use netcore_pipe::{Body, ConnectionError, Pipe, SendError, SendHandle};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
@@ -15,6 +15,11 @@ use tokio::sync::oneshot;
 use crate::dialect::{self, Dialect, RequestError};
 use crate::error::{CallError, DecodeReplyError};
 use crate::peer_id::PeerId;
+
+/// How long a call whose request the peer cancelled still waits for the
+/// peer's reply, which says why (it goes out before the cancel, but is read
+/// by another task here).
+const REFUSAL_GRACE: Duration = Duration::from_secs(1);
 
 /// A successful reply to a call.
 #[derive(Debug, Clone)]
@@ -156,10 +161,18 @@ impl Peer {
                     reply = &mut reply_rx => {
                         return reply.unwrap_or(Err(CallError::Connection(ConnectionError::Closed)));
                     }
-                    sent = request.finished() => {
-                        if let Err(error) = sent {
-                            return Err(CallError::from(error));
+                    sent = request.finished() => match sent {
+                        Ok(()) => {}
+                        // A peer that refuses a request (a body too large
+                        // to hold, say) answers first, then stops it: its
+                        // answer says why, and may be a step behind.
+                        Err(error @ SendError::CancelledByPeer { .. }) => {
+                            return match tokio::time::timeout(REFUSAL_GRACE, reply_rx).await {
+                                Ok(Ok(reply)) => reply,
+                                _ => Err(CallError::from(error)),
+                            };
                         }
+                        Err(error) => return Err(CallError::from(error)),
                     }
                 }
             }

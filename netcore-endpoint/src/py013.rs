@@ -49,6 +49,11 @@
 //!   endpoint's `default_timeout`, or [`DEFAULT_CALL_TIMEOUT`] if that is
 //!   `None`. Errors of Rust handlers are not sent to Python callers either
 //!   (they are logged at debug level); the caller times out.
+//! - **A body over [`max_buffered_request_bytes`](crate::EndpointConfig::max_buffered_request_bytes)**
+//!   (on a route that takes it whole) is dropped as it arrives, without
+//!   being held (the format cannot tell a sender to stop); with no error
+//!   replies, the `TOO_LARGE` refusal is only logged here (debug level) and
+//!   the Python caller times out. The connection goes on.
 //! - **No call cancellation.** Dropping a call future cancels its request
 //!   mission if it is still being sent (a cancel packet, and the Python peer
 //!   drops the partial message), but a handler already running at the

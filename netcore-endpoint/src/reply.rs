@@ -18,6 +18,11 @@ impl ReplyCode {
     pub const NOT_FOUND: ReplyCode = ReplyCode(404);
     /// The caller's types do not match the handler's (schema fingerprint).
     pub const SCHEMA_MISMATCH: ReplyCode = ReplyCode(409);
+    /// The request's body is larger than the receiver holds in memory for
+    /// one connection ([`EndpointConfig::max_buffered_request_bytes`](crate::EndpointConfig::max_buffered_request_bytes));
+    /// the message says the size and the limit. Send it to a route that
+    /// streams its body, or send less.
+    pub const TOO_LARGE: ReplyCode = ReplyCode(413);
     /// The caller cancelled the call.
     pub const CANCELLED: ReplyCode = ReplyCode(499);
     /// The handler failed or panicked.

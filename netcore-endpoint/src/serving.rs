@@ -1,5 +1,6 @@
 //! Serving the peer's requests: one task per admitted request (it holds one
 //! of the connection's [request places](crate::admission)), handler slots,
+//! bodies collected within the connection's [budget](crate::body_budget),
 //! deadlines, cancellation, and the reply sent back within its time.
 
 use std::collections::HashMap;
@@ -9,12 +10,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use netcore_pipe::protocol::Headers;
-use netcore_pipe::{Incoming, SendError, SendHandle};
+use netcore_pipe::{BodyStream, Incoming, SendError, SendHandle};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::admission::{Admission, Place};
+use crate::body_budget::{BodyBudget, Reservation};
+use crate::collect::{NotCollected, collect};
 use crate::dialect::{ReplyTo, RequestError};
 use crate::events::{Events, LifecycleEvent, LifecycleKind};
 use crate::peer::Peer;
@@ -51,7 +54,17 @@ pub(crate) struct Requests {
     next_token: AtomicU64,
     pub(crate) closing: Arc<AtomicBool>,
     pub(crate) events: Events,
+    pub(crate) limits: RequestLimits,
+}
+
+/// What bounds the serving of one connection's requests.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestLimits {
+    /// [`EndpointConfig::reply_timeout`](crate::EndpointConfig::reply_timeout).
     pub(crate) reply_timeout: Option<Duration>,
+    /// The budget of bodies collected whole
+    /// ([`EndpointConfig::max_buffered_request_bytes`](crate::EndpointConfig::max_buffered_request_bytes)).
+    pub(crate) body_budget: Arc<BodyBudget>,
 }
 
 impl Requests {
@@ -62,7 +75,7 @@ impl Requests {
         admission: Arc<Admission>,
         closing: Arc<AtomicBool>,
         events: Events,
-        reply_timeout: Option<Duration>,
+        limits: RequestLimits,
     ) -> Requests {
         Requests {
             peer,
@@ -73,7 +86,7 @@ impl Requests {
             next_token: AtomicU64::new(0),
             closing,
             events,
-            reply_timeout,
+            limits,
         }
     }
 
@@ -132,7 +145,7 @@ impl Requests {
             };
             drop(incoming);
             let peer = self.peer.clone();
-            let limit = SendLimit::new(self.reply_timeout, call.deadline);
+            let limit = SendLimit::new(self.limits.reply_timeout, call.deadline);
             tokio::spawn(async move {
                 let _place = place;
                 if let Err(error) = send_within(&peer, &reply_to, refusal, limit).await {
@@ -167,7 +180,7 @@ impl Requests {
             peer: self.peer.clone(),
             routes,
             events: self.events.clone(),
-            reply_timeout: self.reply_timeout,
+            limits: self.limits.clone(),
             replying,
         };
         let running = self.running.clone();
@@ -203,6 +216,19 @@ impl Requests {
     }
 }
 
+/// The answer to a body that was not collected.
+fn body_refusal(route: &str, refusal: NotCollected) -> Reply {
+    let code = match refusal {
+        NotCollected::TooLarge { .. } => ReplyCode::TOO_LARGE,
+        NotCollected::Contended { .. } => ReplyCode::OVERLOADED,
+        NotCollected::LongerThanAnnounced { .. } | NotCollected::Failed(_) => {
+            ReplyCode::BAD_REQUEST
+        }
+    };
+    tracing::debug!(route, %code, reason = %refusal, "request body refused");
+    Reply::error(code, refusal.to_string())
+}
+
 fn refusal_code(reply: &Reply) -> String {
     match reply {
         Reply::Err(error) => error.code.to_string(),
@@ -231,7 +257,7 @@ struct Serving {
     peer: Peer,
     routes: Arc<Routes>,
     events: Events,
-    reply_timeout: Option<Duration>,
+    limits: RequestLimits,
     /// Set when the reply starts on its way.
     replying: Arc<AtomicBool>,
 }
@@ -243,7 +269,7 @@ impl Serving {
             peer,
             routes,
             events,
-            reply_timeout,
+            limits,
             replying,
         } = self;
         let Call {
@@ -262,26 +288,54 @@ impl Serving {
             });
         }
         let passed = || Reply::error(ReplyCode::TIMEOUT, format!("{route} passed its deadline"));
+        // A body refused for its size: kept (unread) until the refusal has
+        // gone out, then dropped, which cancels it at the sender — so the
+        // caller reads the reason before it sees its request cut off.
+        let mut refused_body: Option<BodyStream> = None;
+        // The room a collected body holds in the budget, given back once
+        // the reply is sent (or given up).
+        let mut _held_room: Option<Reservation> = None;
         let reply = if deadline.is_some_and(|deadline| deadline <= Instant::now()) {
             // It waited for a slot past its deadline: the caller has given up.
             passed()
         } else {
-            // A streaming handler gets the body as it arrives; others get it whole.
-            let (body, stream) = if routes.streams_body(&route) {
-                (Some(Ok(Bytes::new())), Some(incoming.body))
+            // A streaming handler gets the body as it arrives; others get it
+            // whole, within the connection's budget (held until the reply
+            // has gone: the handler's reply often shares the body's bytes).
+            let Incoming {
+                body: mut stream,
+                total_len,
+                ..
+            } = incoming;
+            let body = if routes.streams_body(&route) {
+                Some(Ok((Bytes::new(), None, Some(stream))))
             } else {
-                (until(deadline, incoming.bytes()).await, None)
+                let collected = async {
+                    tokio::select! {
+                        collected = collect(&mut stream, total_len, &limits.body_budget) => Some(collected),
+                        _ = peer.closed() => None,
+                    }
+                };
+                match until(deadline, collected).await {
+                    None => None,
+                    // The connection is over: no reply can go.
+                    Some(None) => return,
+                    Some(Some(Ok((body, reservation)))) => {
+                        Some(Ok((body, Some(reservation), None)))
+                    }
+                    Some(Some(Err(refusal))) => {
+                        if !matches!(refusal, NotCollected::Failed(_)) {
+                            refused_body = Some(stream);
+                        }
+                        Some(Err(refusal))
+                    }
+                }
             };
             match body {
                 None => passed(),
-                Some(Err(error)) => {
-                    tracing::debug!(%error, route, "request body failed");
-                    Reply::error(
-                        ReplyCode::BAD_REQUEST,
-                        format!("the request body failed: {error}"),
-                    )
-                }
-                Some(Ok(body)) => {
+                Some(Err(refusal)) => body_refusal(&route, refusal),
+                Some(Ok((body, reservation, stream))) => {
+                    _held_room = reservation;
                     let request = Request {
                         route: route.clone(),
                         message_id,
@@ -318,7 +372,7 @@ impl Serving {
         };
         let call_id = reply_to.call_id;
         let ok = !reply.is_err();
-        let limit = SendLimit::new(reply_timeout, deadline);
+        let limit = SendLimit::new(limits.reply_timeout, deadline);
         replying.store(true, Ordering::SeqCst);
         match send_within(&peer, &reply_to, reply, limit).await {
             Ok(()) if events.has_lifecycle_listener(LifecycleKind::Reply) => {
@@ -359,6 +413,8 @@ impl Serving {
                 }
             }
         }
+        // The refusal is out (or given up): now the body is cancelled.
+        drop(refused_body);
     }
 }
 
