@@ -1,6 +1,8 @@
 //! F1: a peer that floods PINGs and never reads must not grow the server
 //! (before the fix each PING queued a PONG: ~88 bytes per PING).
 
+#![allow(clippy::print_stderr, reason = "the test prints its figure")]
+
 use std::time::Duration;
 
 use netcore_endpoint::ServerConfig;

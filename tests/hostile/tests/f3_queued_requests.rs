@@ -3,6 +3,8 @@
 //! (`EndpointConfig::max_queued_requests`). Once the slow handlers finish,
 //! the server still serves.
 
+#![allow(clippy::print_stderr, reason = "the test prints its figure")]
+
 use std::time::Duration;
 
 use netcore_endpoint::ServerConfig;

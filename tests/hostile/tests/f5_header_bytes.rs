@@ -2,6 +2,8 @@
 //! header blocks over several connections, their bodies never sent, must
 //! not grow the server without a bound.
 
+#![allow(clippy::print_stderr, reason = "the test prints its figure")]
+
 use std::time::Duration;
 
 use netcore_endpoint::ServerConfig;

@@ -2,6 +2,8 @@
 //! reads must not cost more than the credit they use (before the fix each
 //! chunk pinned its whole read buffer and waited in an unbounded channel).
 
+#![allow(clippy::print_stderr, reason = "the test prints its figure")]
+
 use std::time::Duration;
 
 use netcore_endpoint::ServerConfig;

@@ -817,7 +817,7 @@ fn closed_with(conn: &mut Connection) -> Option<ConnectionError> {
 #[test]
 fn a_ping_flood_owes_one_pong_not_one_per_ping() {
     let mut wire = Wire::new(CoreConfig::default());
-    let mut encoder = Encoder::default();
+    let encoder = Encoder::default();
     let mut flood = BytesMut::new();
     for opaque in 1..=10_000u64 {
         let frame = Frame::Ping(netcore_protocol::Ping { opaque });
@@ -1059,7 +1059,7 @@ fn a_peer_that_streams_past_the_message_limit_fails_that_message_only() {
     let small = CoreConfig::default().with_limits(Limits::default().with_max_message_size(1000));
     let mut wire = Wire::new(small);
     // `a` believes the limit is larger: it sends the frames by hand.
-    let mut encoder = Encoder::default();
+    let encoder = Encoder::default();
     let mut frames = BytesMut::new();
     let open = Frame::Open(Open {
         message_id: 7,
