@@ -167,7 +167,15 @@ async fn builder_listeners_see_started_and_stopped_exactly_once() {
 async fn builder_tasks_wait_their_initial_delay_and_stop_with_the_endpoint() {
     let runs = Arc::new(AtomicUsize::new(0));
     let (a, b) = memory_pair(64 * 1024);
+    // No messages cross this link for 15 minutes: without this, the idle
+    // timeout (300 s of no message frames) would end it before the task's
+    // second run.
+    let quiet = EndpointConfig::over(
+        PipeConfig::default()
+            .with_core(netcore::pipe::core::CoreConfig::default().with_idle_timeout(None)),
+    );
     let endpoint = Endpoint::builder()
+        .config(quiet.clone())
         .every_after(Duration::from_secs(10), Duration::from_secs(300), {
             let runs = Arc::clone(&runs);
             move || {
@@ -177,7 +185,10 @@ async fn builder_tasks_wait_their_initial_delay_and_stop_with_the_endpoint() {
         })
         .start(a)
         .expect("no routes to check");
-    let peer = Endpoint::builder().start(b).expect("no routes to check");
+    let peer = Endpoint::builder()
+        .config(quiet)
+        .start(b)
+        .expect("no routes to check");
     tokio::time::sleep(Duration::from_secs(9)).await;
     assert_eq!(runs.load(Ordering::SeqCst), 0, "not before its delay");
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -275,7 +275,7 @@ impl EndpointBuilder {
         for register in listeners {
             register(&config.events);
         }
-        let endpoint = Endpoint::start(pipe, routes, config, Lifecycle::Own);
+        let endpoint = Endpoint::start(pipe, routes, config, Lifecycle::Own, None);
         for register in tasks {
             register(endpoint.scheduler());
         }

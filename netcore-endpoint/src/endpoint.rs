@@ -99,10 +99,10 @@ pub struct EndpointConfig {
     /// belong on a streaming route, which has no such limit), and a few
     /// large calls or many small ones run side by side; before, one
     /// connection could make this side hold `max_concurrent_handlers` x
-    /// `max_message_size` (256 x 4 GiB). It is a bound per connection: a
-    /// server with 1024 connections whose peers all send large bodies can
-    /// hold 64 GiB; servers facing peers they do not trust set it to what
-    /// they can hold per peer (1 MiB per connection for 1 GiB over 1024).
+    /// `max_message_size` (256 x 4 GiB). It is a bound per connection; the
+    /// connections of a [`Server`](crate::Server) share its
+    /// [`ServerConfig::max_buffered_request_bytes`](crate::ServerConfig::max_buffered_request_bytes)
+    /// instead, so that many peers cannot each hold their own 64 MiB.
     /// 0: every route that takes its body whole is refused any non-empty
     /// body.
     pub max_buffered_request_bytes: u64,
@@ -244,7 +244,7 @@ impl Endpoint {
     /// the dialect) and is switched to streaming delivery
     /// ([`Pipe::accept`](netcore_pipe::Pipe::accept)).
     pub fn new(io: impl IntoPipe, routes: Routes, config: EndpointConfig) -> Endpoint {
-        Endpoint::start(io, Some(routes), config, Lifecycle::Own)
+        Endpoint::start(io, Some(routes), config, Lifecycle::Own, None)
     }
 
     /// Starts the endpoint; `lifecycle` says whether it reports its own
@@ -254,6 +254,7 @@ impl Endpoint {
         routes: Option<Routes>,
         mut config: EndpointConfig,
         lifecycle: Lifecycle,
+        shared_body_budget: Option<Arc<BodyBudget>>,
     ) -> Endpoint {
         let id = PeerId(NEXT_PEER.fetch_add(1, Ordering::Relaxed));
         config.pipe.receive = ReceiveMode::Streaming;
@@ -274,7 +275,9 @@ impl Endpoint {
         }
         let places = (max_handlers as usize).saturating_add(config.max_queued_requests);
         let admission = Admission::new(places);
-        let body_budget = BodyBudget::new(config.max_buffered_request_bytes);
+        // A server's connections share its budget; one of its own otherwise.
+        let body_budget = shared_body_budget
+            .unwrap_or_else(|| BodyBudget::new(config.max_buffered_request_bytes));
         let requests = Requests::new(
             peer.clone(),
             routes,

@@ -10,6 +10,7 @@ use tokio::sync::{oneshot, watch};
 
 use netcore_pipe::{IntoPipe, Listener, Pipe, ReceiveMode};
 
+use crate::body_budget::BodyBudget;
 use crate::endpoint::{Endpoint, EndpointConfig, Lifecycle};
 use crate::events::{Events, LifecycleEvent};
 use crate::peer::Peer;
@@ -67,6 +68,15 @@ pub struct ServerConfig {
     /// this when clients come directly from their own addresses (a quarter
     /// of `max_connections` keeps one address from taking all).
     pub max_connections_per_address: Option<usize>,
+    /// Most bytes of request bodies collected in memory (for routes that
+    /// take their body whole) by all connections together. Under a server
+    /// this takes the place of each connection's
+    /// [`EndpointConfig::max_buffered_request_bytes`], with the same rules
+    /// (a body waits for room without being read, so its sender is held
+    /// back by flow control; one larger than all of it is refused with
+    /// [`ReplyCode::TOO_LARGE`](crate::ReplyCode::TOO_LARGE)), so that many
+    /// connections cannot each hold their own share. Default 256 MiB.
+    pub max_buffered_request_bytes: u64,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +87,7 @@ impl Default for ServerConfig {
             max_pending_handshakes: 256,
             handshake_timeout: Some(Duration::from_secs(10)),
             max_connections_per_address: None,
+            max_buffered_request_bytes: 256 << 20,
         }
     }
 }
@@ -158,6 +169,8 @@ fn address_key(address: &str) -> String {
 struct Inner {
     routes: Routes,
     config: ServerConfig,
+    /// Request bodies collected in memory, all connections together.
+    body_budget: Arc<BodyBudget>,
     connections: Mutex<Connections>,
     stop: watch::Sender<bool>,
     scheduler: Scheduler,
@@ -206,6 +219,7 @@ impl Server {
         Server {
             inner: Arc::new(Inner {
                 routes,
+                body_budget: BodyBudget::new(config.max_buffered_request_bytes),
                 config,
                 connections: Mutex::new(Connections::default()),
                 stop: watch::channel(false).0,
@@ -346,6 +360,7 @@ impl Server {
             Some(self.inner.routes.clone()),
             self.inner.config.endpoint.clone(),
             Lifecycle::Server,
+            Some(self.inner.body_budget.clone()),
         ));
         let peer = endpoint.peer().clone();
         let id = peer.id();
@@ -386,6 +401,7 @@ impl Server {
             Some(self.inner.routes.clone()),
             self.inner.config.endpoint.clone(),
             Lifecycle::Server,
+            Some(self.inner.body_budget.clone()),
         ));
         let peer = endpoint.peer().clone();
         let id = peer.id();
