@@ -39,11 +39,11 @@ use netcore_protocol::{Decoded, Decoder, Frame, Headers, Limits, Priority};
 /// The fuzz input: the two sides' settings and the sender's script.
 #[derive(Arbitrary, Debug)]
 struct Script {
-    /// Sender's chunk size: 1 + this.
+    /// Sender's chunk size: 16 + this % 4096.
     chunk: u16,
-    /// Peer's message window: 1 + this, in 64-byte units.
+    /// Peer's message window: 4 + this, in 64-byte units.
     message_window: u16,
-    /// Peer's connection window: 1 + this, in 64-byte units.
+    /// Peer's connection window: 4 + this, in 64-byte units.
     connection_window: u16,
     /// Peer's `max_concurrent_messages`: 1 + this % 8.
     max_concurrent: u8,
@@ -465,15 +465,15 @@ fuzz_target!(|script: Script| {
             .with_idle_timeout(None)
             .with_handshake_timeout(None)
     };
-    let chunk = 1 + usize::from(script.chunk);
+    let chunk = 16 + usize::from(script.chunk % 4096);
     let sender = Connection::new(
         quiet(CoreConfig::default().with_limits(sender_limits)).with_chunk_size(chunk),
         now,
     );
     let peer = Connection::new(
         quiet(CoreConfig::default().with_limits(peer_limits))
-            .with_message_window(64 * (1 + u32::from(script.message_window)))
-            .with_connection_window(64 * (1 + u32::from(script.connection_window)))
+            .with_message_window(64 * (4 + u32::from(script.message_window)))
+            .with_connection_window(64 * (4 + u32::from(script.connection_window)))
             .with_max_window(1 << 22),
         now,
     );
@@ -511,7 +511,7 @@ fuzz_target!(|script: Script| {
                 if header > 0 {
                     let _ = headers.insert("h", vec![b'x'; usize::from(header)]);
                 }
-                let total_len = announce.then_some(u64::from(len) % 8192);
+                let total_len = announce.then_some(u64::from(len) % 4096);
                 let priority = Priority(priority);
                 let id = h
                     .sender
@@ -548,7 +548,7 @@ fuzz_target!(|script: Script| {
                     continue;
                 }
                 let id = h.order[usize::from(message) % h.order.len()];
-                h.push(id, usize::from(len) % 4096, finish);
+                h.push(id, usize::from(len) % 2048, finish);
             }
             Op::Cancel { message } => {
                 if h.order.is_empty() {
