@@ -128,6 +128,8 @@ mod endpoint;
 mod error;
 pub mod events;
 mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
 mod inbound;
 mod peer;

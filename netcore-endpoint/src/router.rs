@@ -493,21 +493,8 @@ impl Routes {
     /// Runs the request through its route, a fallback, or answers
     /// "route not found".
     pub async fn dispatch(&self, request: Request) -> Reply {
-        let service = self.routes.get(&request.route).or_else(|| {
-            self.fallbacks
-                .iter()
-                .find(|(prefix, _)| {
-                    prefix.is_empty()
-                        || request.route == *prefix
-                        || request
-                            .route
-                            .strip_prefix(prefix.as_str())
-                            .is_some_and(|rest| rest.starts_with('/'))
-                })
-                .map(|(_, service)| service)
-        });
-        match service {
-            Some(service) => match service.clone().oneshot(request).await {
+        match self.resolve(&request.route) {
+            Some((_, service)) => match service.clone().oneshot(request).await {
                 Ok(reply) => reply,
                 Err(never) => match never {},
             },
@@ -516,6 +503,35 @@ impl Routes {
                 format!("route not found: {}", request.route),
             ),
         }
+    }
+}
+
+/// What a path resolves to ([`Routes::resolve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resolved<'a> {
+    /// The route registered at exactly this path.
+    Route(&'a str),
+    /// The fallback of the blueprint under this prefix (`""`: the root's).
+    Fallback(&'a str),
+}
+
+impl Routes {
+    /// The service a request for `route` goes to: its route, else the
+    /// fallback of the deepest prefix containing it, else none.
+    pub(crate) fn resolve(&self, route: &str) -> Option<(Resolved<'_>, &RouteService)> {
+        if let Some((path, service)) = self.routes.get_key_value(route) {
+            return Some((Resolved::Route(path), service));
+        }
+        self.fallbacks
+            .iter()
+            .find(|(prefix, _)| {
+                prefix.is_empty()
+                    || route == prefix
+                    || route
+                        .strip_prefix(prefix.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+            .map(|(prefix, service)| (Resolved::Fallback(prefix), service))
     }
 }
 

@@ -3,15 +3,19 @@
 //!
 //! - `cargo xtask test`: every check CI runs, in order, stopping at the first
 //!   failure: formatting, clippy, tests (nextest when installed, plus doctests),
-//!   rustdoc with warnings denied, a `cargo check` of the fuzz targets, and
-//!   every example run to its end (`cargo xtask examples` alone).
+//!   rustdoc with warnings denied, a `cargo check` of the fuzz targets,
+//!   every example run to its end (`cargo xtask examples` alone), and every
+//!   fuzz target run for a short while ([`FUZZ_SMOKE_SECONDS`] each, without
+//!   a sanitizer; `NETCORE_FUZZ_SECONDS` changes it, `NETCORE_SKIP_FUZZ=1`
+//!   skips the runs where cargo-fuzz cannot be installed, offline).
 //! - `cargo xtask pyenv`: makes `target/py013-venv`, a Python venv with the
 //!   Python framework `netcore==0.1.3` (from `tests/python/requirements.txt`)
 //!   for the interop tests; `cargo xtask test` does it first and points the
 //!   tests at it with `NETCORE_PY013_PYTHON`.
 //! - `cargo xtask fuzz <target> [--seconds N] [--sanitizer none]`: runs a
-//!   cargo-fuzz target for N seconds on stable Rust (via `RUSTC_BOOTSTRAP=1`),
-//!   installing cargo-fuzz first if it is missing.
+//!   cargo-fuzz target (one of [`FUZZ_TARGETS`]) for N seconds on stable
+//!   Rust (via `RUSTC_BOOTSTRAP=1`), installing cargo-fuzz first if it is
+//!   missing.
 //! - `cargo xtask bench [--bench NAME] [-- ARGS…]`: runs every bench (or the
 //!   one named): `codec` (criterion, with `--noplot`), `pipe` (the Pipe
 //!   against raw TCP over loopback; figures also in `target/bench/pipe.json`)
@@ -46,7 +50,8 @@ struct Cli {
 /// The tasks `cargo xtask` knows.
 #[derive(Debug, Subcommand)]
 enum Task {
-    /// Run everything CI checks: fmt, clippy, tests, doctests, docs, fuzz build check.
+    /// Run everything CI checks: fmt, clippy, tests, doctests, docs, fuzz
+    /// build check, examples, a short run of every fuzz target.
     Test,
     /// Make the Python venv with netcore 0.1.3 the interop tests use
     /// (`target/py013-venv`); a no-op when it is already there.
@@ -55,7 +60,9 @@ enum Task {
     Examples,
     /// Run a cargo-fuzz target for a while (installs cargo-fuzz if missing).
     Fuzz {
-        /// Fuzz target name (a file in fuzz/fuzz_targets/, without `.rs`).
+        /// Fuzz target name (a file in fuzz/fuzz_targets/, without `.rs`):
+        /// decode, pipe, py013, py013_core, pipe_async, endpoint_headers,
+        /// send_scheduler.
         target: String,
         /// How long to fuzz, in seconds (libFuzzer's `-max_total_time`).
         #[arg(long, default_value_t = 60)]
@@ -336,13 +343,89 @@ fn test(root: &Path) -> Result<(), Failure> {
         "cargo check --manifest-path fuzz/Cargo.toml --bins",
         ["check", "--manifest-path", "fuzz/Cargo.toml", "--bins"],
     ));
-    let count = steps.len() + 1;
+    let count = steps.len() + 2;
     for step in steps {
         step.run()?;
     }
     examples(root)?;
+    fuzz_smoke(root)?;
     println!("==> all {count} steps passed");
     Ok(())
+}
+
+/// Every fuzz target (a `[[bin]]` of `fuzz/Cargo.toml`, a file in
+/// `fuzz/fuzz_targets/`), in the order CI runs them.
+const FUZZ_TARGETS: [&str; 7] = [
+    "decode",
+    "pipe",
+    "py013",
+    "py013_core",
+    "pipe_async",
+    "endpoint_headers",
+    "send_scheduler",
+];
+
+/// How long `cargo xtask test` runs each fuzz target, in seconds.
+const FUZZ_SMOKE_SECONDS: u64 = 15;
+
+/// Longest one fuzz input may run before libFuzzer reports it as a hang, in
+/// seconds (the targets run in milliseconds; the pipe one on a paused clock).
+const FUZZ_INPUT_TIMEOUT: u64 = 10;
+
+/// The last step of `cargo xtask test`: every fuzz target for a short
+/// while, without a sanitizer (several times faster; the workspace forbids
+/// unsafe code, so what is looked for is panics, hangs and broken
+/// invariants). All targets are built in one go first.
+/// `NETCORE_FUZZ_SECONDS` sets the time per target (0 skips);
+/// `NETCORE_SKIP_FUZZ=1` skips the runs (for machines where cargo-fuzz
+/// cannot be installed, offline).
+fn fuzz_smoke(root: &Path) -> Result<(), Failure> {
+    let skip = std::env::var("NETCORE_SKIP_FUZZ").is_ok_and(|v| !v.is_empty() && v != "0");
+    let seconds = match std::env::var("NETCORE_FUZZ_SECONDS") {
+        Ok(value) => value.trim().parse().unwrap_or(FUZZ_SMOKE_SECONDS),
+        Err(_) => FUZZ_SMOKE_SECONDS,
+    };
+    if skip || seconds == 0 {
+        println!("==> fuzz runs skipped (NETCORE_SKIP_FUZZ / NETCORE_FUZZ_SECONDS=0)");
+        return Ok(());
+    }
+    install_cargo_fuzz(root)?;
+    let started = Instant::now();
+    Step::cargo(
+        root,
+        "RUSTC_BOOTSTRAP=1 cargo fuzz build --sanitizer none",
+        ["fuzz", "build", "--sanitizer", "none"],
+    )
+    .env("RUSTC_BOOTSTRAP", "1")
+    .run()?;
+    for target in FUZZ_TARGETS {
+        fuzz(
+            root,
+            target,
+            seconds,
+            Some("none"),
+            &[format!("-timeout={FUZZ_INPUT_TIMEOUT}")],
+        )?;
+    }
+    println!(
+        "    fuzz runs: {} targets in {:.0} s",
+        FUZZ_TARGETS.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Installs cargo-fuzz (`--locked`) if `cargo fuzz` is not there.
+fn install_cargo_fuzz(root: &Path) -> Result<(), Failure> {
+    if cargo_tool_available(root, "fuzz") {
+        return Ok(());
+    }
+    Step::cargo(
+        root,
+        "cargo install cargo-fuzz --locked (cargo fuzz not found; NETCORE_SKIP_FUZZ=1 skips the fuzz runs offline)",
+        ["install", "cargo-fuzz", "--locked"],
+    )
+    .run()
 }
 
 /// Examples that run on their own and exit by themselves.
@@ -490,14 +573,17 @@ fn fuzz(
     sanitizer: Option<&str>,
     libfuzzer_args: &[String],
 ) -> Result<(), Failure> {
-    if !cargo_tool_available(root, "fuzz") {
-        Step::cargo(
-            root,
-            "cargo install cargo-fuzz --locked (cargo fuzz not found)",
-            ["install", "cargo-fuzz", "--locked"],
-        )
-        .run()?;
+    if !FUZZ_TARGETS.contains(&target) {
+        eprintln!(
+            "unknown fuzz target {target:?}; the targets are: {}",
+            FUZZ_TARGETS.join(", ")
+        );
+        return Err(Failure::Status {
+            step: format!("cargo xtask fuzz {target}"),
+            code: Some(2),
+        });
     }
+    install_cargo_fuzz(root)?;
     let mut args: Vec<String> = vec!["fuzz".into(), "run".into()];
     if let Some(sanitizer) = sanitizer {
         args.extend(["--sanitizer".into(), sanitizer.into()]);
@@ -581,6 +667,35 @@ fn main() -> ExitCode {
         Err(failure) => {
             eprintln!("xtask: {failure}");
             failure.exit_code()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fuzz_target_file_is_listed_and_every_listed_target_has_a_file() {
+        let root = workspace_root().expect("the workspace root");
+        let mut files: Vec<String> = std::fs::read_dir(root.join("fuzz").join("fuzz_targets"))
+            .expect("fuzz/fuzz_targets")
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name().into_string().ok()?;
+                name.strip_suffix(".rs").map(str::to_owned)
+            })
+            .collect();
+        files.sort();
+        let mut listed: Vec<String> = FUZZ_TARGETS.iter().map(|t| (*t).to_owned()).collect();
+        listed.sort();
+        assert_eq!(files, listed);
+        let manifest =
+            std::fs::read_to_string(root.join("fuzz").join("Cargo.toml")).expect("fuzz/Cargo.toml");
+        for target in FUZZ_TARGETS {
+            assert!(
+                manifest.contains(&format!("name = \"{target}\"")),
+                "fuzz/Cargo.toml has no [[bin]] {target}"
+            );
         }
     }
 }
