@@ -166,10 +166,12 @@ async fn shutdown_lets_calls_in_flight_finish() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lifecycle_events_report_connections_requests_and_replies() {
-    use netcore_endpoint::events::{Lifecycle, LifecycleEvent};
-    let (server, address, serving) = start(ServerConfig::default()).await;
+    use netcore_endpoint::events::{Events, Lifecycle, LifecycleEvent};
+    // The listener is in place before the server starts: `Started` comes
+    // as soon as it serves.
+    let events = Events::new();
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-    server.events().on(Lifecycle, {
+    events.on(Lifecycle, {
         let seen = seen.clone();
         move |event: LifecycleEvent| {
             let seen = seen.clone();
@@ -178,6 +180,9 @@ async fn lifecycle_events_report_connections_requests_and_replies() {
             }
         }
     });
+    let config =
+        ServerConfig::default().with_endpoint(EndpointConfig::default().with_events(events));
+    let (server, address, serving) = start(config).await;
     let client = client(address, Routes::default()).await;
     guard(client.peer().call("/whoami", ""))
         .await

@@ -48,6 +48,9 @@ pub(crate) struct Driver<C: Core> {
     pub(crate) feed_notify: Arc<Notify>,
     pub(crate) batch: Batch,
     pub(crate) close_deadline: Option<tokio::time::Instant>,
+    /// A write that failed because the peer went away, and until when the
+    /// reader may still say how it left (see `WRITE_FAILURE_GRACE`).
+    pub(crate) write_failure: Option<(ConnectionError, tokio::time::Instant)>,
     pub(crate) reads_open: bool,
 }
 
@@ -108,7 +111,16 @@ impl<C: Core> Driver<C> {
                         Err(join) => ConnectionError::transport(std::io::Error::other(join)),
                     };
                     self.writer = None;
-                    self.core.handle_transport_error(error);
+                    if self.reads_open && is_peer_gone(&error) {
+                        // The peer went away: how it left (end of stream,
+                        // cut mid-frame) is the reader's to tell, and it
+                        // will shortly; only if it does not is this the
+                        // error.
+                        let grace = tokio::time::Instant::now() + WRITE_FAILURE_GRACE;
+                        self.write_failure = Some((error, grace));
+                    } else {
+                        self.core.handle_transport_error(error);
+                    }
                 }
                 Wake::Read(read) => self.on_read(read),
                 Wake::Writable(Some(permit)) => {
@@ -171,14 +183,23 @@ impl<C: Core> Driver<C> {
 
     fn next_timer(&self) -> Option<tokio::time::Instant> {
         let core = self.core.poll_timeout().map(tokio::time::Instant::from_std);
-        match (core, self.close_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let write_failure = self.write_failure.as_ref().map(|(_, at)| *at);
+        [core, self.close_deadline, write_failure]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn on_timer(&mut self) {
         let now = tokio::time::Instant::now();
+        if self
+            .write_failure
+            .as_ref()
+            .is_some_and(|(_, at)| now >= *at)
+            && let Some((error, _)) = self.write_failure.take()
+        {
+            self.core.handle_transport_error(error);
+        }
         if self.close_deadline.is_some_and(|deadline| now >= deadline) {
             self.close_deadline = None;
             tracing::debug!("graceful close timed out; aborting");
@@ -426,6 +447,21 @@ impl<C: Core> Driver<C> {
         // closed, so a program may exit as soon as `closed()` returns.
         self.shared.wake_ended();
     }
+}
+
+/// How long a write failure that says the peer went away (broken pipe,
+/// reset) waits for the reader's verdict before it becomes the connection's
+/// error: the reader tells more (a graceful end, a frame cut short).
+const WRITE_FAILURE_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Whether a write failed because the peer is gone.
+fn is_peer_gone(error: &ConnectionError) -> bool {
+    matches!(error, ConnectionError::Transport(io) if matches!(
+        io.kind(),
+        std::io::ErrorKind::BrokenPipe
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+    ))
 }
 
 /// Why the driver woke up.

@@ -165,6 +165,7 @@ impl Pipe {
             feed_notify: Arc::new(Notify::new()),
             batch: io::Batch::default(),
             close_deadline: None,
+            write_failure: None,
             reads_open: true,
         };
         tokio::spawn(driver.run());

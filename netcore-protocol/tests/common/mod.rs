@@ -31,14 +31,18 @@ fn arb_body(max: usize) -> impl Strategy<Value = Bytes> {
 }
 
 pub fn arb_limits() -> impl Strategy<Value = Limits> {
-    (256u32..=(1 << 20), any::<u64>(), any::<u16>(), 1u32..).prop_map(
-        |(frame, message, header, concurrent)| Limits {
+    (
+        256u32..=(1 << 20),
+        any::<u64>(),
+        Limits::MIN_HEADER_BYTES..,
+        1u32..,
+    )
+        .prop_map(|(frame, message, header, concurrent)| Limits {
             max_frame_payload: frame,
             max_message_size: message,
             max_header_bytes: header,
             max_concurrent_messages: concurrent,
-        },
-    )
+        })
 }
 
 /// Any valid frame that fits `Limits::default()`.
