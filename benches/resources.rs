@@ -26,7 +26,8 @@
 //!    `max_connections`) against 1 GiB. See `docs/resources.md`.
 //!
 //! Prints a table and writes the figures as JSON to
-//! `target/bench/resources.json`; `-- --quick` runs smaller counts.
+//! `target/bench/resources.json`; `-- --quick` runs smaller counts, `--
+//! --only idle|many|churn|hostile` one part.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{self, BufRead, BufReader, Write};
@@ -57,7 +58,10 @@ const SLOW_FOR: Duration = Duration::from_secs(2);
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match value_of(&args, "--role").as_deref() {
-        None => drive(args.iter().any(|arg| arg == "--quick")),
+        None => drive(
+            args.iter().any(|arg| arg == "--quick"),
+            value_of(&args, "--only").as_deref(),
+        ),
         Some("server") => server_role(value_of(&args, "--max-connections")),
         Some("clients") => clients_role(&args),
         Some("attack") => attack_role(&args),
@@ -298,6 +302,10 @@ const ATTACKS: [(&str, &str); 7] = [
         "8 calls with 32 MiB bodies to a whole-body route",
     ),
 ];
+
+/// Attacks whose cost is the application's data (request bodies collected
+/// whole, replies built by handlers) rather than the library's buffers.
+const APPLICATION_SIZED: [&str; 2] = ["stalled_reader", "big_bodies"];
 
 /// `--role attack --addr A --kind K [--quick]`: runs one attack, prints
 /// `done <what was sent>`, then keeps its sockets until stdin ends.
@@ -852,7 +860,151 @@ fn hostile(kind: &str, what: &str, quick: bool) -> io::Result<(usize, Value)> {
     ))
 }
 
-fn drive(quick: bool) -> io::Result<()> {
+/// The sum of what the default limits let one connection make the server
+/// hold (see docs/resources.md), printed term by term; `queued_peak` is the
+/// measured cost of the most messages a connection can have held.
+fn defaults_bound(queued_peak: usize) -> Value {
+    let server = ServerConfig::default();
+    let endpoint = &server.endpoint;
+    let pipe = &endpoint.pipe;
+    let core = &pipe.core;
+    // The read loop's block while bulk flows: four reads of `read_size`.
+    let block = 4 * pipe.read_size;
+    // Chunks of at least this many bytes go to their stream as slices of
+    // the block they arrived in (netcore-pipe's BodySink::COALESCE).
+    let coalesce = 16 * KIB;
+    let held_messages =
+        endpoint.max_concurrent_handlers + endpoint.max_queued_requests + pipe.accept_backlog;
+    let per_message = queued_peak / held_messages.max(1);
+    let terms: Vec<(String, usize)> = vec![
+        (
+            format!("read block: 4 × read_size {} KiB", pipe.read_size / KIB),
+            block,
+        ),
+        (
+            format!(
+                "blocks pinned by unread ≥16 KiB chunks: connection_window {} MiB / 16 KiB × block",
+                core.connection_window as usize / MIB
+            ),
+            core.connection_window as usize / coalesce * block,
+        ),
+        (
+            format!(
+                "unread body bytes: max_window {} MiB",
+                core.max_window as usize / MIB
+            ),
+            core.max_window as usize,
+        ),
+        (
+            format!(
+                "open headers: header_budget {} KiB",
+                core.header_budget / KIB
+            ),
+            core.header_budget,
+        ),
+        (
+            format!(
+                "held messages: ({} handlers + {} queued + {} accept_backlog) × {:.1} KiB measured",
+                endpoint.max_concurrent_handlers,
+                endpoint.max_queued_requests,
+                pipe.accept_backlog,
+                kib(per_message as f64)
+            ),
+            held_messages * per_message,
+        ),
+        (
+            format!("write_batch {} KiB", pipe.write_batch / KIB),
+            pipe.write_batch,
+        ),
+    ];
+    let total: usize = terms.iter().map(|(_, bytes)| bytes).sum();
+    println!("   what the default limits let one connection hold (library buffers):");
+    for (term, bytes) in &terms {
+        println!("     {term:<84} {:>8.1} MiB", mib(*bytes));
+    }
+    println!(
+        "     {:<84} {:>8.1} MiB; × {} = {:.1} GiB",
+        "sum",
+        mib(total),
+        server.max_connections,
+        (total * server.max_connections) as f64 / GIB as f64
+    );
+    println!(
+        "     + application data: {} handlers × request body (≤ max_message_size {} GiB) and × reply size",
+        endpoint.max_concurrent_handlers,
+        core.limits.max_message_size >> 30
+    );
+    json!({
+        "terms": terms
+            .iter()
+            .map(|(term, bytes)| json!({ "term": term, "bytes": bytes }))
+            .collect::<Vec<_>>(),
+        "per_connection_bytes": total,
+        "max_connections": server.max_connections,
+        "total_bytes": total * server.max_connections,
+    })
+}
+
+/// Scenario 4, every attack: the worst, and that × 1024.
+fn all_attacks(quick: bool) -> io::Result<Value> {
+    println!("4. one hostile connection, default settings: server peak heap growth");
+    let mut attacks = Vec::new();
+    let mut worst = (0usize, "");
+    let mut worst_library = (0usize, "");
+    for (kind, what) in ATTACKS {
+        let (peak, row) = hostile(kind, what, quick)?;
+        if peak > worst.0 {
+            worst = (peak, what);
+        }
+        if !APPLICATION_SIZED.contains(&kind) && peak > worst_library.0 {
+            worst_library = (peak, what);
+        }
+        attacks.push(row);
+    }
+    for (label, (peak, what)) in [
+        ("worst case per hostile connection", worst),
+        (
+            "worst of what the library holds (no body/reply)",
+            worst_library,
+        ),
+    ] {
+        println!(
+            "{:<58} {:>12} {:>14}",
+            format!("   {label}"),
+            format!("{:.1} MiB", mib(peak)),
+            ""
+        );
+        println!("     ({what})");
+        println!(
+            "{:<58} {:>12} {:>14}",
+            "     × 1024 connections (default max_connections)",
+            format!("{:.1} GiB", peak as f64 * 1024.0 / GIB as f64),
+            "≤ 1 GiB"
+        );
+    }
+    let bound = worst.0 as f64 * 1024.0;
+    let queued_peak = attacks
+        .iter()
+        .find(|row| row["attack"] == "queued_calls")
+        .and_then(|row| row["peak_heap_growth_bytes"].as_u64())
+        .unwrap_or(0) as usize;
+    let derivation = defaults_bound(queued_peak);
+    Ok(json!({
+        "attacks": attacks,
+        "defaults_bound": derivation,
+        "worst_peak_heap_growth_bytes": worst.0,
+        "worst_attack": worst.1,
+        "times_1024_bytes": bound,
+        "worst_library_peak_heap_growth_bytes": worst_library.0,
+        "worst_library_attack": worst_library.1,
+        "library_times_1024_bytes": worst_library.0 as f64 * 1024.0,
+        "goal_bytes": GIB,
+        "met": bound <= GIB as f64,
+    }))
+}
+
+fn drive(quick: bool, only: Option<&str>) -> io::Result<()> {
+    let run = |part: &str| only.is_none_or(|only| only == part);
     let started = Instant::now();
     let limit = open_files_limit().unwrap_or(1024);
     let fit = |wanted: usize| {
@@ -872,10 +1024,24 @@ fn drive(quick: bool) -> io::Result<()> {
         if quick { ", quick" } else { "" }
     );
     println!("{:<58} {:>12} {:>14}", "case", "measured", "goal");
-    let idle = idle_heap(idle_n)?;
-    let many = many_idle(many_n)?;
-    let mut churns = vec![churn(churn_n, 6, &[], "default malloc")?];
-    if churns[0]["met"] == json!(false) {
+    let idle = if run("idle") {
+        idle_heap(idle_n)?
+    } else {
+        Value::Null
+    };
+    let many = if run("many") {
+        many_idle(many_n)?
+    } else {
+        Value::Null
+    };
+    let mut churns = Vec::new();
+    if run("churn") {
+        churns.push(churn(churn_n, 6, &[], "default malloc")?);
+    }
+    if churns
+        .first()
+        .is_some_and(|first| first["met"] == json!(false))
+    {
         churns.push(churn(
             churn_n,
             6,
@@ -883,30 +1049,11 @@ fn drive(quick: bool) -> io::Result<()> {
             "MALLOC_ARENA_MAX=2",
         )?);
     }
-    println!("4. one hostile connection, default settings: server peak heap growth");
-    let mut attacks = Vec::new();
-    let mut worst = (0usize, "");
-    for (kind, what) in ATTACKS {
-        let (peak, row) = hostile(kind, what, quick)?;
-        if peak > worst.0 {
-            worst = (peak, what);
-        }
-        attacks.push(row);
-    }
-    let bound = worst.0 as f64 * 1024.0;
-    println!(
-        "{:<58} {:>12} {:>14}",
-        "   worst case per hostile connection",
-        format!("{:.1} MiB", mib(worst.0)),
-        ""
-    );
-    println!("     ({})", worst.1);
-    println!(
-        "{:<58} {:>12} {:>14}",
-        "   × 1024 connections (default max_connections)",
-        format!("{:.1} GiB", bound / GIB as f64),
-        "≤ 1 GiB"
-    );
+    let hostile = if run("hostile") {
+        all_attacks(quick)?
+    } else {
+        Value::Null
+    };
     println!("total {:.0} s", started.elapsed().as_secs_f64());
 
     let report = json!({
@@ -914,14 +1061,7 @@ fn drive(quick: bool) -> io::Result<()> {
         "idle_heap": idle,
         "many_idle": many,
         "churn": churns,
-        "hostile": {
-            "attacks": attacks,
-            "worst_peak_heap_growth_bytes": worst.0,
-            "worst_attack": worst.1,
-            "times_1024_bytes": bound,
-            "goal_bytes": GIB,
-            "met": bound <= GIB as f64,
-        },
+        "hostile": hostile,
         "seconds": started.elapsed().as_secs_f64(),
     });
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
