@@ -19,7 +19,7 @@
 //!    rounds; the server's RSS after each round against round 1's (goal
 //!    within 20 %). `max_connections` is raised to 5000. If the default
 //!    allocator misses the goal, the rounds are run again with
-//!    `MALLOC_ARENA_MAX=2`.
+//!    `MALLOC_ARENA_MAX=2` (not in `--quick` runs).
 //! 4. **Hostile**: one attacking connection per attack of the hostile suite
 //!    that is about memory (`tests/hostile`), each against a fresh server;
 //!    the peak heap growth, the worst of them, and that × 1024 (the default
@@ -1038,9 +1038,11 @@ fn drive(quick: bool, only: Option<&str>) -> io::Result<()> {
     if run("churn") {
         churns.push(churn(churn_n, 6, &[], "default malloc")?);
     }
-    if churns
-        .first()
-        .is_some_and(|first| first["met"] == json!(false))
+    // The allocator variant only in full runs (it doubles the churn's time).
+    if !quick
+        && churns
+            .first()
+            .is_some_and(|first| first["met"] == json!(false))
     {
         churns.push(churn(
             churn_n,
