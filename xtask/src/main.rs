@@ -20,8 +20,11 @@
 //!   one named): `codec` (criterion, with `--noplot`), `pipe` (the Pipe
 //!   against raw TCP over loopback; figures also in `target/bench/pipe.json`)
 //!   and `python` (Python 0.1.3 mode against Python peers; it makes the venv
-//!   and builds `examples/python_peer` first; `target/bench/python.json`),
-//!   passing extra arguments on, for instance `cargo xtask bench -- --quick`.
+//!   and builds `examples/python_peer` first; `target/bench/python.json`)
+//!   and `resources` (a server's heap and RSS per idle connection, 10 000
+//!   idle connections, churn, the worst hostile connection, each measured in
+//!   child processes; `target/bench/resources.json`, see
+//!   `docs/resources.md`), passing extra arguments on, for instance `cargo xtask bench -- --quick`.
 //!
 //! Every command runs from the workspace root. The only dependency is clap, so
 //! that the tool itself builds in seconds.
@@ -76,8 +79,8 @@ enum Task {
         libfuzzer_args: Vec<String>,
     },
     /// Run the benchmarks: every one (`codec`, criterion; `pipe`, the Pipe
-    /// against raw TCP; `python`, Python 0.1.3 mode against Python peers)
-    /// unless `--bench` names one.
+    /// against raw TCP; `python`, Python 0.1.3 mode against Python peers;
+    /// `resources`, memory per connection and under attack) unless `--bench` names one.
     Bench {
         /// Bench target to run; all of them when omitted.
         #[arg(long)]
@@ -601,7 +604,7 @@ fn fuzz(
 }
 
 /// Every bench target, in the order `cargo xtask bench` runs them.
-const BENCHES: [&str; 3] = ["codec", "pipe", "python"];
+const BENCHES: [&str; 4] = ["codec", "pipe", "python", "resources"];
 
 /// `cargo xtask bench`: runs one bench, or all of them, passing extra args
 /// through (criterion benches also get `--noplot`: no gnuplot here).
