@@ -122,6 +122,16 @@ pub trait CoreDecoder: Send + 'static {
     fn damage(&self) -> LinkDamage {
         LinkDamage::default()
     }
+
+    /// Body bytes `item` carries as a slice of the read buffer (those that
+    /// may outlive it, handed to the application).
+    fn body_len(_item: &Self::Item) -> usize {
+        0
+    }
+
+    /// Replaces the body bytes `item` carries by a copy of their own, so
+    /// they no longer keep the read buffer alive.
+    fn detach_body(_item: &mut Self::Item) {}
 }
 
 /// The sans-IO connection state machine of one wire format.

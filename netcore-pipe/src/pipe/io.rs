@@ -88,6 +88,7 @@ pub(crate) async fn read_loop<R: TransportRead, D: CoreDecoder>(
                 Err(error) => break Some(error),
             }
         };
+        detach_if_sparse::<D>(&mut items, n);
         let damage = decoder.damage();
         shared
             .counters
@@ -114,9 +115,22 @@ pub(crate) async fn read_loop<R: TransportRead, D: CoreDecoder>(
     }
 }
 
+/// Body chunks are handed up as slices of the read buffer, and a slice keeps
+/// its whole buffer alive. Where bodies are most of what a read brought
+/// (bulk) that is free; where they are not — a chunk among PINGs, damage or
+/// other frames — the chunks are copied out, so what a peer makes us hold
+/// is never more than twice the body bytes it sent (each read has a buffer
+/// of its own; see `ReadSize::make_room`).
+fn detach_if_sparse<D: CoreDecoder>(items: &mut [D::Item], read: usize) {
+    let body: usize = items.iter().map(D::body_len).sum();
+    if body > 0 && body < read / 2 {
+        items.iter_mut().for_each(D::detach_body);
+    }
+}
+
 /// How much the read loop asks for, and keeps room for: small while the
 /// link carries small messages or nothing (an idle connection holds a
-/// 16 KiB buffer, not `read_size` x 4), doubling up to `read_size` while
+/// 8 KiB buffer, not `read_size` x 4), doubling up to `read_size` while
 /// reads come back full (bulk), halving when they come back small.
 #[derive(Debug)]
 struct ReadSize {
@@ -162,10 +176,9 @@ impl ReadSize {
             *buf = BytesMut::new();
         }
         if buf.capacity() - buf.len() < self.next {
-            // A block for several reads while bulk flows (fewer, larger
-            // allocations); two reads' worth otherwise.
-            let blocks = if self.next == self.max { 4 } else { 2 };
-            buf.reserve(self.next * blocks);
+            // One block per read: chunks handed out from it pin no more
+            // than that read (see `detach_if_sparse`).
+            buf.reserve(self.next);
         }
     }
 }
@@ -192,6 +205,33 @@ mod tests {
     }
 
     #[test]
+    fn chunks_among_other_frames_are_copied_out_of_the_read_buffer() {
+        use netcore_protocol::{Data, Decoded, Decoder, Frame};
+        let block = bytes::Bytes::from(vec![7u8; 64 << 10]);
+        let chunk = |len: usize| {
+            Decoded::Frame(Frame::Data(Data {
+                message_id: 1,
+                offset: 0,
+                payload: block.slice(..len),
+            }))
+        };
+        let inside = |items: &[Decoded]| match &items[0] {
+            Decoded::Frame(Frame::Data(data)) => {
+                block.as_ptr_range().contains(&data.payload.as_ptr())
+            }
+            _ => false,
+        };
+        // Bulk: the read was mostly body; handed up as it is.
+        let mut bulk = vec![chunk(60 << 10)];
+        detach_if_sparse::<Decoder>(&mut bulk, 64 << 10);
+        assert!(inside(&bulk));
+        // One small chunk among 64 KiB of other frames: copied out.
+        let mut sparse = vec![chunk(1 << 10)];
+        detach_if_sparse::<Decoder>(&mut sparse, 64 << 10);
+        assert!(!inside(&sparse));
+    }
+
+    #[test]
     fn a_quiet_connection_lets_its_big_block_go() {
         let mut size = ReadSize::new(128 << 10);
         let mut buf = BytesMut::new();
@@ -200,7 +240,7 @@ mod tests {
             size.record(size.next());
         }
         size.make_room(&mut buf);
-        assert!(buf.capacity() >= 512 << 10, "bulk: {}", buf.capacity());
+        assert!(buf.capacity() >= 128 << 10, "bulk: {}", buf.capacity());
         for _ in 0..6 {
             size.record(10);
         }

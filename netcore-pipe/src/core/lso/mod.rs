@@ -494,6 +494,24 @@ impl CoreDecoder for Decoder {
         matches!(item, Decoded::Frame(_))
     }
 
+    fn body_len(item: &Decoded) -> usize {
+        match item {
+            Decoded::Frame(Frame::Open(open)) => open.body.len(),
+            Decoded::Frame(Frame::Data(data)) => data.payload.len(),
+            _ => 0,
+        }
+    }
+
+    fn detach_body(item: &mut Decoded) {
+        match item {
+            Decoded::Frame(Frame::Open(open)) => open.body = Bytes::copy_from_slice(&open.body),
+            Decoded::Frame(Frame::Data(data)) => {
+                data.payload = Bytes::copy_from_slice(&data.payload);
+            }
+            _ => {}
+        }
+    }
+
     fn damage(&self) -> LinkDamage {
         let stats = self.stats();
         LinkDamage {
