@@ -70,6 +70,21 @@ impl HeapGauge {
     pub fn peak_growth(&self) -> usize {
         self.peak.saturating_sub(self.baseline)
     }
+
+    /// Takes a last sample, prints the figure (`--nocapture` shows it) and
+    /// asserts the peak growth stayed under `bound`. `attack` says what was
+    /// done ("F1: 1000000 PINGs").
+    #[allow(clippy::print_stderr, reason = "a test's figure, for the record")]
+    pub fn assert_under(&mut self, bound: usize, attack: &str, took: std::time::Duration) {
+        self.sample();
+        let figure = format!(
+            "{attack} grew the heap by {:.1} MiB in {took:?} (bound {:.0} MiB)",
+            mib(self.peak_growth()),
+            mib(bound)
+        );
+        eprintln!("{figure}");
+        assert!(self.peak_growth() < bound, "{figure}");
+    }
 }
 
 /// `bytes` in MiB, for messages.

@@ -80,6 +80,17 @@ impl TestServer {
         Ok(TestServer { server, addr, task })
     }
 
+    /// Starts a server with `config` and connects one raw attacker to it,
+    /// past the handshake (a default HELLO).
+    pub async fn with_attacker(config: ServerConfig) -> (TestServer, crate::RawPeer) {
+        let server = TestServer::start(config).await.expect("server");
+        let hello = crate::wire::HelloFields::default();
+        let attacker = crate::RawPeer::handshake(server.addr, &hello, Duration::from_secs(5))
+            .await
+            .expect("handshake");
+        (server, attacker)
+    }
+
     /// Waits up to `wait` for the connection count to come down to `at_most`;
     /// returns the last count seen.
     pub async fn connections_down_to(&self, at_most: usize, wait: Duration) -> usize {
