@@ -868,32 +868,26 @@ fn defaults_bound(queued_peak: usize) -> Value {
     let endpoint = &server.endpoint;
     let pipe = &endpoint.pipe;
     let core = &pipe.core;
-    // The read loop's block while bulk flows: four reads of `read_size`.
-    let block = 4 * pipe.read_size;
-    // Chunks of at least this many bytes go to their stream as slices of
-    // the block they arrived in (netcore-pipe's BodySink::COALESCE).
-    let coalesce = 16 * KIB;
+    // The read loop's buffer: one read of at most `read_size`.
+    let block = pipe.read_size;
     let held_messages =
         endpoint.max_concurrent_handlers + endpoint.max_queued_requests + pipe.accept_backlog;
     let per_message = queued_peak / held_messages.max(1);
     let terms: Vec<(String, usize)> = vec![
         (
-            format!("read block: 4 × read_size {} KiB", pipe.read_size / KIB),
+            format!("read buffer: read_size {} KiB", pipe.read_size / KIB),
             block,
         ),
         (
+            // A chunk handed up as a slice keeps its read's buffer; chunks
+            // that are not most of their read are copied out (netcore-pipe
+            // io.rs `detach_if_sparse`), so the buffers kept are at most
+            // the unread body bytes again.
             format!(
-                "blocks pinned by unread ≥16 KiB chunks: connection_window {} MiB / 16 KiB × block",
-                core.connection_window as usize / MIB
-            ),
-            core.connection_window as usize / coalesce * block,
-        ),
-        (
-            format!(
-                "unread body bytes: max_window {} MiB",
+                "unread body bytes, and the read buffers they keep: 2 × max_window {} MiB",
                 core.max_window as usize / MIB
             ),
-            core.max_window as usize,
+            2 * core.max_window as usize,
         ),
         (
             format!(
