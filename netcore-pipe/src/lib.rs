@@ -49,24 +49,24 @@
 //! ## Bounds: what a peer can make a pipe hold, and for how long
 //!
 //! Every byte a peer can make a pipe hold is bounded, and every wait ends
-//! (the defaults in brackets; each is a field of [`PipeConfig`] or
+//! (defaults in parentheses; each is a field of [`PipeConfig`] or
 //! [`core::CoreConfig`]):
 //!
 //! | what | bound | past it |
 //! |---|---|---|
-//! | body bytes in flight to us | per message `message_window` [512 KiB], per connection `connection_window` [4 MiB], growing to `max_window` [16 MiB] | the peer breaks flow control: GOAWAY `FLOW_CONTROL` |
-//! | header bytes of open incoming messages | `header_budget` [1 MiB] | that OPEN is refused (CANCEL `REFUSED`), the connection goes on |
-//! | one message's size | `limits.max_message_size` [4 GiB] | that message fails at the sender (or, if sent anyway, at the receiver: [`ReceiveError::TooLarge`]) |
-//! | messages ready and not taken by the application | `accept_backlog` [1024] | the pipe stops reading: the transport pushes back |
-//! | collected bodies ([`ReceiveMode::Complete`]) | `receive_buffer` [64 MiB] in memory, `spill_budget` [1 GiB] on disk | collection waits; a body larger than a budget fails alone |
+//! | body bytes in flight to us | per message `message_window` (512 KiB), per connection `connection_window` (4 MiB), growing to `max_window` (16 MiB) | the peer breaks flow control: GOAWAY `FLOW_CONTROL` |
+//! | header bytes of open incoming messages | `header_budget` (1 MiB) | that OPEN is refused (CANCEL `REFUSED`), the connection goes on |
+//! | one message's size | `limits.max_message_size` (4 GiB) | that message fails at the sender (or, if sent anyway, at the receiver: [`ReceiveError::TooLarge`]) |
+//! | messages ready and not taken by the application | `accept_backlog` (1024) | the pipe stops reading: the transport pushes back |
+//! | collected bodies ([`ReceiveMode::Complete`]) | `receive_buffer` (64 MiB) in memory, `spill_budget` (1 GiB) on disk | collection waits; a body larger than a budget fails alone |
 //! | control frames owed (PONG, CREDIT) | one PONG, one CREDIT per window | coalesced, never queued per frame |
 //! | small body chunks | copied into one buffer per message | a 1-byte frame costs a byte, not a read buffer |
-//! | the read buffer | 8 KiB to `read_size` [128 KiB] as reads need | let go when the link is quiet |
-//! | the peer's HELLO | `handshake_timeout` [10 s] | [`ConnectionError::HandshakeTimeout`] |
-//! | a PING unanswered (blackholed link) | `keepalive_timeout` [25 s] | [`ConnectionError::KeepaliveTimeout`] |
-//! | no message frame either way | `idle_timeout` [300 s] | [`ConnectionError::IdleTimeout`] |
-//! | a write batch not taken by the link (the peer stopped reading) | `write_timeout` [30 s] | [`ConnectionError::WriteStalled`]; what was queued is freed |
-//! | a graceful close | `close_grace` [10 s] | aborted |
+//! | the read buffer | 8 KiB to `read_size` (128 KiB) as reads need | let go when the link is quiet |
+//! | the peer's HELLO | `handshake_timeout` (10 s) | [`ConnectionError::HandshakeTimeout`] |
+//! | a PING unanswered (blackholed link) | `keepalive_timeout` (25 s) | [`ConnectionError::KeepaliveTimeout`] |
+//! | no message frame either way | `idle_timeout` (300 s) | [`ConnectionError::IdleTimeout`] |
+//! | a write batch not taken by the link (the peer stopped reading) | `write_timeout` (30 s) | [`ConnectionError::WriteStalled`]; what was queued is freed |
+//! | a graceful close | `close_grace` (10 s) | aborted |
 //!
 //! Spill files live in a per-process directory that a later process
 //! removes if its owner died (see `docs/receiving.md`).
