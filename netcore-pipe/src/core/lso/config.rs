@@ -33,8 +33,9 @@ pub struct CoreConfig {
     pub keepalive: Option<Duration>,
     /// End the connection ([`ConnectionError::KeepaliveTimeout`]) when a PING
     /// goes unanswered this long: the path is blackholed (sockets open,
-    /// nothing arrives) or the peer is wedged. `None` disables; so does
-    /// `keepalive: None`, which sends no PINGs to time.
+    /// nothing arrives) or the peer is wedged. `None` disables. With
+    /// `keepalive: None` only the first PING (sent at the start, for the
+    /// round-trip estimate) is timed.
     ///
     /// [`ConnectionError::KeepaliveTimeout`]: crate::ConnectionError::KeepaliveTimeout
     pub keepalive_timeout: Option<Duration>,
