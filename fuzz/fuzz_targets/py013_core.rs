@@ -14,9 +14,10 @@
 //! - an incoming message never gets more bytes than its head announced, and
 //!   one reported complete got exactly that many;
 //! - no event for a message after its end, and nothing after `Closed`;
-//! - what the core writes always decodes, every chunk is 1..=4096 bytes and
-//!   comes after its mission's head, and a cancel only for a mission whose
-//!   head went out.
+//! - what the core writes always decodes, every chunk is 1 to
+//!   `sendable_chunk_len()` bytes, of a length a Python receiver reads
+//!   correctly, and comes after its mission's head, and a cancel only for a
+//!   mission whose head went out.
 
 #![no_main]
 
@@ -26,7 +27,9 @@ use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
 use netcore_pipe::core::Event;
 use netcore_pipe::core::py013::{Connection, Py013Config};
-use netcore_protocol::py013::{Cancel, Data, Decoder, Encoder, Head, Info, Limits, Packet};
+use netcore_protocol::py013::{
+    Cancel, Data, Decoder, Encoder, Head, Info, Limits, Packet, python_reads_chunk_len,
+};
 use netcore_protocol::{Headers, Priority};
 
 const IDS: [&str; 4] = ["AAAAAA", "BBBBBB", "CCCCCC", "DDDDDD"];
@@ -93,7 +96,12 @@ impl Checker {
                     self.outgoing_heads.insert(head.extension);
                 }
                 Packet::Data(data) => {
-                    assert!((1..=4096).contains(&data.chunk.len()));
+                    let len = data.chunk.len();
+                    assert!(
+                        len >= 1 && len <= config().sendable_chunk_len(),
+                        "chunk of {len} bytes"
+                    );
+                    assert!(python_reads_chunk_len(len), "Python misreads {len} bytes");
                     assert!(
                         self.outgoing_heads.contains(&data.extension),
                         "chunk before head"
