@@ -78,7 +78,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use netcore_protocol::{Headers, Priority};
 
-use super::{ConnectionState, Event, Transmit};
+use super::{ConnectionState, Event, FlowStats, Transmit};
 use crate::error::{ConnectionError, SendError};
 
 /// Damage a resynchronising decoder has seen so far (both zero for formats
@@ -195,6 +195,11 @@ pub trait Core: Send + Debug + 'static {
     /// The smoothed round-trip time, if the format measures it.
     fn rtt(&self) -> Option<Duration> {
         None
+    }
+
+    /// Flow control right now, if the format has any.
+    fn flow(&self) -> FlowStats {
+        FlowStats::default()
     }
 
     /// One decoded unit from the peer.

@@ -8,6 +8,7 @@
 //! | `format` | the [`Core`] trait a wire format implements, and its [`CoreDecoder`] |
 //! | `state` | [`ConnectionState`], the lifecycle every core reports, with its diagram |
 //! | `event` | [`Event`], what a core tells its driver |
+//! | `flow_stats` | [`FlowStats`], the windows and bytes in flight right now |
 //! | `transmit` | [`Transmit`] and [`WireBytes`], what a core hands out to write |
 //! | [`lso`] | LSO v2: [`Connection`], [`CoreConfig`] |
 //! | [`py013`] | Python netcore 0.1.3: [`py013::Connection`] |
@@ -60,6 +61,7 @@
 //! ```
 
 mod event;
+mod flow_stats;
 mod format;
 pub mod lso;
 pub mod py013;
@@ -67,6 +69,7 @@ mod state;
 mod transmit;
 
 pub use event::Event;
+pub use flow_stats::FlowStats;
 pub use format::{Core, CoreDecoder, LinkDamage};
 pub use lso::{Connection, CoreConfig, CoreStats};
 pub use state::ConnectionState;

@@ -86,6 +86,7 @@ impl<C: Core> Driver<C> {
             self.pump_feeders();
             self.dispatch_events();
             self.fill_batch();
+            self.shared.counters.set_flow(&self.core.flow());
             if self.core.is_closed() && self.batch.is_empty() {
                 break;
             }

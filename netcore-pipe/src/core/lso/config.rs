@@ -27,8 +27,16 @@ pub struct CoreConfig {
     /// Initial receive window of the connection, in bytes (ignored in resync
     /// mode, where bytes lost on the link would make it drift).
     pub connection_window: u32,
-    /// Largest a receive window may grow to by auto-tuning.
+    /// Largest a message's receive window may grow to by auto-tuning (see
+    /// the growth rule in the crate docs: a window grows towards twice the
+    /// bytes the path delivers per round trip, so long fat paths get the
+    /// bandwidth-delay product and loopback keeps the initial window).
     pub max_window: u64,
+    /// Largest the connection's receive window may grow to by auto-tuning:
+    /// the most unread body bytes the peer can make this connection hold.
+    /// It bounds what all messages have in flight together, so it is at
+    /// least `max_window`.
+    pub max_connection_window: u64,
     /// How often to PING the peer (keepalive and RTT); `None` disables.
     pub keepalive: Option<Duration>,
     /// End the connection ([`ConnectionError::KeepaliveTimeout`]) when a PING
@@ -78,7 +86,10 @@ impl Default for CoreConfig {
             // gives the best throughput *and* a p99 under 1 ms.
             message_window: 512 << 10,
             connection_window: 4 << 20,
-            max_window: 16 << 20,
+            // 64 MiB per message holds the bandwidth-delay product of
+            // 500 MB/s over 100 ms; the connection, twice that for several.
+            max_window: 64 << 20,
+            max_connection_window: 128 << 20,
             keepalive: Some(Duration::from_secs(10)),
             // Two PINGs missed, and a third one late.
             keepalive_timeout: Some(Duration::from_secs(25)),
@@ -109,6 +120,7 @@ impl CoreConfig {
             message_window: 16 << 10,
             connection_window: 256 << 10,
             max_window: 1 << 20,
+            max_connection_window: 1 << 20,
             keepalive: Some(Duration::from_secs(2)),
             ..CoreConfig::default()
         }

@@ -1,7 +1,49 @@
 //! Receive-side flow control: absolute limits, granted as the application
 //! consumes, with windows that grow towards the bandwidth-delay product.
+//!
+//! ## The growth rule
+//!
+//! Credit goes back each time a quarter of the window has been consumed, so
+//! the sender may have up to the window in flight, less a quarter. For the
+//! link to stay busy the window must hold what the path carries in one round
+//! trip (the bandwidth-delay product, BDP) plus that quarter: the receiver
+//! measures it. Over each stretch of at least one round trip (the RTT the
+//! PING/PONG exchange measures, from the first round trip of the
+//! connection), the bytes the application consumed give the delivery rate;
+//! the window's target is **twice the bytes delivered per round trip**. A
+//! window below its target grows towards it, at most doubling per stretch
+//! (so a burst of reads cannot blow it up at once), up to `max_window`.
+//!
+//! - A window-limited transfer delivers one window per round trip, so its
+//!   window doubles every round trip until the path, the sender or the
+//!   application is the limit.
+//! - A path-limited transfer delivers BDP per round trip: the window settles
+//!   at 2 × BDP and grows no further.
+//! - A slow reader consumes little per round trip: its window does not grow,
+//!   and it still stops the sender (credit goes back only as it reads).
+//! - On loopback the RTT is tens of microseconds: the BDP is far below the
+//!   initial windows, which therefore never grow (small windows keep a small
+//!   message's latency low under bulk).
+//!
+//! A whole window consumed in under a round trip counts as a stretch at once
+//! (the window is the limit; waiting for the round trip would waste it).
 
 use std::time::{Duration, Instant};
+
+/// Credit goes back once `1 / CREDIT_FRACTION` of the window was consumed.
+const CREDIT_FRACTION: u64 = 4;
+
+/// The window's target, in bytes delivered per round trip.
+const TARGET_ROUND_TRIPS: u64 = 2;
+
+/// How a window may grow: the round-trip estimate and the ceiling.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Growth {
+    /// Smoothed round-trip time, once measured (no growth before).
+    pub(crate) rtt: Option<Duration>,
+    /// Largest the window may become.
+    pub(crate) max_window: u64,
+}
 
 /// One receive window: a message's or the connection's.
 #[derive(Debug, Clone)]
@@ -14,8 +56,11 @@ pub(crate) struct RecvWindow {
     pub(crate) consumed: u64,
     /// Current window size.
     pub(crate) window: u64,
-    /// When the limit was last raised.
-    last_raise: Option<Instant>,
+    /// The window it started with.
+    pub(crate) initial: u64,
+    /// Where the current measurement stretch began: when, and how much had
+    /// been consumed then.
+    stretch: Option<(Instant, u64)>,
 }
 
 /// The peer went past the limit.
@@ -32,7 +77,8 @@ impl RecvWindow {
             received: 0,
             consumed: 0,
             window,
-            last_raise: None,
+            initial: window,
+            stretch: None,
         }
     }
 
@@ -54,38 +100,34 @@ impl RecvWindow {
         self.received - self.consumed
     }
 
-    /// Records `n` consumed bytes. Returns a new limit to announce when less
-    /// than half a window of credit is left. If the peer had used up all its
-    /// credit and the previous raise was less than one round trip ago, the
-    /// window drains faster than credit can come back — it is below the
-    /// bandwidth-delay product — so it doubles (up to `max_window`). `cap` bounds the limit (a message's total
-    /// length).
-    ///
-    /// One round trip rather than two: a window of twice the BDP is enough to
-    /// keep the link busy, and every byte beyond it is queued ahead of the
-    /// next small message.
+    /// Bytes the peer may still send: granted and not yet received.
+    pub(crate) fn credit(&self) -> u64 {
+        self.limit.saturating_sub(self.received)
+    }
+
+    /// Bytes granted and not yet consumed: the most the peer can make this
+    /// side hold from now on without another raise.
+    pub(crate) fn outstanding(&self) -> u64 {
+        self.limit.saturating_sub(self.consumed)
+    }
+
+    /// Records `n` consumed bytes. Returns a new limit to announce once a
+    /// quarter of the window was consumed since the last one; the window
+    /// first grows by the rule of the [module docs](self). `cap` bounds the
+    /// limit (a message's total length).
     pub(crate) fn consume(
         &mut self,
         n: u64,
         now: Instant,
-        rtt: Option<Duration>,
-        max_window: u64,
+        growth: Growth,
         cap: Option<u64>,
     ) -> Option<u64> {
         self.consumed = (self.consumed + n).min(self.received);
+        self.measure(now, growth);
         let left = self.limit.saturating_sub(self.consumed);
-        if left > self.window / 2 {
+        if left > self.window - self.window / CREDIT_FRACTION {
             return None;
         }
-        // Grow only when the peer used up all its credit (it had to stop and
-        // wait) and the previous raise came less than a round trip ago.
-        let exhausted = self.received >= self.limit;
-        if let (true, Some(last), Some(rtt)) = (exhausted, self.last_raise, rtt)
-            && now.saturating_duration_since(last) < rtt
-        {
-            self.window = (self.window * 2).min(max_window.max(self.window));
-        }
-        self.last_raise = Some(now);
         let mut limit = self.consumed.saturating_add(self.window);
         if let Some(cap) = cap {
             limit = limit.min(cap);
@@ -95,11 +137,54 @@ impl RecvWindow {
             limit
         })
     }
+
+    /// Ends the measurement stretch if it lasted a round trip (or a whole
+    /// window went by) and grows the window towards its target.
+    fn measure(&mut self, now: Instant, growth: Growth) {
+        let Some(rtt) = growth.rtt.filter(|rtt| !rtt.is_zero()) else {
+            return;
+        };
+        let Some((since, consumed_then)) = self.stretch else {
+            self.stretch = Some((now, self.consumed));
+            return;
+        };
+        let elapsed = now.saturating_duration_since(since);
+        let delivered = self.consumed - consumed_then;
+        if elapsed < rtt && delivered < self.window {
+            return;
+        }
+        self.stretch = Some((now, self.consumed));
+        // Bytes delivered per round trip at the rate of this stretch.
+        let per_round_trip = if elapsed.is_zero() {
+            u64::MAX
+        } else {
+            let scaled = u128::from(delivered) * rtt.as_nanos() / elapsed.as_nanos();
+            u64::try_from(scaled).unwrap_or(u64::MAX)
+        };
+        let target = per_round_trip.saturating_mul(TARGET_ROUND_TRIPS);
+        if target > self.window {
+            let ceiling = growth.max_window.max(self.window);
+            self.window = target.min(self.window.saturating_mul(2)).min(ceiling);
+        }
+    }
+
+    /// Shrinks the window back to its initial size (the connection went
+    /// quiet); credit already granted stays granted.
+    pub(crate) fn reset(&mut self) {
+        self.window = self.initial.min(self.window);
+        self.stretch = None;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    fn growth(rtt: Option<Duration>, max_window: u64) -> Growth {
+        Growth { rtt, max_window }
+    }
 
     #[test]
     fn overrun_is_refused() {
@@ -115,50 +200,128 @@ mod tests {
     }
 
     #[test]
-    fn credit_is_granted_after_half_a_window() {
+    fn credit_is_granted_after_a_quarter_of_the_window() {
         let now = Instant::now();
+        let none = growth(None, 1000);
         let mut window = RecvWindow::new(100);
         window.receive(100).expect("within limit");
-        assert_eq!(window.consume(40, now, None, 1000, None), None);
-        assert_eq!(window.consume(20, now, None, 1000, None), Some(160));
-        assert_eq!(window.unconsumed(), 40);
+        assert_eq!(window.consume(20, now, none, None), None);
+        assert_eq!(window.consume(20, now, none, None), Some(140));
+        assert_eq!(window.unconsumed(), 60);
+        assert_eq!(window.credit(), 40);
+        assert_eq!(window.outstanding(), 100);
+    }
+
+    /// Feeds `rounds` round trips in which the peer sends the whole window
+    /// and the application reads it at once; returns the window after each.
+    fn window_limited(
+        window: &mut RecvWindow,
+        start: Instant,
+        rtt: Duration,
+        max: u64,
+    ) -> Vec<u64> {
+        let mut sizes = Vec::new();
+        for round in 0..8u32 {
+            let now = start + rtt * round;
+            let credit = window.credit();
+            window.receive(credit).expect("within limit");
+            window.consume(credit, now, growth(Some(rtt), max), None);
+            sizes.push(window.window);
+        }
+        sizes
     }
 
     #[test]
-    fn window_grows_when_raises_come_faster_than_a_round_trip() {
+    fn a_window_limited_transfer_doubles_its_window_each_round_trip() {
         let start = Instant::now();
-        let rtt = Some(Duration::from_millis(10));
-        let mut window = RecvWindow::new(100);
-        window.receive(100).expect("within limit");
-        assert_eq!(window.consume(100, start, rtt, 1000, None), Some(200));
-        window.receive(100).expect("within limit");
-        let soon = start + Duration::from_millis(5);
-        assert_eq!(window.consume(100, soon, rtt, 1000, None), Some(400));
-        assert_eq!(window.window, 200);
-        // Slow consumption: no growth.
-        window.receive(200).expect("within limit");
-        let later = soon + Duration::from_secs(1);
-        assert_eq!(window.consume(200, later, rtt, 1000, None), Some(600));
-        assert_eq!(window.window, 200);
-        // Fast, but the peer never ran out of credit: no growth either.
-        window.receive(150).expect("within limit");
-        let quick = later + Duration::from_millis(1);
-        assert_eq!(window.consume(150, quick, rtt, 1000, None), Some(750));
-        assert_eq!(window.window, 200);
+        let mut window = RecvWindow::new(1000);
+        let sizes = window_limited(&mut window, start, 50 * MS, 64_000);
+        assert_eq!(
+            sizes[0], 1000,
+            "the first stretch only starts the measurement"
+        );
+        assert!(
+            sizes
+                .windows(2)
+                .skip(1)
+                .all(|pair| pair[1] == (pair[0] * 2).min(64_000)),
+            "doubles each round trip up to the ceiling: {sizes:?}"
+        );
+        assert_eq!(*sizes.last().expect("rounds"), 64_000);
+    }
+
+    #[test]
+    fn a_path_limited_transfer_settles_at_twice_the_bdp() {
+        // The path carries 10 000 bytes per 10 ms round trip; the window
+        // starts at 1000 and the ceiling is far away.
+        let start = Instant::now();
+        let rtt = 10 * MS;
+        let mut window = RecvWindow::new(1000);
+        let g = growth(Some(rtt), 1 << 30);
+        let mut now = start;
+        for _ in 0..2000 {
+            // 1000 bytes per millisecond, whatever the window allows.
+            let n = window.credit().min(1000);
+            window.receive(n).expect("within limit");
+            window.consume(n, now, g, None);
+            now += MS;
+        }
+        assert!(
+            (16_000..=24_000).contains(&window.window),
+            "2 × BDP = 20 000, got {}",
+            window.window
+        );
+    }
+
+    #[test]
+    fn a_slow_reader_keeps_the_window_and_stops_the_sender() {
+        let start = Instant::now();
+        let rtt = 10 * MS;
+        let g = growth(Some(rtt), 1 << 30);
+        let mut window = RecvWindow::new(1000);
+        window.receive(1000).expect("within limit");
+        assert!(window.receive(1).is_err(), "no credit past the window");
+        // 100 bytes a second: far below a window per round trip.
+        for second in 0..10u32 {
+            window.consume(100, start + Duration::from_secs(second.into()), g, None);
+        }
+        assert_eq!(window.window, 1000);
+        assert!(window.outstanding() <= 1000);
+    }
+
+    #[test]
+    fn no_growth_without_a_round_trip_estimate() {
+        let start = Instant::now();
+        let mut window = RecvWindow::new(1000);
+        for round in 0..8u32 {
+            let credit = window.credit();
+            window.receive(credit).expect("within limit");
+            window.consume(credit, start + MS * round, growth(None, 1 << 20), None);
+        }
+        assert_eq!(window.window, 1000);
+    }
+
+    #[test]
+    fn reset_shrinks_the_window_but_keeps_granted_credit() {
+        let start = Instant::now();
+        let mut window = RecvWindow::new(1000);
+        window_limited(&mut window, start, 50 * MS, 64_000);
+        let limit = window.limit;
+        window.reset();
+        assert_eq!(window.window, 1000);
+        assert_eq!(window.limit, limit);
     }
 
     #[test]
     fn limit_never_passes_the_cap() {
+        let none = growth(None, 1000);
         let mut window = RecvWindow::new(100);
         window.receive(100).expect("within limit");
         assert_eq!(
-            window.consume(100, Instant::now(), None, 1000, Some(150)),
+            window.consume(100, Instant::now(), none, Some(150)),
             Some(150)
         );
         window.receive(50).expect("within limit");
-        assert_eq!(
-            window.consume(50, Instant::now(), None, 1000, Some(150)),
-            None
-        );
+        assert_eq!(window.consume(50, Instant::now(), none, Some(150)), None);
     }
 }

@@ -73,20 +73,32 @@ impl Keepalive {
             .filter(|timeout| now.saturating_duration_since(since) >= *timeout)
     }
 
-    /// A PING to send now, if one is due.
-    pub(crate) fn ping_due(&mut self, now: Instant) -> Option<u64> {
+    /// Whether a keepalive tick is due now; moves the schedule on. The PING
+    /// itself is registered by [`Keepalive::ping_sent`] once it can go out
+    /// (not before the peer's HELLO).
+    pub(crate) fn ping_due(&mut self, now: Instant) -> bool {
         let due = self.next_ping.is_some_and(|at| now >= at);
         if !due {
-            return None;
+            return false;
         }
         self.next_ping = self.interval.map(|interval| now + interval);
-        if self.interval.is_none() && self.srtt.is_some() {
-            return None;
-        }
+        // Without keepalive only the first PING goes out, for the estimate.
+        self.interval.is_some() || self.srtt.is_none()
+    }
+
+    /// Whether a first round-trip sample is still to be asked for: no
+    /// estimate yet and no PING out. The core PINGs as soon as the peer's
+    /// HELLO arrives, so windows can grow from the first round trip.
+    pub(crate) fn wants_first_sample(&self) -> bool {
+        self.srtt.is_none() && self.outstanding.is_none()
+    }
+
+    /// A PING goes out now: returns its opaque value, and times it.
+    pub(crate) fn ping_sent(&mut self, now: Instant) -> u64 {
         self.sequence += 1;
         self.outstanding = Some((self.sequence, now));
         self.unanswered_since.get_or_insert(now);
-        Some(self.sequence)
+        self.sequence
     }
 
     /// A PONG arrived; returns the new round-trip sample if it answers our
@@ -133,14 +145,34 @@ mod tests {
     fn pings_on_schedule_and_measures_rtt() {
         let start = Instant::now();
         let mut keepalive = Keepalive::new(Some(Duration::from_secs(10)), None, None, start);
-        assert_eq!(keepalive.ping_due(start), Some(1));
-        assert_eq!(keepalive.ping_due(start), None);
+        assert!(keepalive.ping_due(start));
+        assert_eq!(keepalive.ping_sent(start), 1);
+        assert!(!keepalive.ping_due(start));
         let sample = keepalive.on_pong(1, start + Duration::from_millis(4));
         assert_eq!(sample, Some(Duration::from_millis(4)));
         assert_eq!(keepalive.rtt(), Some(Duration::from_millis(4)));
         assert_eq!(keepalive.on_pong(1, start), None, "answered twice");
         assert_eq!(keepalive.deadline(), Some(start + Duration::from_secs(10)));
-        assert_eq!(keepalive.ping_due(start + Duration::from_secs(10)), Some(2));
+        assert!(keepalive.ping_due(start + Duration::from_secs(10)));
+        assert_eq!(keepalive.ping_sent(start + Duration::from_secs(10)), 2);
+    }
+
+    #[test]
+    fn a_first_sample_is_asked_for_until_one_arrives() {
+        let start = Instant::now();
+        let mut keepalive = Keepalive::new(None, None, None, start);
+        assert!(keepalive.wants_first_sample());
+        // The first tick passes before the peer is known: nothing is sent,
+        // and the first sample is still wanted.
+        assert!(keepalive.ping_due(start));
+        assert!(keepalive.wants_first_sample());
+        let opaque = keepalive.ping_sent(start);
+        assert!(!keepalive.wants_first_sample(), "one PING out is enough");
+        keepalive.on_pong(opaque, start + Duration::from_millis(56));
+        assert!(!keepalive.wants_first_sample());
+        assert_eq!(keepalive.rtt(), Some(Duration::from_millis(56)));
+        // Keepalive off: no PING ever again.
+        assert!(!keepalive.ping_due(start + Duration::from_secs(60)));
     }
 
     #[test]
@@ -162,7 +194,8 @@ mod tests {
         // PINGs answered every second keep the link alive, not busy.
         for s in 0..5 {
             let now = start + second * s;
-            if let Some(opaque) = keepalive.ping_due(now) {
+            if keepalive.ping_due(now) {
+                let opaque = keepalive.ping_sent(now);
                 keepalive.on_pong(opaque, now);
             }
         }
@@ -176,14 +209,17 @@ mod tests {
         let start = Instant::now();
         let second = Duration::from_secs(1);
         let mut keepalive = Keepalive::new(Some(second), None, Some(second * 3), start);
-        assert_eq!(keepalive.ping_due(start), Some(1));
-        assert_eq!(keepalive.ping_due(start + second), Some(2));
+        assert!(keepalive.ping_due(start));
+        assert_eq!(keepalive.ping_sent(start), 1);
+        assert!(keepalive.ping_due(start + second));
+        assert_eq!(keepalive.ping_sent(start + second), 2);
         assert_eq!(keepalive.unanswered(start + second * 2), None);
         assert_eq!(keepalive.deadline(), Some(start + second * 2));
         // A late answer to the first PING still proves the path works.
         keepalive.on_pong(1, start + second * 2);
         assert_eq!(keepalive.unanswered(start + second * 10), None);
-        assert_eq!(keepalive.ping_due(start + second * 2), Some(3));
+        assert!(keepalive.ping_due(start + second * 2));
+        assert_eq!(keepalive.ping_sent(start + second * 2), 3);
         assert_eq!(
             keepalive.unanswered(start + second * 5),
             Some(second * 3),

@@ -306,16 +306,19 @@ impl Connection {
             self.abort(ConnectionError::KeepaliveTimeout(silent));
             return;
         }
-        let Some(opaque) = self.keepalive.ping_due(now) else {
+        if !self.keepalive.ping_due(now) {
             return;
-        };
+        }
+        self.shrink_quiet_window();
         let lossy = self.config.is_lossy_link();
         if lossy && !self.peer_has_our_hello {
             // Our HELLO may have been lost: say it again.
             self.control.push_back(Frame::Hello(self.hello.clone()));
         }
+        // Before the peer's HELLO nothing but HELLO may go out; the first
+        // PING then leaves with the HELLO's arrival (`handle_hello`).
         if self.peer.is_some() {
-            self.control.push_back(Frame::Ping(Ping { opaque }));
+            self.ping(now);
             if lossy {
                 // CREDIT frames can be lost on a lossy link; limits are
                 // absolute, so repeating them is harmless and unsticks a
@@ -331,6 +334,30 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// A keepalive interval went by: if no body byte arrived in it, the
+    /// connection window goes back to its initial size, so a connection
+    /// that moved bulk once does not keep a large window (memory the peer
+    /// could fill) while it idles. Credit already granted stays granted.
+    fn shrink_quiet_window(&mut self) {
+        if let Some(window) = &mut self.recv_window {
+            if window.received == self.received_at_tick && window.window > window.initial {
+                tracing::debug!(
+                    window = window.window,
+                    initial = window.initial,
+                    "connection quiet; receive window back to its initial size"
+                );
+                window.reset();
+            }
+            self.received_at_tick = window.received;
+        }
+    }
+
+    /// Queues a PING, timed for the round-trip estimate.
+    pub(super) fn ping(&mut self, now: Instant) {
+        let opaque = self.keepalive.ping_sent(now);
+        self.control.push_back(Frame::Ping(Ping { opaque }));
     }
 
     /// When [`Connection::handle_timeout`] should next be called.

@@ -48,7 +48,7 @@ use netcore_protocol::{
 
 pub use config::CoreConfig;
 
-use crate::core::{ConnectionState, Core, CoreDecoder, Event, LinkDamage, Transmit};
+use crate::core::{ConnectionState, Core, CoreDecoder, Event, FlowStats, LinkDamage, Transmit};
 use crate::error::{ConnectionError, SendError};
 use flow::RecvWindow;
 use keepalive::Keepalive;
@@ -119,6 +119,11 @@ pub struct Connection {
     header_bytes: usize,
     /// Connection-level receive window (`None` in resync mode).
     recv_window: Option<RecvWindow>,
+    /// Body bytes received by the previous keepalive tick: none since, and
+    /// the windows shrink back (see `lifecycle.rs`).
+    received_at_tick: u64,
+    /// The window of the incoming message that last got credit.
+    last_message_window: u64,
     highest_incoming: u64,
     keepalive: Keepalive,
     /// When the peer's HELLO must have arrived by (`None`: it has, or no
@@ -167,6 +172,8 @@ impl Connection {
             incoming: HashMap::new(),
             header_bytes: 0,
             recv_window: (!lossy).then(|| RecvWindow::new(connection_window.into())),
+            received_at_tick: 0,
+            last_message_window: 0,
             highest_incoming: 0,
             keepalive: Keepalive::new(
                 config.keepalive,
@@ -201,6 +208,23 @@ impl Connection {
     /// The smoothed round-trip time, once measured.
     pub fn rtt(&self) -> Option<std::time::Duration> {
         self.keepalive.rtt()
+    }
+
+    /// What flow control is doing right now: windows, credit, bytes in
+    /// flight.
+    pub fn flow(&self) -> FlowStats {
+        let window = self.recv_window.as_ref();
+        FlowStats {
+            send_credit: self
+                .peer
+                .as_ref()
+                .and(self.send_limit)
+                .map(|limit| limit.saturating_sub(self.send_total)),
+            recv_window: window.map(|window| window.window),
+            recv_message_window: self.last_message_window,
+            recv_credit: window.map(flow::RecvWindow::credit),
+            recv_buffered: window.map(flow::RecvWindow::unconsumed),
+        }
     }
 
     /// Whether the connection is over ([`Event::Closed`] was emitted).
@@ -538,6 +562,10 @@ impl Core for Connection {
 
     fn rtt(&self) -> Option<std::time::Duration> {
         Connection::rtt(self)
+    }
+
+    fn flow(&self) -> FlowStats {
+        Connection::flow(self)
     }
 
     fn handle_item(&mut self, item: Decoded, now: Instant) {

@@ -9,7 +9,7 @@ use netcore_protocol::{
     Damage, Decoded, ErrorCode, Frame, FrameKind, GoAway, Hello, Inbound, Ping, Pong,
 };
 
-use super::flow::RecvWindow;
+use super::flow::{Growth, RecvWindow};
 use super::{Connection, UNLIMITED_WINDOW};
 use crate::core::Event;
 use crate::error::{ConnectionError, FlowScope, ReceiveError, SendError};
@@ -45,29 +45,32 @@ impl Connection {
     /// The application consumed `n` body bytes of incoming message `id`:
     /// flow-control credit goes back to the peer.
     pub fn consumed(&mut self, id: u64, n: u64, now: Instant) {
-        let rtt = self.keepalive.rtt();
-        let max_window = self.config.max_window;
+        let growth = Growth {
+            rtt: self.keepalive.rtt(),
+            max_window: self.config.max_window,
+        };
         let Some(state) = self.incoming.get_mut(&id) else {
             return;
         };
         let n = n.min(state.window.unconsumed());
-        let raised = state
-            .window
-            .consume(n, now, rtt, max_window, state.total_len);
+        let raised = state.window.consume(n, now, growth, state.total_len);
         let complete = state.complete;
         if complete && state.window.unconsumed() == 0 {
             self.forget_incoming(id);
         } else if let Some(limit) = raised.filter(|_| !complete) {
+            self.last_message_window = state.window.window;
             self.queue_credit(id, limit);
         }
         self.consume_connection(n, now);
     }
 
     fn consume_connection(&mut self, n: u64, now: Instant) {
-        let rtt = self.keepalive.rtt();
-        let max_window = self.config.max_window;
+        let growth = Growth {
+            rtt: self.keepalive.rtt(),
+            max_window: self.config.max_connection_window,
+        };
         if let Some(window) = &mut self.recv_window
-            && let Some(limit) = window.consume(n, now, rtt, max_window, None)
+            && let Some(limit) = window.consume(n, now, growth, None)
         {
             self.queue_credit(0, limit);
         }
@@ -263,6 +266,11 @@ impl Connection {
             agent: hello.headers.get_str("agent").map(str::to_owned),
         });
         self.peer = Some(hello);
+        // The round trip is measured from the start, not from the first
+        // keepalive tick after the handshake: windows grow from it.
+        if self.keepalive.wants_first_sample() {
+            self.ping(self.now);
+        }
         Ok(())
     }
 
