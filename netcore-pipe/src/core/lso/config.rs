@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use netcore_protocol::{DecodeMode, Limits};
 
+use super::WindowBudget;
+
 /// How a [`Connection`](super::Connection) behaves. The defaults suit a fast
 /// reliable stream (TCP, QUIC); [`CoreConfig::lossy_link`] suits serial lines.
 ///
@@ -37,6 +39,11 @@ pub struct CoreConfig {
     /// It bounds what all messages have in flight together, so it is at
     /// least `max_window`.
     pub max_connection_window: u64,
+    /// Where connection windows take their growth from: shared by every
+    /// connection made from clones of this configuration (a server's), so
+    /// their unread bodies together stay under `connections ×
+    /// connection_window + budget`. See [`WindowBudget`].
+    pub window_budget: WindowBudget,
     /// How often to PING the peer (keepalive and RTT); `None` disables.
     pub keepalive: Option<Duration>,
     /// End the connection ([`ConnectionError::KeepaliveTimeout`]) when a PING
@@ -90,6 +97,7 @@ impl Default for CoreConfig {
             // 500 MB/s over 100 ms; the connection, twice that for several.
             max_window: 64 << 20,
             max_connection_window: 128 << 20,
+            window_budget: WindowBudget::default(),
             keepalive: Some(Duration::from_secs(10)),
             // Two PINGs missed, and a third one late.
             keepalive_timeout: Some(Duration::from_secs(25)),

@@ -30,6 +30,8 @@
 
 use std::time::{Duration, Instant};
 
+use super::window_budget::Reservation;
+
 /// Credit goes back once `1 / CREDIT_FRACTION` of the window was consumed.
 const CREDIT_FRACTION: u64 = 4;
 
@@ -46,7 +48,7 @@ pub(crate) struct Growth {
 }
 
 /// One receive window: a message's or the connection's.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct RecvWindow {
     /// Absolute limit granted to the peer (body bytes).
     pub(crate) limit: u64,
@@ -61,6 +63,9 @@ pub(crate) struct RecvWindow {
     /// Where the current measurement stretch began: when, and how much had
     /// been consumed then.
     stretch: Option<(Instant, u64)>,
+    /// Where growth beyond `initial` is taken from (the connection's
+    /// window); `None`: only `max_window` bounds it.
+    reservation: Option<Reservation>,
 }
 
 /// The peer went past the limit.
@@ -79,6 +84,33 @@ impl RecvWindow {
             window,
             initial: window,
             stretch: None,
+            reservation: None,
+        }
+    }
+
+    /// A window whose growth beyond `window` is taken from a budget.
+    pub(crate) fn with_reservation(window: u64, reservation: Reservation) -> RecvWindow {
+        RecvWindow {
+            reservation: Some(reservation),
+            ..RecvWindow::new(window)
+        }
+    }
+
+    /// Bytes of budget held.
+    #[cfg(test)]
+    pub(crate) fn reserved(&self) -> u64 {
+        self.reservation.as_ref().map_or(0, Reservation::held)
+    }
+
+    /// Gives back what the window no longer needs: it must cover the
+    /// window and the credit already granted.
+    fn release_unneeded(&mut self) {
+        let needed = self
+            .window
+            .max(self.outstanding())
+            .saturating_sub(self.initial);
+        if let Some(reservation) = &mut self.reservation {
+            reservation.shrink_to(needed);
         }
     }
 
@@ -132,10 +164,12 @@ impl RecvWindow {
         if let Some(cap) = cap {
             limit = limit.min(cap);
         }
-        (limit > self.limit).then(|| {
+        let raised = (limit > self.limit).then(|| {
             self.limit = limit;
             limit
-        })
+        });
+        self.release_unneeded();
+        raised
     }
 
     /// Ends the measurement stretch if it lasted a round trip (or a whole
@@ -164,7 +198,12 @@ impl RecvWindow {
         let target = per_round_trip.saturating_mul(TARGET_ROUND_TRIPS);
         if target > self.window {
             let ceiling = growth.max_window.max(self.window);
-            self.window = target.min(self.window.saturating_mul(2)).min(ceiling);
+            let mut grown = target.min(self.window.saturating_mul(2)).min(ceiling);
+            if let Some(reservation) = &mut self.reservation {
+                let held = reservation.grow_to(grown.saturating_sub(self.initial));
+                grown = grown.min(self.initial + held);
+            }
+            self.window = self.window.max(grown);
         }
     }
 
@@ -173,6 +212,7 @@ impl RecvWindow {
     pub(crate) fn reset(&mut self) {
         self.window = self.initial.min(self.window);
         self.stretch = None;
+        self.release_unneeded();
     }
 }
 
@@ -310,6 +350,37 @@ mod tests {
         window.reset();
         assert_eq!(window.window, 1000);
         assert_eq!(window.limit, limit);
+    }
+
+    #[test]
+    fn growth_comes_from_the_budget_and_goes_back_to_it() {
+        use super::super::window_budget::WindowBudget;
+        let start = Instant::now();
+        let budget = WindowBudget::new(10_000);
+        let reservation = || Reservation::new(budget.clone());
+        let mut a = RecvWindow::with_reservation(1000, reservation());
+        let mut b = RecvWindow::with_reservation(1000, reservation());
+        window_limited(&mut a, start, 50 * MS, 64_000);
+        assert_eq!(a.window, 11_000, "initial + the whole budget");
+        assert_eq!(budget.in_use(), 10_000);
+        window_limited(&mut b, start, 50 * MS, 64_000);
+        assert_eq!(b.window, 1000, "nothing left to grow by");
+        // `a` goes quiet: the window shrinks, the budget comes back once
+        // the credit granted is used.
+        a.reset();
+        assert_eq!(budget.in_use(), a.outstanding() - 1000);
+        let credit = a.credit();
+        a.receive(credit).expect("within limit");
+        a.consume(
+            a.unconsumed(),
+            start + MS * 1000,
+            growth(None, 64_000),
+            None,
+        );
+        assert_eq!(a.reserved(), 0);
+        assert_eq!(budget.in_use(), 0);
+        drop(b);
+        assert_eq!(budget.in_use(), 0);
     }
 
     #[test]

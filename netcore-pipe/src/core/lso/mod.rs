@@ -18,6 +18,7 @@
 //! | `lifecycle.rs` | the close phases (diagram there), GOAWAY, the end; keepalive and idle time |
 //! | `send.rs` | the send scheduler: priority tiers, deficit round robin, a message's own states |
 //! | `flow.rs` | receive windows and their growth |
+//! | `window_budget.rs` | [`WindowBudget`], the memory windows grow into, shared |
 //! | `keepalive.rs` | PING/PONG, the round-trip estimate, the idle timer |
 //! | `config.rs` | [`CoreConfig`] |
 //!
@@ -36,6 +37,7 @@ mod keepalive;
 mod lifecycle;
 mod recv;
 mod send;
+mod window_budget;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Instant;
@@ -47,6 +49,7 @@ use netcore_protocol::{
 };
 
 pub use config::CoreConfig;
+pub use window_budget::WindowBudget;
 
 use crate::core::{ConnectionState, Core, CoreDecoder, Event, FlowStats, LinkDamage, Transmit};
 use crate::error::{ConnectionError, SendError};
@@ -171,7 +174,10 @@ impl Connection {
             tracker: InboundTracker::new(config.limits),
             incoming: HashMap::new(),
             header_bytes: 0,
-            recv_window: (!lossy).then(|| RecvWindow::new(connection_window.into())),
+            recv_window: (!lossy).then(|| {
+                let reservation = window_budget::Reservation::new(config.window_budget.clone());
+                RecvWindow::with_reservation(connection_window.into(), reservation)
+            }),
             received_at_tick: 0,
             last_message_window: 0,
             highest_incoming: 0,
