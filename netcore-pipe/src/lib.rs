@@ -17,7 +17,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`transport`] | the [`Transport`] trait and its halves, adapters (tokio I/O, closures, blocking functions), an in-memory pair, and with the `test-util` feature the seeded `Faulty` link for tests |
+//! | [`transport`] | the [`Transport`] trait and its halves, adapters (tokio I/O, closures, blocking functions), an in-memory pair, and with the `test-util` feature the seeded `Faulty` link and the `DelayLine` path model for tests |
 //! | [`core`] | the sans-IO connection cores behind one trait, [`core::Core`]: [`core::Connection`] (LSO v2) and [`core::py013::Connection`] (Python netcore 0.1.3), fed decoded units and time, asked for bytes to write and events; [`core::ConnectionState`], their lifecycle |
 //! | `pipe` (re-exported here) | the async [`Pipe`] driver: [`Message`], [`Body`], [`SendHandle`], [`Incoming`], [`BodyStream`], [`Received`]; [`IntoPipe`], what a pipe is made from (any transport) or already is |
 //! | `listener` (re-exported here) | [`Listener`], a source of incoming connections for servers, with tokio's TCP and Unix listeners |
@@ -75,7 +75,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `test-util` | off | test utilities: the seeded [`transport::Faulty`](transport#test-utilities) wrapper (with `FaultConfig`, `FaultStats`, `FaultyReader`, `FaultyWriter`) that damages or cuts a link on purpose; enable it from `[dev-dependencies]` |
+//! | `test-util` | off | test utilities: the seeded [`transport::Faulty`](transport#test-utilities) wrapper (with `FaultConfig`, `FaultStats`, `FaultyReader`, `FaultyWriter`) that damages or cuts a link on purpose, and [`transport::DelayLine`](transport#test-utilities) (with `DelayConfig`, `DelayLineWriter`) that delays it as a network path with a delay, a rate and a bounded queue does, in tokio time; enable it from `[dev-dependencies]` |
 //!
 //! The wire format is `netcore-protocol` (re-exported as [`protocol`]): LSO
 //! v2 by default, or the Python netcore 0.1.3 format with

@@ -30,6 +30,7 @@
 //! | two *blocking* functions (a device driver, FFI) | [`blocking`], which runs each on its own thread |
 //! | a test that needs two connected ends | [`memory_pair`] |
 //! | a test of damaged or failing links | [`Faulty`] around any of the above (feature `test-util`) |
+//! | a test over a distant or slow link (one-way delay, bottleneck rate, bounded queue) | [`DelayLine`] around any of the above (feature `test-util`) |
 //!
 //! Implementing the traits by hand is also short: see [`Transport`].
 //!
@@ -125,8 +126,11 @@
 //! module also holds the seeded [`Faulty`] wrapper and its parts
 //! (`FaultConfig`, `FaultStats`, `FaultyReader`, `FaultyWriter`): a transport
 //! that drops, flips, inserts or cuts bytes on purpose, reproducibly, to test
-//! how a Pipe copes with a noisy or failing link. They are for tests and
-//! demos, not for production links: enable the feature from
+//! how a Pipe copes with a noisy or failing link; and the [`DelayLine`]
+//! wrapper and its parts (`DelayConfig`, `DelayLineWriter`): a transport that
+//! delays what it sends as a long or slow network path does, in tokio's time,
+//! so tests of latency and flow control run on a paused clock. They are for
+//! tests and demos, not for production links: enable the feature from
 //! `[dev-dependencies]`:
 //!
 //! ```toml
@@ -145,8 +149,15 @@
     not(feature = "test-util"),
     doc = "[`Faulty`]: crate::transport#test-utilities"
 )]
+#![cfg_attr(feature = "test-util", doc = "[`DelayLine`]: DelayLine")]
+#![cfg_attr(
+    not(feature = "test-util"),
+    doc = "[`DelayLine`]: crate::transport#test-utilities"
+)]
 
 mod blocking;
+#[cfg(feature = "test-util")]
+mod delay_line;
 #[cfg(feature = "test-util")]
 mod faulty;
 mod fns;
@@ -156,6 +167,8 @@ mod tokio_io;
 mod traits;
 
 pub use blocking::{BlockingReader, BlockingTransport, BlockingWriter, blocking};
+#[cfg(feature = "test-util")]
+pub use delay_line::{DelayConfig, DelayLine, DelayLineWriter};
 #[cfg(feature = "test-util")]
 pub use faulty::{FaultConfig, FaultStats, Faulty, FaultyReader, FaultyWriter};
 pub use fns::{FnReader, FnTransport, FnWriter, from_fns};
