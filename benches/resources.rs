@@ -884,10 +884,10 @@ fn defaults_bound(queued_peak: usize) -> Value {
             // io.rs `detach_if_sparse`), so the buffers kept are at most
             // the unread body bytes again.
             format!(
-                "unread body bytes, and the read buffers they keep: 2 × max_window {} MiB",
-                core.max_window as usize / MIB
+                "unread body bytes, and the read buffers they keep: 2 × connection_window {} MiB",
+                core.connection_window as usize / MIB
             ),
-            2 * core.max_window as usize,
+            2 * core.connection_window as usize,
         ),
         (
             format!(
@@ -923,6 +923,14 @@ fn defaults_bound(queued_peak: usize) -> Value {
         server.max_connections,
         (total * server.max_connections) as f64 / GIB as f64
     );
+    // Windows grow past `connection_window` only by what they take from the
+    // one budget all the server's connections share.
+    let shared_windows = 2 * core.window_budget.total() as usize;
+    println!(
+        "     + for the whole server: window growth, 2 × window_budget {} MiB = {:.1} GiB",
+        core.window_budget.total() as usize / MIB,
+        shared_windows as f64 / GIB as f64
+    );
     println!(
         "     + application data: {} handlers × request body (≤ max_message_size {} GiB) and × reply size",
         endpoint.max_concurrent_handlers,
@@ -935,7 +943,8 @@ fn defaults_bound(queued_peak: usize) -> Value {
             .collect::<Vec<_>>(),
         "per_connection_bytes": total,
         "max_connections": server.max_connections,
-        "total_bytes": total * server.max_connections,
+        "shared_window_bytes": shared_windows,
+        "total_bytes": total * server.max_connections + shared_windows,
     })
 }
 

@@ -54,7 +54,7 @@
 //!
 //! | what | bound | past it |
 //! |---|---|---|
-//! | body bytes in flight to us | per message `message_window` (512 KiB), per connection `connection_window` (4 MiB), growing to `max_window` (16 MiB) | the peer breaks flow control: GOAWAY `FLOW_CONTROL` |
+//! | body bytes in flight to us | per message `message_window` (512 KiB), per connection `connection_window` (4 MiB), growing towards the bandwidth-delay product (see below) to `max_window` (64 MiB) and `max_connection_window` (128 MiB); connection growth taken from a [`core::WindowBudget`] shared by clones of one config (512 MiB) | the peer breaks flow control: GOAWAY `FLOW_CONTROL` |
 //! | header bytes of open incoming messages | `header_budget` (1 MiB) | that OPEN is refused (CANCEL `REFUSED`), the connection goes on |
 //! | one message's size | `limits.max_message_size` (4 GiB) | that message fails at the sender (or, if sent anyway, at the receiver: [`ReceiveError::TooLarge`]) |
 //! | messages ready and not taken by the application | `accept_backlog` (1024) | the pipe stops reading: the transport pushes back |
@@ -70,6 +70,25 @@
 //!
 //! Spill files live in a per-process directory that a later process
 //! removes if its owner died (see `docs/receiving.md`).
+//!
+//! ## Flow control on long paths
+//!
+//! A transfer is only as fast as the credit its receiver grants: a window
+//! of `W` bytes over a round trip of `RTT` carries at most `W / RTT`. The
+//! receiver therefore measures the round trip (a PING as soon as the peer's
+//! HELLO arrives, then keepalive), grants credit every quarter window, and
+//! doubles a window each round trip in which at least half of it was
+//! delivered, up to four round trips' worth: a transfer limited by its
+//! window grows like a TCP slow start, one limited by the path settles at
+//! 2–4 × the bandwidth-delay product, one limited by a slow reader does not
+//! grow (and a reader that stops still stops the sender). A connection
+//! window that saw no data for a keepalive interval shrinks back. The rule
+//! and its limits are in `docs/wire-format.md` §2.6; through a 56 ms round
+//! trip at 100 MB/s (the `DelayLine` model, `tests/long_fat_path.rs`) a
+//! 64 MiB transfer reaches the line rate within a few round trips, where the
+//! fixed initial window allowed 9.4 MB/s. [`PipeStats::flow`] shows the
+//! windows, the credit and the unread bytes, [`PipeStats::rtt`] the round
+//! trip: what limits a slow transfer is visible from the API.
 //!
 //! ## Cargo features
 //!

@@ -58,9 +58,14 @@ fn config() -> PipeConfig {
 }
 
 async fn pair() -> (Pipe, Pipe) {
+    pair_with(config()).await
+}
+
+/// A pair whose receiving side `b` runs `b_config`.
+async fn pair_with(b_config: PipeConfig) -> (Pipe, Pipe) {
     let (a, b) = path();
     let a = Pipe::new(a, config());
-    let b = Pipe::new(b, config());
+    let b = Pipe::new(b, b_config);
     guard(async { tokio::try_join!(a.ready(), b.ready()) })
         .await
         .expect("both ready");
@@ -79,7 +84,9 @@ async fn drain(incoming: Incoming) -> (u64, Instant) {
 
 #[tokio::test(start_paused = true)]
 async fn windows_open_to_the_bandwidth_delay_product_from_the_first_round_trip() {
-    let (a, b) = pair().await;
+    let b_config = config();
+    let budget = b_config.core.window_budget.clone();
+    let (a, b) = pair_with(b_config).await;
     let total = 64 * MIB;
     let start = Instant::now();
     let mut handle = a
@@ -117,6 +124,18 @@ async fn windows_open_to_the_bandwidth_delay_product_from_the_first_round_trip()
     let sender = a.stats();
     assert!(sender.rtt.is_some(), "the sender measured it too");
     assert!(sender.flow.send_credit.is_some());
+
+    // The growth came from the receiver's budget, and goes back to it.
+    let initial = u64::from(CoreConfig::default().connection_window);
+    assert_eq!(
+        budget.in_use(),
+        window - initial,
+        "growth beyond the HELLO's window"
+    );
+    a.close().await.expect("close");
+    guard(b.closed()).await.ok();
+    drop(b);
+    assert_eq!(budget.in_use(), 0, "given back when the connection ended");
 }
 
 #[tokio::test(start_paused = true)]
