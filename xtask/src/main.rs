@@ -24,7 +24,9 @@
 //!   and `resources` (a server's heap and RSS per idle connection, 10 000
 //!   idle connections, churn, the worst hostile connection, each measured in
 //!   child processes; `target/bench/resources.json`, see
-//!   `docs/resources.md`), passing extra arguments on, for instance `cargo xtask bench -- --quick`.
+//!   `docs/resources.md`) and `wan` (Netcore against raw TCP and yamux
+//!   through a delay proxy at 5, 56 and 200 ms RTT; `target/bench/wan.json`,
+//!   see `docs/wan.md`), passing extra arguments on, for instance `cargo xtask bench -- --quick`.
 //!
 //! Every command runs from the workspace root. The only dependency is clap, so
 //! that the tool itself builds in seconds.
@@ -80,7 +82,8 @@ enum Task {
     },
     /// Run the benchmarks: every one (`codec`, criterion; `pipe`, the Pipe
     /// against raw TCP; `python`, Python 0.1.3 mode against Python peers;
-    /// `resources`, memory per connection and under attack) unless `--bench` names one.
+    /// `resources`, memory per connection and under attack; `wan`, through a
+    /// delay proxy at 5, 56 and 200 ms RTT) unless `--bench` names one.
     Bench {
         /// Bench target to run; all of them when omitted.
         #[arg(long)]
@@ -604,7 +607,7 @@ fn fuzz(
 }
 
 /// Every bench target, in the order `cargo xtask bench` runs them.
-const BENCHES: [&str; 4] = ["codec", "pipe", "python", "resources"];
+const BENCHES: [&str; 5] = ["codec", "pipe", "python", "resources", "wan"];
 
 /// `cargo xtask bench`: runs one bench, or all of them, passing extra args
 /// through (criterion benches also get `--noplot`: no gnuplot here).
