@@ -77,11 +77,13 @@
 //! of `W` bytes over a round trip of `RTT` carries at most `W / RTT`. The
 //! receiver therefore measures the round trip (a PING as soon as the peer's
 //! HELLO arrives, then keepalive), grants credit every quarter window, and
-//! doubles a window each round trip in which at least half of it was
-//! delivered, up to four round trips' worth: a transfer limited by its
-//! window grows like a TCP slow start, one limited by the path settles at
-//! 2–4 × the bandwidth-delay product, one limited by a slow reader does not
-//! grow (and a reader that stops still stops the sender). A connection
+//! grows a window each round trip in which at least half of it was
+//! delivered: to twice the burst rate × the round trip (a window too small
+//! makes the sender send bursts at the path's own rate), or at least
+//! twofold. A transfer limited by its window reaches about twice the
+//! bandwidth-delay product within two or three round trips, one limited by
+//! the path settles at 2–4 × it, one limited by a slow reader does not grow
+//! (and a reader that stops still stops the sender). A connection
 //! window that saw no data for a keepalive interval shrinks back. The rule
 //! and its limits are in `docs/wire-format.md` §2.6; through a 56 ms round
 //! trip at 100 MB/s (the `DelayLine` model, `tests/long_fat_path.rs`) a

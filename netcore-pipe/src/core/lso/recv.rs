@@ -54,7 +54,15 @@ impl Connection {
         };
         let n = n.min(state.window.unconsumed());
         let raised = state.window.consume(n, now, growth, state.total_len);
+        let message_window = state.window.window;
         let complete = state.complete;
+        // The connection window is never the narrower one for a single
+        // transfer: it holds at least any message's window.
+        if let Some(window) = &mut self.recv_window
+            && window.window < message_window
+        {
+            window.grow_to(message_window, self.config.max_connection_window);
+        }
         if complete && state.window.unconsumed() == 0 {
             self.forget_incoming(id);
         } else if let Some(limit) = raised.filter(|_| !complete) {
