@@ -6,10 +6,9 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
-use tokio_util::compat::TokioAsyncReadCompatExt;
+use tokio_util::compat::{FuturesAsyncReadCompatExt, TokioAsyncReadCompatExt};
 
 use crate::proxy::DelayProxy;
 use crate::{Throughput, proxied_pair};
@@ -27,31 +26,11 @@ pub(crate) async fn raw_tcp(
     total: u64,
     limit: Duration,
 ) -> io::Result<Throughput> {
-    let (mut client, mut server) = proxied_pair(proxy).await?;
+    let (client, mut server) = proxied_pair(proxy).await?;
     let got = AtomicU64::new(0);
     let started = Instant::now();
-    let writer = tokio::spawn(async move {
-        let buf = vec![7u8; WRITE];
-        let mut left = total;
-        while left > 0 {
-            let n = left.min(WRITE as u64) as usize;
-            client.write_all(&buf[..n]).await?;
-            left -= n as u64;
-        }
-        client.shutdown().await?;
-        io::Result::Ok(())
-    });
-    let read = async {
-        let mut buf = vec![0u8; READ];
-        while got.load(Ordering::Relaxed) < total {
-            let n = server.read(&mut buf).await?;
-            if n == 0 {
-                break;
-            }
-            got.fetch_add(n as u64, Ordering::Relaxed);
-        }
-        io::Result::Ok(())
-    };
+    let writer = tokio::spawn(send_pattern(client, total));
+    let read = receive_counted(&mut server, total, &got);
     let outcome = tokio::time::timeout(limit, read).await;
     let elapsed = started.elapsed();
     writer.abort();
@@ -108,7 +87,7 @@ pub(crate) async fn yamux(
         yamux::Config::default(),
         yamux::Mode::Server,
     );
-    let mut outbound = poll_fn(|cx| client.poll_new_outbound(cx))
+    let outbound = poll_fn(|cx| client.poll_new_outbound(cx))
         .await
         .map_err(io::Error::other)?;
     // Each connection is driven by polling it for inbound streams.
@@ -126,30 +105,12 @@ pub(crate) async fn yamux(
     });
     let got = AtomicU64::new(0);
     let started = Instant::now();
-    let writer = tokio::spawn(async move {
-        let buf = vec![7u8; WRITE];
-        let mut left = total;
-        while left > 0 {
-            let n = left.min(WRITE as u64) as usize;
-            outbound.write_all(&buf[..n]).await?;
-            left -= n as u64;
-        }
-        outbound.close().await?;
-        io::Result::Ok(())
-    });
+    let writer = tokio::spawn(send_pattern(outbound.compat(), total));
     let read = async {
-        let mut stream = inbound
+        let stream = inbound
             .await
             .map_err(|_| io::Error::other("yamux: no inbound stream"))?;
-        let mut buf = vec![0u8; READ];
-        while got.load(Ordering::Relaxed) < total {
-            let n = stream.read(&mut buf).await?;
-            if n == 0 {
-                break;
-            }
-            got.fetch_add(n as u64, Ordering::Relaxed);
-        }
-        io::Result::Ok(())
+        receive_counted(stream.compat(), total, &got).await
     };
     let outcome = tokio::time::timeout(limit, read).await;
     let elapsed = started.elapsed();
@@ -163,4 +124,35 @@ pub(crate) async fn yamux(
         elapsed,
         "yamux",
     )
+}
+
+/// Writes `total` bytes in `WRITE`-byte writes, then shuts the stream down:
+/// the sender of both baselines.
+async fn send_pattern(mut out: impl AsyncWrite + Unpin, total: u64) -> io::Result<()> {
+    let buf = vec![7u8; WRITE];
+    let mut left = total;
+    while left > 0 {
+        let n = left.min(WRITE as u64) as usize;
+        out.write_all(&buf[..n]).await?;
+        left -= n as u64;
+    }
+    out.shutdown().await
+}
+
+/// Reads until `total` bytes arrived or the stream ends, counting them in
+/// `got` (so a timed-out transfer still says how far it came).
+async fn receive_counted(
+    mut input: impl AsyncRead + Unpin,
+    total: u64,
+    got: &AtomicU64,
+) -> io::Result<()> {
+    let mut buf = vec![0u8; READ];
+    while got.load(Ordering::Relaxed) < total {
+        let n = input.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        got.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    Ok(())
 }
