@@ -31,23 +31,32 @@ async fn peers_that_stop_reading_are_released() {
     };
     let mut stalled = Vec::new();
     for _ in 0..STALLED {
-        let mut peer = RawPeer::handshake(server.addr, &hello, Duration::from_secs(5))
+        let peer = RawPeer::handshake(server.addr, &hello, Duration::from_secs(5))
             .await
             .expect("handshake");
+        stalled.push(peer); // Kept open, never read.
+    }
+    // A connection is live (counted) once the server has seen its HELLO;
+    // it is listed by `peers()` once its endpoint has started, a moment
+    // later, so wait for the list, not for the count.
+    let counted = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut peers = server.server.peers();
+    while peers.len() < STALLED && tokio::time::Instant::now() < counted {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        peers = server.server.peers();
+    }
+    assert_eq!(server.server.connection_count(), STALLED);
+    // Only now do they ask for big replies, so no write stalls (and no
+    // release starts) before all of them are live, however slow the
+    // handshakes were.
+    for peer in &mut stalled {
         for call in 1..=4u64 {
             let headers = wire::call_headers(BIG_ROUTE, call);
             peer.send(&wire::open(call, PRIORITY_NORMAL, Some(0), &headers, b""))
                 .await
                 .expect("call");
         }
-        stalled.push(peer); // Kept open, never read.
     }
-    // A connection is live (counted) once the server has seen its HELLO.
-    let counted = tokio::time::Instant::now() + Duration::from_secs(5);
-    while server.server.connection_count() < STALLED && tokio::time::Instant::now() < counted {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let peers = server.server.peers();
     assert_eq!(peers.len(), STALLED);
     let left = server.connections_down_to(0, Duration::from_secs(20)).await;
     assert_eq!(left, 0, "F2: {left} stalled connections still counted");
