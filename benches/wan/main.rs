@@ -25,7 +25,8 @@
 //! Prints a table and writes the figures as JSON to `target/bench/wan.json`.
 //! Run with `cargo xtask bench --bench wan` (or `cargo bench --bench wan
 //! --features pipe`); `-- --quick` shrinks every size by 8, `-- --rtt 56`
-//! runs one RTT only. See `docs/wan.md`.
+//! runs one RTT only, `-- --timeline` prints the single Netcore transfer's
+//! progress and windows every 10 ms (to stderr). See `docs/wan.md`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod baselines;
@@ -55,11 +56,12 @@ const NOTSENT_LOWAT: u32 = 128 * 1024;
 /// The default time limit of each transfer.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The command line: `--quick`, `--rtt MS`, `--timeout SECS`.
+/// The command line: `--quick`, `--rtt MS`, `--timeout SECS`, `--timeline`.
 struct Options {
     scale: u64,
     rtts: Vec<u64>,
     timeout: Duration,
+    timeline: bool,
 }
 
 impl Options {
@@ -88,6 +90,7 @@ impl Options {
             },
             rtts: value("--rtt")?.map_or_else(|| RTTS_MS.to_vec(), |rtt| vec![rtt]),
             timeout: value("--timeout")?.map_or(DEFAULT_TIMEOUT, Duration::from_secs),
+            timeline: args.iter().any(|arg| arg == "--timeline"),
         })
     }
 }
@@ -193,7 +196,8 @@ struct AtRtt {
     netcore_eight: pipes::Concurrent,
 }
 
-async fn measure(rtt_ms: u64, one: u64, each: u64, limit: Duration) -> io::Result<AtRtt> {
+async fn measure(rtt_ms: u64, one: u64, each: u64, options: &Options) -> io::Result<AtRtt> {
+    let limit = options.timeout;
     let rtt = Duration::from_millis(rtt_ms);
     let proxy = DelayProxy::start(rtt)?;
     let progress = |what: &str, throughput: Throughput| {
@@ -204,7 +208,7 @@ async fn measure(rtt_ms: u64, one: u64, each: u64, limit: Duration) -> io::Resul
     progress("raw TCP", raw_one);
     let yamux_one = baselines::yamux(&proxy, one, limit).await?;
     progress("yamux", yamux_one);
-    let netcore_one = pipes::single(&proxy, one, limit).await?;
+    let netcore_one = pipes::single(&proxy, one, limit, options.timeline).await?;
     progress("netcore", netcore_one.throughput);
     let raw_eight = baselines::raw_tcp(&proxy, CONCURRENT as u64 * each, limit).await?;
     progress("raw TCP (8 × size)", raw_eight);
@@ -248,7 +252,7 @@ async fn run(options: Options) -> io::Result<()> {
     let mut results = Vec::new();
     for &rtt_ms in &options.rtts {
         eprintln!("measuring at {rtt_ms} ms RTT…");
-        results.push(measure(rtt_ms, one, each, options.timeout).await?);
+        results.push(measure(rtt_ms, one, each, &options).await?);
     }
 
     println!();

@@ -25,6 +25,9 @@ pub(crate) const IDLE_SAMPLES: usize = 10;
 /// The most round trips kept while the bulk runs.
 const MAX_SAMPLES: usize = 10_000;
 
+/// How often `--timeline` prints the single transfer's progress.
+const TIMELINE_STEP: Duration = Duration::from_millis(10);
+
 /// How long the two pipes may take to exchange HELLO.
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(30);
 
@@ -60,7 +63,14 @@ pub(crate) struct Single {
 
 /// One message of `total` bytes; timed from `send` until the receiver has
 /// read every byte.
-pub(crate) async fn single(proxy: &DelayProxy, total: u64, limit: Duration) -> io::Result<Single> {
+/// With `timeline`, prints the progress and both sides' windows every
+/// [`TIMELINE_STEP`] meanwhile.
+pub(crate) async fn single(
+    proxy: &DelayProxy,
+    total: u64,
+    limit: Duration,
+    timeline: bool,
+) -> io::Result<Single> {
     let (a, b) = pipe_pair(proxy).await?;
     let body = Bytes::from(vec![7u8; total as usize]);
     let got = AtomicU64::new(0);
@@ -70,7 +80,19 @@ pub(crate) async fn single(proxy: &DelayProxy, total: u64, limit: Duration) -> i
         let incoming = b.accept().await.map_err(io::Error::other)?;
         drain(incoming, &got).await
     };
-    let outcome = tokio::time::timeout(limit, receive).await;
+    let timeline = async {
+        if !timeline {
+            return futures::future::pending().await;
+        }
+        loop {
+            print_progress(started, got.load(Ordering::Relaxed), &a.stats(), &b.stats());
+            tokio::time::sleep(TIMELINE_STEP).await;
+        }
+    };
+    let outcome = tokio::select! {
+        outcome = tokio::time::timeout(limit, receive) => outcome,
+        () = timeline => unreachable!(),
+    };
     let elapsed = started.elapsed();
     let (sender, receiver) = (a.stats(), b.stats());
     let throughput = Throughput::of(
@@ -93,6 +115,23 @@ pub(crate) async fn single(proxy: &DelayProxy, total: u64, limit: Duration) -> i
         sender,
         receiver,
     })
+}
+
+/// One `--timeline` line: time since the send, bytes read, the receiver's
+/// windows and the sender's credit, in MiB.
+fn print_progress(started: Instant, got: u64, sender: &PipeStats, receiver: &PipeStats) {
+    let mib = |bytes: u64| bytes as f64 / (1 << 20) as f64;
+    let opt =
+        |bytes: Option<u64>| bytes.map_or_else(|| "-".to_owned(), |b| format!("{:.1}", mib(b)));
+    eprintln!(
+        "  {:7.1} ms  read {:7.1}  message window {:5.1}  connection window {:>5}  sender's credit {:>5}  rtt {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3,
+        mib(got),
+        mib(receiver.flow.recv_message_window),
+        opt(receiver.flow.recv_window),
+        opt(sender.flow.send_credit),
+        receiver.rtt.map_or(0.0, |rtt| rtt.as_secs_f64() * 1e3),
+    );
 }
 
 /// Eight (`count`) concurrent transfers on one pipe, and the small HIGH
