@@ -25,8 +25,8 @@
 //! Prints a table and writes the figures as JSON to `target/bench/wan.json`.
 //! Run with `cargo xtask bench --bench wan` (or `cargo bench --bench wan
 //! --features pipe`); `-- --quick` shrinks every size by 8, `-- --rtt 56`
-//! runs one RTT only, `-- --timeline` prints the single Netcore transfer's
-//! progress and windows every 10 ms (to stderr). See `docs/wan.md`.
+//! runs one RTT only, `-- --timeline` prints the Netcore transfers' progress
+//! (and the single one's windows) every 10 ms, to stderr. See `docs/wan.md`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod baselines;
@@ -212,7 +212,8 @@ async fn measure(rtt_ms: u64, one: u64, each: u64, options: &Options) -> io::Res
     progress("netcore", netcore_one.throughput);
     let raw_eight = baselines::raw_tcp(&proxy, CONCURRENT as u64 * each, limit).await?;
     progress("raw TCP (8 × size)", raw_eight);
-    let netcore_eight = pipes::concurrent(&proxy, CONCURRENT, each, limit).await?;
+    let netcore_eight =
+        pipes::concurrent(&proxy, CONCURRENT, each, limit, options.timeline).await?;
     progress("netcore, 8 concurrent", netcore_eight.throughput);
     Ok(AtRtt {
         rtt,

@@ -25,6 +25,9 @@ pub(crate) const IDLE_SAMPLES: usize = 10;
 /// The most round trips kept while the bulk runs.
 const MAX_SAMPLES: usize = 10_000;
 
+/// A mebibyte, for printing.
+const MIB: f64 = (1 << 20) as f64;
+
 /// How often `--timeline` prints the single transfer's progress.
 const TIMELINE_STEP: Duration = Duration::from_millis(10);
 
@@ -44,12 +47,16 @@ async fn pipe_pair(proxy: &DelayProxy) -> io::Result<(Pipe, Pipe)> {
     Ok((a, b))
 }
 
-/// Reads an incoming message's body to the end, counting into `got`.
-async fn drain(incoming: Incoming, got: &AtomicU64) -> io::Result<()> {
+/// Reads an incoming message's body to the end, counting into `got` (and
+/// into `mine`, the message's own count, if given).
+async fn drain(incoming: Incoming, got: &AtomicU64, mine: Option<&AtomicU64>) -> io::Result<()> {
     let mut body = incoming.body;
     while let Some(chunk) = body.next().await {
         let n = chunk.map_err(io::Error::other)?.len() as u64;
         got.fetch_add(n, Ordering::Relaxed);
+        if let Some(mine) = mine {
+            mine.fetch_add(n, Ordering::Relaxed);
+        }
     }
     Ok(())
 }
@@ -78,7 +85,7 @@ pub(crate) async fn single(
     let handle = a.send(Message::new(body)).map_err(io::Error::other)?;
     let receive = async {
         let incoming = b.accept().await.map_err(io::Error::other)?;
-        drain(incoming, &got).await
+        drain(incoming, &got, None).await
     };
     let timeline = async {
         if !timeline {
@@ -120,7 +127,7 @@ pub(crate) async fn single(
 /// One `--timeline` line: time since the send, bytes read, the receiver's
 /// windows and the sender's credit, in MiB.
 fn print_progress(started: Instant, got: u64, sender: &PipeStats, receiver: &PipeStats) {
-    let mib = |bytes: u64| bytes as f64 / (1 << 20) as f64;
+    let mib = |bytes: u64| bytes as f64 / MIB;
     let opt =
         |bytes: Option<u64>| bytes.map_or_else(|| "-".to_owned(), |b| format!("{:.1}", mib(b)));
     eprintln!(
@@ -149,26 +156,40 @@ pub(crate) struct Concurrent {
 /// `count` messages of `each` bytes sent at once on one pipe; timed until
 /// the receiver has read them all. Meanwhile a 64-byte `Priority::HIGH`
 /// message goes back and forth (the peer echoes it at HIGH), one at a time.
+///
+/// With `timeline`, prints each message's progress every [`TIMELINE_STEP`].
 pub(crate) async fn concurrent(
     proxy: &DelayProxy,
     count: usize,
     each: u64,
     limit: Duration,
+    timeline: bool,
 ) -> io::Result<Concurrent> {
     let (a, b) = pipe_pair(proxy).await?;
     let b = Arc::new(b);
     let got = Arc::new(AtomicU64::new(0));
+    let each_got: Arc<Vec<AtomicU64>> = Arc::new((0..count).map(|_| AtomicU64::new(0)).collect());
     let completed = Arc::new(AtomicUsize::new(0));
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Instant>();
     let peer = {
-        let (b, got, completed) = (b.clone(), got.clone(), completed.clone());
+        let (b, got, completed, each_got) =
+            (b.clone(), got.clone(), completed.clone(), each_got.clone());
         tokio::spawn(async move {
             while let Ok(incoming) = b.accept().await {
                 if incoming.headers.get_str("kind") == Some("bulk") {
-                    let (got, completed, done_tx) =
-                        (got.clone(), completed.clone(), done_tx.clone());
+                    let (got, completed, done_tx, each_got) = (
+                        got.clone(),
+                        completed.clone(),
+                        done_tx.clone(),
+                        each_got.clone(),
+                    );
+                    let index = incoming
+                        .headers
+                        .get_str("n")
+                        .and_then(|n| n.parse::<usize>().ok());
                     tokio::spawn(async move {
-                        if drain(incoming, &got).await.is_ok() {
+                        let mine = index.and_then(|index| each_got.get(index));
+                        if drain(incoming, &got, mine).await.is_ok() {
                             let _ = done_tx.send(Instant::now());
                             completed.fetch_add(1, Ordering::Relaxed);
                         }
@@ -197,12 +218,30 @@ pub(crate) async fn concurrent(
     let started = Instant::now();
     let deadline = tokio::time::Instant::from_std(started + limit);
     let mut handles = Vec::new();
-    for _ in 0..count {
+    for index in 0..count {
         let message = Message::new(body.clone())
             .header("kind", "bulk")
+            .and_then(|message| message.header("n", index.to_string()))
             .map_err(io::Error::other)?;
         handles.push(a.send(message).map_err(io::Error::other)?);
     }
+    let printer = timeline.then(|| {
+        let (each_got, completed) = (each_got.clone(), completed.clone());
+        tokio::spawn(async move {
+            while completed.load(Ordering::Relaxed) < count {
+                let mib: Vec<String> = each_got
+                    .iter()
+                    .map(|got| format!("{:5.1}", got.load(Ordering::Relaxed) as f64 / MIB))
+                    .collect();
+                eprintln!(
+                    "  {:7.1} ms  read per message (MiB) {}",
+                    started.elapsed().as_secs_f64() * 1e3,
+                    mib.join(" ")
+                );
+                tokio::time::sleep(TIMELINE_STEP).await;
+            }
+        })
+    });
     let mut under_bulk = Vec::new();
     while completed.load(Ordering::Relaxed) < count && under_bulk.len() < MAX_SAMPLES {
         match tokio::time::timeout_at(deadline, round_trip(&a)).await {
@@ -219,6 +258,9 @@ pub(crate) async fn concurrent(
     let delivered = got.load(Ordering::Relaxed);
     let finished = completed.load(Ordering::Relaxed);
     peer.abort();
+    if let Some(printer) = printer {
+        printer.abort();
+    }
     a.abort();
     b.abort();
     drop(handles);

@@ -54,7 +54,7 @@
 //!
 //! | what | bound | past it |
 //! |---|---|---|
-//! | body bytes in flight to us | per message `message_window` (512 KiB), per connection `connection_window` (4 MiB), growing towards the bandwidth-delay product (see below) to `max_window` (64 MiB) and `max_connection_window` (128 MiB); connection growth taken from a [`core::WindowBudget`] shared by clones of one config (512 MiB) | the peer breaks flow control: GOAWAY `FLOW_CONTROL` |
+//! | body bytes in flight to us | per message `message_window` (512 KiB), per connection `connection_window` (4 MiB), growing towards the bandwidth-delay product (see below) to `max_window` (128 MiB) and `max_connection_window` (256 MiB); connection growth taken from a [`core::WindowBudget`] shared by clones of one config (512 MiB) | the peer breaks flow control: GOAWAY `FLOW_CONTROL` |
 //! | header bytes of open incoming messages | `header_budget` (1 MiB) | that OPEN is refused (CANCEL `REFUSED`), the connection goes on |
 //! | one message's size | `limits.max_message_size` (4 GiB) | that message fails at the sender (or, if sent anyway, at the receiver: [`ReceiveError::TooLarge`]) |
 //! | messages ready and not taken by the application | `accept_backlog` (1024) | the pipe stops reading: the transport pushes back |
@@ -81,10 +81,15 @@
 //! delivered: to twice the burst rate × the round trip (a window too small
 //! makes the sender send bursts at the path's own rate), or at least
 //! twofold. A transfer limited by its window reaches about twice the
-//! bandwidth-delay product within two or three round trips, one limited by
-//! the path settles at 2–4 × it, one limited by a slow reader does not grow
-//! (and a reader that stops still stops the sender). A connection
-//! window that saw no data for a keepalive interval shrinks back. The rule
+//! bandwidth-delay product within one or two round trips; one limited by
+//! the path settles at 2–3 × it (a connection window opened further by
+//! bursts shrinks back, so bulk does not queue in the path ahead of new
+//! messages); one limited by a slow reader does not grow (and a reader that
+//! stops still stops the sender). A connection window that saw no data for
+//! a keepalive interval shrinks back. Senders keep the last bit of the
+//! connection credit (an eighth of the peer's initial window, at most two
+//! chunks) for messages of [`Priority::HIGH`](protocol::Priority::HIGH) and
+//! above, so a small urgent one never waits behind bulk for CREDIT. The rule
 //! and its limits are in `docs/wire-format.md` §2.6; through a 56 ms round
 //! trip at 100 MB/s (the `DelayLine` model, `tests/long_fat_path.rs`) a
 //! 64 MiB transfer reaches the line rate within a few round trips, where the

@@ -7,38 +7,56 @@
 //! the sender may have up to the window in flight, less a quarter. For the
 //! link to stay busy the window must hold what the path carries in one round
 //! trip (the bandwidth-delay product, BDP) plus that quarter: the receiver
-//! measures it. Over each stretch of at least one round trip (the RTT the
+//! measures it. A **stretch** lasts at least one round trip (the RTT the
 //! PING/PONG exchange measures, from the first round trip of the
-//! connection), the bytes the application consumed give the delivery rate.
-//! **When at least half a window is delivered per round trip, the window
-//! grows**: it doubles (to at most four round trips' worth of what the
-//! stretch delivered), or, if deliveries came in bursts faster than that,
-//! opens at once to **twice the burst rate × the RTT** — bursts at the
-//! path's own rate, spaced out by a window that is too small, reveal the
-//! path's bandwidth, so the window jumps to about 2 × BDP (at most 16-fold
-//! per stretch). The rate is sampled every eighth of a window. Always up to
-//! `max_window`, and for the connection window as far as its
-//! [`WindowBudget`](super::WindowBudget) allows; the connection window is
-//! also kept at least as large as any message's. "A window" in the test is
-//! the one of the stretch before: the bytes of a stretch were granted a
-//! round trip earlier, so a window that just grew is judged by what the one
-//! before it let through.
+//! connection) and a quarter of the window, or one whole window, whichever
+//! comes first; the bytes the application consumed in it give the delivery
+//! per round trip, and the rate is also sampled every eighth of a window.
+//! At the end of each stretch:
 //!
-//! - A transfer limited by its window reaches 2 × BDP within two or three
+//! - **The window may be the limit** (half the window of the stretch before,
+//!   whose credit these bytes used, came through per round trip): it grows
+//!   to the larger of twice itself (at most two round trips' worth of the
+//!   stretch) and **twice the burst rate × the RTT**, at most 64-fold.
+//!   Bursts at the path's own rate, spaced out by a window that is too
+//!   small, reveal the path's bandwidth, so the window jumps to about
+//!   2 × BDP.
+//! - **The path or the reader is the limit**: after a *continuous* stretch
+//!   (no wait of a round trip between two reads), what it delivered per
+//!   round trip is the path's BDP. A window that shrinks (the connection's)
+//!   more than three times that was opened too far (by bursts read out of a
+//!   buffer faster than the path carries, typically on short paths) and
+//!   only queues bulk in the path ahead of every new message: it shrinks to
+//!   twice the BDP, and from then on bursts open it no further than that
+//!   (doubling still does, for a path that got faster). Message windows do
+//!   not shrink: a message's delivery is its share of the connection, and
+//!   shrinking by it would starve the messages already behind; they are
+//!   kept within the connection's window when it shrinks.
+//!
+//! Always up to `max_window`, and for the connection window as far as its
+//! [`WindowBudget`](super::WindowBudget) allows; the connection window is
+//! also kept at least as large as any message's (up to twice the path's
+//! BDP once known). The first stretch starts with the first bytes read and
+//! counts them, so a first window that arrives whole in one burst is judged
+//! at once.
+//!
+//! - A transfer limited by its window reaches 2 × BDP within one or two
 //!   round trips (a 56 ms path at 500 MB/s: from 512 KiB to 56 MB), or
 //!   doubles each round trip where its deliveries are not bursty.
-//! - A transfer limited by the path delivers one BDP per round trip: the
-//!   window ends between 2 and 4 × BDP.
+//! - A transfer limited by the path settles at 2–3 × BDP: the sender keeps
+//!   1.5–3 BDP in flight, so at most two round trips' worth queue ahead of
+//!   a new message.
 //! - A slow reader consumes little per round trip: its window does not grow,
 //!   and it still stops the sender (credit goes back only as it reads).
 //! - On loopback the RTT is tens of microseconds: the BDP is far below the
 //!   initial windows, which therefore never grow (small windows keep a small
 //!   message's latency low under bulk).
 //!
-//! A whole window consumed in under a round trip ends a stretch at once
-//! (the window is the limit; waiting for the round trip would waste it).
+//! A stretch that lasted a round trip but carried less than a quarter of the
+//! window goes on: ending it on the first chunk of the next burst would
+//! judge the window by that chunk (and not grow it for another round trip).
 //! Samples shorter than 10 µs are not timed (bytes read out of a buffer,
-//! not the path's rate), and the jump is bounded (16-fold, `max_window`,
+//! not the path's rate), and the jump is bounded (64-fold, `max_window`,
 //! the budget), so a burst of reads cannot blow a window up unbounded; on
 //! loopback the RTT that multiplies the rate is tens of microseconds.
 
@@ -49,20 +67,26 @@ use super::window_budget::Reservation;
 /// Credit goes back once `1 / CREDIT_FRACTION` of the window was consumed.
 const CREDIT_FRACTION: u64 = 4;
 
-/// The window grows when at least `1 / DRAINED_FRACTION` of it is
-/// delivered per round trip.
-const DRAINED_FRACTION: u64 = 2;
+/// The window may be the limit (and grows) when at least `1 /
+/// LIMITED_FRACTION` of it is delivered per round trip. A sender held back
+/// by the window delivers three quarters of it to all of it per round trip
+/// (credit goes back every quarter), less what the round trip of CREDIT
+/// and the sender's credit reserve for urgent messages take: measured
+/// with three quarters, windows stuck just above the BDP.
+const LIMITED_FRACTION: u64 = 2;
 
-/// A window never grows past this many round trips' worth of delivery by
-/// the rate over a whole stretch...
-const MAX_ROUND_TRIPS: u64 = 4;
-
-/// ...nor past this many round trips' worth of the fastest delivery over an
-/// eighth of a window (a burst at the path's rate: its bandwidth)...
+/// A window grows to this many round trips' worth of delivery: by the rate
+/// over the whole stretch, or by the fastest delivery over an eighth of a
+/// window (a burst at the path's rate: its bandwidth)...
 const TARGET_ROUND_TRIPS: u64 = 2;
 
+/// A window more than this many round trips' worth of what a continuous
+/// stretch delivered only queues bytes in the path ahead of new messages:
+/// it shrinks back to [`TARGET_ROUND_TRIPS`]' worth.
+const OVERSIZED_ROUND_TRIPS: u64 = 3;
+
 /// ...nor more than this many times over in one stretch.
-const MAX_GROWTH: u64 = 16;
+const MAX_GROWTH: u64 = 64;
 
 /// The delivery rate is sampled this many times per window.
 const SAMPLES_PER_WINDOW: u64 = 8;
@@ -78,6 +102,12 @@ pub(crate) struct Growth {
     pub(crate) rtt: Option<Duration>,
     /// Largest the window may become.
     pub(crate) max_window: u64,
+    /// Whether a window too large for the path shrinks (the connection's:
+    /// what it holds is what the path queues). Message windows do not:
+    /// each one's delivery is its share of the connection, not the path's
+    /// rate, and shrinking by it would starve the ones already behind; they
+    /// are kept within the connection's window instead.
+    pub(crate) shrinks: bool,
 }
 
 /// One receive window: a message's or the connection's.
@@ -104,6 +134,17 @@ pub(crate) struct RecvWindow {
     last_sample: Option<(Instant, u64)>,
     /// The fastest delivery between two samples in this stretch, bytes/s.
     peak_rate: u64,
+    /// When bytes were last consumed, and the longest wait between two
+    /// consumptions in this stretch: a stretch without a wait of a round
+    /// trip is continuous (neither side paused).
+    last_consumed_at: Option<Instant>,
+    longest_pause: Duration,
+    /// What the path delivered per round trip in the last continuous
+    /// stretch the window did not limit (windows that shrink only): its
+    /// bandwidth-delay product, once known. Bursts no longer open the
+    /// window past twice it (doubling still does, for a path that got
+    /// faster).
+    path_per_round_trip: Option<u64>,
     /// Where growth beyond `initial` is taken from (the connection's
     /// window); `None`: only `max_window` bounds it.
     reservation: Option<Reservation>,
@@ -128,6 +169,9 @@ impl RecvWindow {
             granted_under: window,
             last_sample: None,
             peak_rate: 0,
+            last_consumed_at: None,
+            longest_pause: Duration::ZERO,
+            path_per_round_trip: None,
             reservation: None,
         }
     }
@@ -200,6 +244,9 @@ impl RecvWindow {
     ) -> Option<u64> {
         let before = self.consumed;
         self.consumed = (self.consumed + n).min(self.received);
+        if let Some(at) = self.last_consumed_at.replace(now) {
+            self.longest_pause = self.longest_pause.max(now.saturating_duration_since(at));
+        }
         self.sample_rate(now);
         self.measure(now, before, growth);
         let left = self.limit.saturating_sub(self.consumed);
@@ -236,7 +283,12 @@ impl RecvWindow {
         };
         let elapsed = now.saturating_duration_since(since);
         let delivered = self.consumed - consumed_then;
-        if elapsed < rtt && delivered < self.window {
+        // A stretch lasts a round trip and carries at least a quarter of
+        // the window (the bytes that make credit go back), so it does not
+        // end on the first chunk of a burst and judge the window by it; a
+        // whole window ends it at once.
+        let long_enough = elapsed >= rtt && delivered >= self.window / CREDIT_FRACTION;
+        if !long_enough && delivered < self.window {
             return;
         }
         self.stretch = Some((now, self.consumed));
@@ -249,21 +301,34 @@ impl RecvWindow {
         };
         let granted_under = std::mem::replace(&mut self.granted_under, self.window);
         let peak_rate = std::mem::take(&mut self.peak_rate);
-        if per_round_trip.saturating_mul(DRAINED_FRACTION) < granted_under {
+        let longest_pause = std::mem::take(&mut self.longest_pause);
+        let target = per_round_trip.saturating_mul(TARGET_ROUND_TRIPS);
+        let limited = per_round_trip.saturating_mul(LIMITED_FRACTION) >= granted_under;
+        if !limited {
+            // The path or the reader is the limit. A window far above what
+            // a continuous stretch (no pause of the reader or the sender)
+            // delivered per round trip, such as one opened by bursts read
+            // faster than the path carries, queues that much more ahead of
+            // every new message: it shrinks (credit granted stays granted).
+            let continuous = longest_pause < rtt;
+            if growth.shrinks && continuous {
+                self.path_per_round_trip = Some(per_round_trip);
+                if self.window > per_round_trip.saturating_mul(OVERSIZED_ROUND_TRIPS) {
+                    self.clamp_to(target);
+                }
+            }
             return;
         }
-        // The reader keeps up: double, to at most four round trips' worth
-        // of this stretch; or, if bursts came faster (the window, not the
-        // path, spaces them out), to two round trips at the burst rate.
-        let doubled = self
-            .window
-            .saturating_mul(2)
-            .min(per_round_trip.saturating_mul(MAX_ROUND_TRIPS));
+        // The window is the limit: double, to at most two round trips'
+        // worth of this stretch; or, if bursts came faster (the window, not
+        // the path, spaces them out), to two round trips at the burst rate.
+        let doubled = self.window.saturating_mul(2).min(target);
         let scaled = u128::from(peak_rate) * rtt.as_nanos() / 1_000_000_000;
         let by_bandwidth = u64::try_from(scaled)
             .unwrap_or(u64::MAX)
             .saturating_mul(TARGET_ROUND_TRIPS)
-            .min(self.window.saturating_mul(MAX_GROWTH));
+            .min(self.window.saturating_mul(MAX_GROWTH))
+            .min(self.path_ceiling());
         let grown = doubled.max(by_bandwidth);
         self.grow_to(grown, growth.max_window);
     }
@@ -277,6 +342,26 @@ impl RecvWindow {
             grown = grown.min(self.initial + held);
         }
         self.window = self.window.max(grown);
+    }
+
+    /// The most bursts may open the window to: twice the path's
+    /// bandwidth-delay product once it is known, else no bound.
+    pub(crate) fn path_ceiling(&self) -> u64 {
+        self.path_per_round_trip.map_or(u64::MAX, |per_round_trip| {
+            per_round_trip
+                .saturating_mul(TARGET_ROUND_TRIPS)
+                .max(self.initial)
+        })
+    }
+
+    /// Shrinks the window to `size` (at least its initial size) if it is
+    /// larger; credit already granted stays granted.
+    pub(crate) fn clamp_to(&mut self, size: u64) {
+        let size = size.max(self.initial);
+        if self.window > size {
+            self.window = size;
+            self.release_unneeded();
+        }
     }
 
     /// Times the delivery since the previous raise: a sample of the rate the
@@ -305,6 +390,8 @@ impl RecvWindow {
     pub(crate) fn reset(&mut self) {
         self.window = self.initial.min(self.window);
         self.stretch = None;
+        self.longest_pause = Duration::ZERO;
+        self.path_per_round_trip = None;
         self.release_unneeded();
     }
 }
@@ -316,7 +403,11 @@ mod tests {
     const MS: Duration = Duration::from_millis(1);
 
     fn growth(rtt: Option<Duration>, max_window: u64) -> Growth {
-        Growth { rtt, max_window }
+        Growth {
+            rtt,
+            max_window,
+            shrinks: true,
+        }
     }
 
     #[test]
@@ -405,7 +496,7 @@ mod tests {
             sizes[0],
             8000 * MAX_GROWTH,
             "the first window, arriving whole in one burst, ends the first \
-             stretch at once and opens the window, at most 16× in one stretch"
+             stretch at once and opens the window, at most 64× in one stretch"
         );
         assert!(
             sizes[1] >= 1_000_000,
@@ -438,6 +529,56 @@ mod tests {
             "BDP = 10 000, got {}",
             window.window
         );
+    }
+
+    /// Feeds a path that carries 1000 bytes per millisecond for `ms`
+    /// milliseconds from `now`, whatever the window allows.
+    fn path_limited(window: &mut RecvWindow, now: &mut Instant, ms: u32, g: Growth) {
+        for _ in 0..ms {
+            let n = window.credit().min(1000);
+            window.receive(n).expect("within limit");
+            window.consume(n, *now, g, None);
+            *now += MS;
+        }
+    }
+
+    #[test]
+    fn a_window_opened_too_far_shrinks_to_twice_what_the_path_carries() {
+        // BDP 10 000; bursts read out of a buffer opened the window to 20 ×.
+        let rtt = 10 * MS;
+        let g = growth(Some(rtt), 1 << 30);
+        let mut window = RecvWindow::new(1000);
+        window.grow_to(200_000, 1 << 30);
+        let mut now = Instant::now();
+        path_limited(&mut window, &mut now, 500, g);
+        assert!(
+            (10_000..=20_000).contains(&window.window),
+            "BDP = 10 000, got {}",
+            window.window
+        );
+        assert_eq!(window.path_ceiling(), 20_000, "twice the path's BDP");
+        // Bursts no longer open it past that; a quiet connection forgets it.
+        window.reset();
+        assert_eq!(window.path_ceiling(), u64::MAX);
+    }
+
+    #[test]
+    fn a_window_that_does_not_shrink_keeps_its_size() {
+        // A message's window: its delivery is its share of the connection.
+        let rtt = 10 * MS;
+        let g = Growth {
+            shrinks: false,
+            ..growth(Some(rtt), 1 << 30)
+        };
+        let mut window = RecvWindow::new(1000);
+        window.grow_to(200_000, 1 << 30);
+        let mut now = Instant::now();
+        path_limited(&mut window, &mut now, 500, g);
+        assert_eq!(window.window, 200_000);
+        window.clamp_to(30_000);
+        assert_eq!(window.window, 30_000, "kept within the connection's");
+        window.clamp_to(10);
+        assert_eq!(window.window, 1000, "never below its initial size");
     }
 
     #[test]

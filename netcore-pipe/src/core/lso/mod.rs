@@ -59,6 +59,11 @@ use lifecycle::Phase;
 use recv::IncomingState;
 use send::{Budget, SendSide};
 
+/// Connection credit kept for messages of `Priority::HIGH` and above: an
+/// eighth of the peer's initial connection window, at most two chunks.
+const CREDIT_RESERVE_FRACTION: u64 = 8;
+const CREDIT_RESERVE_CHUNKS: u64 = 2;
+
 /// A HELLO `connection_window` of `u32::MAX` means "no connection-level flow
 /// control" (used on lossy links, where lost bytes would make it drift).
 const UNLIMITED_WINDOW: u32 = u32::MAX;
@@ -387,12 +392,15 @@ impl Connection {
             }
             let peer = self.peer.as_ref()?;
             let max_payload = peer.limits.frame_payload_limit() as usize;
+            let chunk = self
+                .config
+                .chunk_size
+                .clamp(1, max_payload - netcore_protocol::Data::PREFIX_LEN);
             let budget = Budget {
-                chunk: self
-                    .config
-                    .chunk_size
-                    .clamp(1, max_payload - netcore_protocol::Data::PREFIX_LEN),
+                chunk,
                 max_payload,
+                reserve: (u64::from(peer.connection_window) / CREDIT_RESERVE_FRACTION)
+                    .min(chunk as u64 * CREDIT_RESERVE_CHUNKS),
                 connection: self
                     .send_limit
                     .map_or(u64::MAX, |limit| limit.saturating_sub(self.send_total)),

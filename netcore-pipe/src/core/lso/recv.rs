@@ -48,6 +48,7 @@ impl Connection {
         let growth = Growth {
             rtt: self.keepalive.rtt(),
             max_window: self.config.max_window,
+            shrinks: false,
         };
         let Some(state) = self.incoming.get_mut(&id) else {
             return;
@@ -56,12 +57,16 @@ impl Connection {
         let raised = state.window.consume(n, now, growth, state.total_len);
         let message_window = state.window.window;
         let complete = state.complete;
-        // The connection window is never the narrower one for a single
-        // transfer: it holds at least any message's window.
+        // The connection window is not the narrower one for a single
+        // transfer: it holds at least any message's window, up to twice
+        // what the path carries per round trip once that is known (a
+        // message's window may open past it on bursts; the connection's
+        // bounds what queues in the path).
         if let Some(window) = &mut self.recv_window
             && window.window < message_window
         {
-            window.grow_to(message_window, self.config.max_connection_window);
+            let size = message_window.min(window.path_ceiling());
+            window.grow_to(size, self.config.max_connection_window);
         }
         if complete && state.window.unconsumed() == 0 {
             self.forget_incoming(id);
@@ -76,10 +81,21 @@ impl Connection {
         let growth = Growth {
             rtt: self.keepalive.rtt(),
             max_window: self.config.max_connection_window,
+            shrinks: true,
         };
-        if let Some(window) = &mut self.recv_window
-            && let Some(limit) = window.consume(n, now, growth, None)
-        {
+        let Some(window) = &mut self.recv_window else {
+            return;
+        };
+        let before = window.window;
+        let raised = window.consume(n, now, growth, None);
+        if window.window < before {
+            // Too large for the path: no message needs more than the
+            // connection can have in flight.
+            for state in self.incoming.values_mut() {
+                state.window.clamp_to(window.window);
+            }
+        }
+        if let Some(limit) = raised {
             self.queue_credit(0, limit);
         }
     }

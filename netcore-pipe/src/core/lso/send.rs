@@ -107,6 +107,11 @@ pub(crate) struct Budget {
     pub(crate) max_payload: usize,
     /// Connection-level body bytes still allowed (u64::MAX: unlimited).
     pub(crate) connection: u64,
+    /// The part of `connection` only messages of [`Priority::HIGH`] and
+    /// above may use: bulk below them cannot take the last of the
+    /// connection's credit, so a small urgent message never waits a round
+    /// trip for CREDIT behind it.
+    pub(crate) reserve: u64,
     /// More messages may be opened at the peer.
     pub(crate) can_open: bool,
 }
@@ -246,6 +251,14 @@ impl SendSide {
         let quantum = budget.chunk.max(1);
         let priorities: Vec<Reverse<Priority>> = self.tiers.keys().copied().collect();
         for priority in priorities {
+            let budget = &if priority.0 >= Priority::HIGH {
+                *budget
+            } else {
+                Budget {
+                    connection: budget.connection.saturating_sub(budget.reserve),
+                    ..*budget
+                }
+            };
             let Some(rounds) = self.tiers.get(&priority).map(VecDeque::len) else {
                 continue;
             };

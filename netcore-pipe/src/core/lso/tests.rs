@@ -312,11 +312,22 @@ fn a_receiver_that_never_reads_stops_the_sender() {
         .collect();
     wire.run();
     let sent: usize = wire.a_sent_body.iter().map(|(_, n)| n).sum();
+    let reserve = (connection_window as usize / 8).min(2 * config_chunk());
+    assert_eq!(
+        sent,
+        connection_window as usize - reserve,
+        "all messages below HIGH stop at the connection window, less the \
+         credit kept for HIGH ones"
+    );
+    // A HIGH message may use that reserve, and nothing more.
+    let urgent = wire.send(Priority::HIGH, pattern(1 << 20, 41));
+    wire.run();
+    let sent: usize = wire.a_sent_body.iter().map(|(_, n)| n).sum();
     assert_eq!(
         sent, connection_window as usize,
         "all messages stop at the connection window"
     );
-    assert_eq!(wire.a.outgoing_messages(), 41);
+    assert_eq!(wire.a.outgoing_messages(), 42);
     // Reading resumes the flow, to the end.
     wire.b_consumes = true;
     let backlog: Vec<(u64, u64)> = wire
@@ -331,9 +342,33 @@ fn a_receiver_that_never_reads_stops_the_sender() {
         wire.b.consumed(id, n, wire.now);
     }
     wire.run();
-    assert_eq!(wire.finished_at_b().len(), 41);
+    assert_eq!(wire.finished_at_b().len(), 42);
     assert_eq!(wire.body_at_b(one), pattern(64 << 20, 8));
     assert_eq!(wire.body_at_b(others[39]), pattern(4 << 20, 39));
+    assert_eq!(wire.body_at_b(urgent), pattern(1 << 20, 41));
+}
+
+/// The default chunk size.
+fn config_chunk() -> usize {
+    CoreConfig::default().chunk_size
+}
+
+#[test]
+fn a_high_message_beside_bulk_that_used_the_connection_credit_goes_at_once() {
+    // Bulk below HIGH fills the connection window of a peer that does not
+    // read yet; a HIGH message still has the reserve and goes out whole.
+    let mut wire = Wire::new(CoreConfig::default());
+    wire.b_consumes = false;
+    for i in 0..8 {
+        wire.send(Priority::NORMAL, pattern(4 << 20, i));
+    }
+    wire.run();
+    let urgent = wire.send(Priority::HIGH, pattern(64, 9));
+    wire.run();
+    assert!(
+        wire.finished_at_b().contains(&urgent),
+        "the HIGH message arrived without waiting for CREDIT"
+    );
 }
 
 #[test]
