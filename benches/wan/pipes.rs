@@ -166,7 +166,7 @@ pub(crate) async fn concurrent(
     timeline: bool,
 ) -> io::Result<Concurrent> {
     let (a, b) = pipe_pair(proxy).await?;
-    let b = Arc::new(b);
+    let (a, b) = (Arc::new(a), Arc::new(b));
     let got = Arc::new(AtomicU64::new(0));
     let each_got: Arc<Vec<AtomicU64>> = Arc::new((0..count).map(|_| AtomicU64::new(0)).collect());
     let completed = Arc::new(AtomicUsize::new(0));
@@ -226,15 +226,17 @@ pub(crate) async fn concurrent(
         handles.push(a.send(message).map_err(io::Error::other)?);
     }
     let printer = timeline.then(|| {
-        let (each_got, completed) = (each_got.clone(), completed.clone());
+        let (each_got, completed, a, b) = (each_got.clone(), completed.clone(), a.clone(), b.clone());
         tokio::spawn(async move {
             while completed.load(Ordering::Relaxed) < count {
                 let mib: Vec<String> = each_got
                     .iter()
                     .map(|got| format!("{:5.1}", got.load(Ordering::Relaxed) as f64 / MIB))
                     .collect();
+                let window = b.stats().flow.recv_window.unwrap_or(0) as f64 / MIB;
+                let credit = a.stats().flow.send_credit.unwrap_or(0) as f64 / MIB;
                 eprintln!(
-                    "  {:7.1} ms  read per message (MiB) {}",
+                    "  {:7.1} ms  read per message (MiB) {}  connection window {window:5.1}  sender's credit {credit:5.1}",
                     started.elapsed().as_secs_f64() * 1e3,
                     mib.join(" ")
                 );
