@@ -89,7 +89,9 @@
 //! a keepalive interval shrinks back. Senders keep the last bit of the
 //! connection credit (an eighth of the peer's initial window, at most two
 //! chunks) for messages of [`Priority::HIGH`](protocol::Priority::HIGH) and
-//! above, so a small urgent one never waits behind bulk for CREDIT. The rule
+//! above (for two round trips at most, in case the receiver waits for a
+//! whole window before it grants more), so a small urgent one does not wait
+//! behind bulk for CREDIT. The rule
 //! and its limits are in `docs/wire-format.md` §2.6; through a 56 ms round
 //! trip at 100 MB/s (the `DelayLine` model, `tests/long_fat_path.rs`) a
 //! 64 MiB transfer reaches the line rate within a few round trips, where the

@@ -27,8 +27,11 @@
 //!   more than three times that was opened too far (by bursts read out of a
 //!   buffer faster than the path carries, typically on short paths) and
 //!   only queues bulk in the path ahead of every new message: it shrinks to
-//!   twice the BDP, and from then on bursts open it no further than that
-//!   (doubling still does, for a path that got faster). Message windows do
+//!   twice the BDP (not within two round trips of a growth, whose stretch
+//!   still carries bytes granted under the smaller window), and from then
+//!   on bursts open it no further than that (doubling still does, and a
+//!   stretch the window limits raises the estimate, for a path that got
+//!   faster; a quiet connection forgets it). Message windows do
 //!   not shrink: a message's delivery is its share of the connection, and
 //!   shrinking by it would starve the messages already behind; they are
 //!   kept within the connection's window when it shrinks.
@@ -155,6 +158,8 @@ pub(crate) struct RecvWindow {
     /// window past twice it (doubling still does, for a path that got
     /// faster).
     path_per_round_trip: Option<u64>,
+    /// When the window last grew.
+    grown_at: Option<Instant>,
     /// Where growth beyond `initial` is taken from (the connection's
     /// window); `None`: only `max_window` bounds it.
     reservation: Option<Reservation>,
@@ -182,6 +187,7 @@ impl RecvWindow {
             last_consumed_at: None,
             longest_pause: Duration::ZERO,
             path_per_round_trip: None,
+            grown_at: None,
             reservation: None,
         }
     }
@@ -288,11 +294,23 @@ impl RecvWindow {
             self.stretch = Some((now, before));
             return;
         };
-        let Some(rtt) = growth.rtt.filter(|rtt| *rtt >= MIN_GROWTH_RTT) else {
+        let Some(rtt) = growth.rtt.filter(|rtt| !rtt.is_zero()) else {
             return;
         };
         let elapsed = now.saturating_duration_since(since);
         let delivered = self.consumed - consumed_then;
+        if rtt < MIN_GROWTH_RTT {
+            // No growth on so short a path, but the stretches go on, so
+            // that a round trip that grows past the threshold is judged on
+            // fresh figures, not on a peak from the connection's start.
+            if elapsed >= rtt {
+                self.stretch = Some((now, self.consumed));
+                self.granted_under = self.window;
+                self.peak_rate = 0;
+                self.longest_pause = Duration::ZERO;
+            }
+            return;
+        }
         // A stretch lasts a round trip and carries at least a quarter of
         // the window (the bytes that make credit go back), so it does not
         // end on the first chunk of a burst and judge the window by it; a
@@ -320,14 +338,24 @@ impl RecvWindow {
             // delivered per round trip, such as one opened by bursts read
             // faster than the path carries, queues that much more ahead of
             // every new message: it shrinks (credit granted stays granted).
+            // Not judged within two round trips of a growth: the bytes of
+            // such a stretch were granted under the smaller window.
             let continuous = longest_pause < rtt;
-            if growth.shrinks && continuous {
+            let settled = self
+                .grown_at
+                .is_none_or(|at| now.saturating_duration_since(at) >= rtt.saturating_mul(2));
+            if growth.shrinks && continuous && settled {
                 self.path_per_round_trip = Some(per_round_trip);
                 if self.window > per_round_trip.saturating_mul(OVERSIZED_ROUND_TRIPS) {
                     self.clamp_to(target);
+                    self.granted_under = self.granted_under.min(self.window);
                 }
             }
             return;
+        }
+        // A limited stretch proves the path carries at least this much.
+        if let Some(path) = &mut self.path_per_round_trip {
+            *path = (*path).max(per_round_trip);
         }
         // The window is the limit: double, to at most two round trips'
         // worth of this stretch; or, if bursts came faster (the window, not
@@ -340,18 +368,21 @@ impl RecvWindow {
             .min(self.window.saturating_mul(MAX_GROWTH))
             .min(self.path_ceiling());
         let grown = doubled.max(by_bandwidth);
-        self.grow_to(grown, growth.max_window);
+        self.grow_to(grown, growth.max_window, now);
     }
 
     /// Grows the window to `size` if it is smaller, within `max_window` and
     /// what the budget gives.
-    pub(crate) fn grow_to(&mut self, size: u64, max_window: u64) {
+    pub(crate) fn grow_to(&mut self, size: u64, max_window: u64, now: Instant) {
         let mut grown = size.min(max_window.max(self.window));
         if let Some(reservation) = &mut self.reservation {
             let held = reservation.grow_to(grown.saturating_sub(self.initial));
             grown = grown.min(self.initial + held);
         }
-        self.window = self.window.max(grown);
+        if grown > self.window {
+            self.window = grown;
+            self.grown_at = Some(now);
+        }
     }
 
     /// The most bursts may open the window to: twice the path's
@@ -558,8 +589,8 @@ mod tests {
         let rtt = 10 * MS;
         let g = growth(Some(rtt), 1 << 30);
         let mut window = RecvWindow::new(1000);
-        window.grow_to(200_000, 1 << 30);
         let mut now = Instant::now();
+        window.grow_to(200_000, 1 << 30, now);
         path_limited(&mut window, &mut now, 500, g);
         assert!(
             (10_000..=20_000).contains(&window.window),
@@ -581,8 +612,8 @@ mod tests {
             ..growth(Some(rtt), 1 << 30)
         };
         let mut window = RecvWindow::new(1000);
-        window.grow_to(200_000, 1 << 30);
         let mut now = Instant::now();
+        window.grow_to(200_000, 1 << 30, now);
         path_limited(&mut window, &mut now, 500, g);
         assert_eq!(window.window, 200_000);
         window.clamp_to(30_000);
@@ -615,6 +646,10 @@ mod tests {
         let mut window = RecvWindow::new(1000);
         let sizes = window_limited(&mut window, start, MIN_GROWTH_RTT / 2, 64_000);
         assert!(sizes.iter().all(|&size| size == 1000), "{sizes:?}");
+        // Stretches still end there: a round trip that later grows past
+        // the threshold is judged on fresh figures.
+        let (since, _) = window.stretch.expect("a stretch");
+        assert!(since > start, "the first stretch ended");
         let mut window = RecvWindow::new(1000);
         let sizes = window_limited(&mut window, start, MIN_GROWTH_RTT, 64_000);
         assert!(

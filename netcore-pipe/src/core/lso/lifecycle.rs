@@ -19,6 +19,7 @@ use std::time::Instant;
 use netcore_protocol::{ErrorCode, Frame, GoAway, Ping};
 
 use super::Connection;
+use super::credit_reserve::CreditReserve;
 use crate::core::{ConnectionState, Event};
 use crate::error::{ConnectionError, ReceiveError, SendError};
 
@@ -342,12 +343,16 @@ impl Connection {
     /// could fill) while it idles. Credit already granted stays granted.
     fn shrink_quiet_window(&mut self) {
         if let Some(window) = &mut self.recv_window {
-            if window.received == self.received_at_tick && window.window > window.initial {
-                tracing::debug!(
-                    window = window.window,
-                    initial = window.initial,
-                    "connection quiet; receive window back to its initial size"
-                );
+            if window.received == self.received_at_tick {
+                if window.window > window.initial {
+                    tracing::debug!(
+                        window = window.window,
+                        initial = window.initial,
+                        "connection quiet; receive window back to its initial size"
+                    );
+                }
+                // Also forgets what the path carried: the next transfer
+                // may find it faster.
                 window.reset();
             }
             self.received_at_tick = window.received;
@@ -365,7 +370,10 @@ impl Connection {
         if self.phase.is_closed() {
             None
         } else {
-            [self.keepalive.deadline(), self.handshake_deadline]
+            let reserve = self
+                .credit_reserve
+                .deadline(CreditReserve::hold(self.keepalive.rtt()));
+            [self.keepalive.deadline(), self.handshake_deadline, reserve]
                 .into_iter()
                 .flatten()
                 .min()

@@ -32,6 +32,7 @@
 //! application consumes them.
 
 mod config;
+mod credit_reserve;
 mod flow;
 mod keepalive;
 mod lifecycle;
@@ -53,6 +54,7 @@ pub use window_budget::WindowBudget;
 
 use crate::core::{ConnectionState, Core, CoreDecoder, Event, FlowStats, LinkDamage, Transmit};
 use crate::error::{ConnectionError, SendError};
+use credit_reserve::CreditReserve;
 use flow::RecvWindow;
 use keepalive::Keepalive;
 use lifecycle::Phase;
@@ -137,6 +139,8 @@ pub struct Connection {
     /// When the peer's HELLO must have arrived by (`None`: it has, or no
     /// limit).
     handshake_deadline: Option<Instant>,
+    /// The connection credit kept for HIGH messages (`credit_reserve.rs`).
+    credit_reserve: CreditReserve,
     events: VecDeque<Event>,
     /// Where the connection is in its close (see `lifecycle.rs`).
     phase: Phase,
@@ -193,6 +197,7 @@ impl Connection {
                 now,
             ),
             handshake_deadline: config.handshake_timeout.map(|timeout| now + timeout),
+            credit_reserve: CreditReserve::default(),
             events: VecDeque::new(),
             phase: Phase::Open,
             stats: CoreStats::default(),
@@ -396,15 +401,22 @@ impl Connection {
                 .config
                 .chunk_size
                 .clamp(1, max_payload - netcore_protocol::Data::PREFIX_LEN);
+            let full_reserve = (u64::from(peer.connection_window) / CREDIT_RESERVE_FRACTION)
+                .min(chunk as u64 * CREDIT_RESERVE_CHUNKS);
+            let can_open = self.send.open_at_peer < peer.limits.max_concurrent_messages as usize;
+            let connection = self
+                .send_limit
+                .map_or(u64::MAX, |limit| limit.saturating_sub(self.send_total));
+            let hold = CreditReserve::hold(self.keepalive.rtt());
+            let reserve =
+                self.credit_reserve
+                    .applies(connection, full_reserve, self.now.max(now), hold);
             let budget = Budget {
                 chunk,
                 max_payload,
-                reserve: (u64::from(peer.connection_window) / CREDIT_RESERVE_FRACTION)
-                    .min(chunk as u64 * CREDIT_RESERVE_CHUNKS),
-                connection: self
-                    .send_limit
-                    .map_or(u64::MAX, |limit| limit.saturating_sub(self.send_total)),
-                can_open: self.send.open_at_peer < peer.limits.max_concurrent_messages as usize,
+                reserve,
+                connection,
+                can_open,
             };
             let chosen = self.send.next_frame(&budget)?;
             self.send_total += chosen.body_len as u64;

@@ -66,7 +66,7 @@ impl Connection {
             && window.window < message_window
         {
             let size = message_window.min(window.path_ceiling());
-            window.grow_to(size, self.config.max_connection_window);
+            window.grow_to(size, self.config.max_connection_window, now);
         }
         if complete && state.window.unconsumed() == 0 {
             self.forget_incoming(id);

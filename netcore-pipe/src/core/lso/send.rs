@@ -16,6 +16,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Bound;
 
 use bytes::Bytes;
 use netcore_protocol::{Data, End, Frame, Headers, Open, Priority};
@@ -249,8 +250,15 @@ impl SendSide {
     /// Chooses the next data-lane frame, if any message can send.
     pub(crate) fn next_frame(&mut self, budget: &Budget) -> Option<Chosen> {
         let quantum = budget.chunk.max(1);
-        let priorities: Vec<Reverse<Priority>> = self.tiers.keys().copied().collect();
-        for priority in priorities {
+        // Tiers highest first, without collecting their keys (this runs once
+        // per frame): the next key is looked up before this tier changes.
+        let mut next_tier = self.tiers.keys().next().copied();
+        while let Some(priority) = next_tier {
+            next_tier = self
+                .tiers
+                .range((Bound::Excluded(priority), Bound::Unbounded))
+                .next()
+                .map(|(key, _)| *key);
             let budget = &if priority.0 >= Priority::HIGH {
                 *budget
             } else {

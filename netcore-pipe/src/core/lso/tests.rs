@@ -348,6 +348,36 @@ fn a_receiver_that_never_reads_stops_the_sender() {
     assert_eq!(wire.body_at_b(urgent), pattern(1 << 20, 41));
 }
 
+#[test]
+fn the_credit_kept_for_high_goes_to_bulk_when_no_credit_comes() {
+    // A receiver that grants credit only once its whole window was read (a
+    // policy §2.6 allows) would never grant again if bulk left the reserve
+    // unused: after the hold, bulk takes it.
+    let config = CoreConfig::default();
+    let connection_window = config.connection_window as usize;
+    let mut wire = Wire::new(config);
+    wire.b_consumes = false;
+    for i in 0..8 {
+        wire.send(Priority::NORMAL, pattern(4 << 20, i));
+    }
+    wire.run();
+    let sent = |wire: &Wire| -> usize { wire.a_sent_body.iter().map(|(_, n)| n).sum() };
+    assert!(sent(&wire) < connection_window, "the reserve is held");
+    // The hold ends within 100 ms (two RTTs, at least 10 ms; 100 ms
+    // without an RTT).
+    let end = wire.now + std::time::Duration::from_millis(100);
+    while let Some(deadline) = wire.a.poll_timeout().filter(|at| *at <= end) {
+        wire.now = deadline;
+        wire.a.handle_timeout(wire.now);
+        wire.run();
+    }
+    assert_eq!(
+        sent(&wire),
+        connection_window,
+        "after the hold, bulk uses the whole window"
+    );
+}
+
 /// The default chunk size.
 fn config_chunk() -> usize {
     CoreConfig::default().chunk_size
