@@ -157,13 +157,26 @@ impl Harness {
         }
         let buffered = m.pushed - m.sent;
         if buffered > 0 {
-            let credit = m
-                .limit
-                .saturating_sub(m.sent)
-                .min(self.connection_limit.saturating_sub(self.connection_sent));
+            let mut room = self.connection_limit.saturating_sub(self.connection_sent);
+            if m.priority < Priority::HIGH {
+                // Below HIGH the sender leaves the credit reserve (it may
+                // release it after a hold; then it would pick this one
+                // anyway, so assuming it held is safe for the check).
+                room = room.saturating_sub(self.credit_reserve());
+            }
+            let credit = m.limit.saturating_sub(m.sent).min(room);
             return credit > 0;
         }
         m.finished && m.total_len.is_none()
+    }
+
+    /// The most connection credit the sender keeps for HIGH messages: an
+    /// eighth of the peer's HELLO window, at most two chunks (the chunk
+    /// the sender uses is at most `self.chunk`).
+    fn credit_reserve(&self) -> u64 {
+        self.hello.map_or(0, |(_, connection)| {
+            (connection / 8).min(2 * self.chunk as u64)
+        })
     }
 
     fn model(&mut self, id: u64) -> &mut Model {
