@@ -32,7 +32,8 @@ pub struct CoreConfig {
     /// Largest a message's receive window may grow to by auto-tuning (see
     /// the growth rule in the crate docs: a window grows towards twice the
     /// bytes the path delivers per round trip, so long fat paths get the
-    /// bandwidth-delay product and loopback keeps the initial window).
+    /// bandwidth-delay product; paths with a round trip under 1 ms, such as
+    /// loopback or a LAN, keep the initial window).
     pub max_window: u64,
     /// Largest the connection's receive window may grow to by auto-tuning:
     /// the most unread body bytes the peer can make this connection hold.
