@@ -165,6 +165,16 @@ pub(crate) struct RecvWindow {
     reservation: Option<Reservation>,
 }
 
+/// What a measurement stretch saw, taken when it ends.
+struct StretchEnd {
+    /// The window its bytes were granted under (the previous stretch's).
+    granted_under: u64,
+    /// Its fastest sampled delivery, bytes/s.
+    peak_rate: u64,
+    /// Its longest wait between two consumptions.
+    longest_pause: Duration,
+}
+
 /// The peer went past the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Overrun {
@@ -304,10 +314,7 @@ impl RecvWindow {
             // that a round trip that grows past the threshold is judged on
             // fresh figures, not on a peak from the connection's start.
             if elapsed >= rtt {
-                self.stretch = Some((now, self.consumed));
-                self.granted_under = self.window;
-                self.peak_rate = 0;
-                self.longest_pause = Duration::ZERO;
+                self.next_stretch(now);
             }
             return;
         }
@@ -319,7 +326,7 @@ impl RecvWindow {
         if !long_enough && delivered < self.window {
             return;
         }
-        self.stretch = Some((now, self.consumed));
+        let ended = self.next_stretch(now);
         // Bytes delivered per round trip at the rate of this stretch.
         let per_round_trip = if elapsed.is_zero() {
             u64::MAX
@@ -327,9 +334,11 @@ impl RecvWindow {
             let scaled = u128::from(delivered) * rtt.as_nanos() / elapsed.as_nanos();
             u64::try_from(scaled).unwrap_or(u64::MAX)
         };
-        let granted_under = std::mem::replace(&mut self.granted_under, self.window);
-        let peak_rate = std::mem::take(&mut self.peak_rate);
-        let longest_pause = std::mem::take(&mut self.longest_pause);
+        let StretchEnd {
+            granted_under,
+            peak_rate,
+            longest_pause,
+        } = ended;
         let target = per_round_trip.saturating_mul(TARGET_ROUND_TRIPS);
         let limited = per_round_trip.saturating_mul(LIMITED_FRACTION) >= granted_under;
         if !limited {
@@ -369,6 +378,17 @@ impl RecvWindow {
             .min(self.path_ceiling());
         let grown = doubled.max(by_bandwidth);
         self.grow_to(grown, growth.max_window, now);
+    }
+
+    /// Ends the current stretch and starts the next one now: returns what
+    /// the ended one measured.
+    fn next_stretch(&mut self, now: Instant) -> StretchEnd {
+        self.stretch = Some((now, self.consumed));
+        StretchEnd {
+            granted_under: std::mem::replace(&mut self.granted_under, self.window),
+            peak_rate: std::mem::take(&mut self.peak_rate),
+            longest_pause: std::mem::take(&mut self.longest_pause),
+        }
     }
 
     /// Grows the window to `size` if it is smaller, within `max_window` and
