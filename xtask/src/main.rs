@@ -26,7 +26,9 @@
 //!   child processes; `target/bench/resources.json`, see
 //!   `docs/resources.md`) and `wan` (Netcore against raw TCP and yamux
 //!   through a delay proxy at 5, 56 and 200 ms RTT; `target/bench/wan.json`,
-//!   see `docs/wan.md`), passing extra arguments on, for instance `cargo xtask bench -- --quick`.
+//!   see `docs/wan.md`) and `peers` (Netcore against tarpc on small calls,
+//!   in the same run; `target/bench/peers.json`), passing extra arguments
+//!   on, for instance `cargo xtask bench -- --quick`.
 //!
 //! Every command runs from the workspace root. The only dependency is clap, so
 //! that the tool itself builds in seconds.
@@ -83,7 +85,8 @@ enum Task {
     /// Run the benchmarks: every one (`codec`, criterion; `pipe`, the Pipe
     /// against raw TCP; `python`, Python 0.1.3 mode against Python peers;
     /// `resources`, memory per connection and under attack; `wan`, through a
-    /// delay proxy at 5, 56 and 200 ms RTT) unless `--bench` names one.
+    /// delay proxy at 5, 56 and 200 ms RTT; `peers`, small calls against
+    /// tarpc) unless `--bench` names one.
     Bench {
         /// Bench target to run; all of them when omitted.
         #[arg(long)]
@@ -607,7 +610,7 @@ fn fuzz(
 }
 
 /// Every bench target, in the order `cargo xtask bench` runs them.
-const BENCHES: [&str; 5] = ["codec", "pipe", "python", "resources", "wan"];
+const BENCHES: [&str; 6] = ["codec", "pipe", "python", "resources", "wan", "peers"];
 
 /// `cargo xtask bench`: runs one bench, or all of them, passing extra args
 /// through (criterion benches also get `--noplot`: no gnuplot here).
