@@ -581,3 +581,57 @@ async fn accept_hands_out_what_was_collected_even_after_the_peer_closed() {
     assert_eq!(got, bodies.to_vec());
     assert!(right.accept().await.is_err(), "then the end");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_frame_message_arrives_whole_and_a_long_one_streams() {
+    let (a, b) = pair(streaming());
+    a.send(message(pattern(1000, 3), 0)).expect("send");
+    let mut small = guard(b.accept()).await.expect("opened");
+    assert_eq!(
+        small.body.try_whole(),
+        Some(pattern(1000, 3)),
+        "one frame: whole at once"
+    );
+    assert!(guard(small.body.next()).await.is_none(), "then it ends");
+    assert_eq!(small.body.try_whole(), None, "taken once");
+
+    let long = 4 << 20;
+    a.send(message(pattern(long, 4), 1)).expect("send");
+    let mut big = guard(b.accept()).await.expect("opened");
+    assert_eq!(big.body.try_whole(), None, "many frames: a live stream");
+    let body = guard(big.bytes()).await.expect("body");
+    assert_eq!(body, pattern(long, 4), "nothing lost by asking");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_bodies_give_their_credit_back_read_or_dropped() {
+    // Far more body bytes than the connection window, in one-frame
+    // messages, half read with try_whole, half dropped unread: if either
+    // kept its credit, the sender would stop at the window.
+    let config = streaming();
+    let window = u64::from(config.core.connection_window);
+    let (a, b) = pair(config);
+    let each = 32 << 10;
+    let count = (4 * window / each as u64) as usize;
+    let sender = tokio::spawn(async move {
+        for n in 0..count {
+            a.send(message(pattern(each, n as u8), n))
+                .expect("send")
+                .await
+                .expect("sent");
+        }
+        a
+    });
+    for n in 0..count {
+        let mut incoming = guard(b.accept()).await.expect("opened");
+        assert_eq!(number(&incoming.headers), n, "in order");
+        if n % 2 == 0 {
+            let body = match incoming.body.try_whole() {
+                Some(body) => body,
+                None => guard(incoming.bytes()).await.expect("body"),
+            };
+            assert_eq!(body, pattern(each, n as u8));
+        }
+    }
+    let _a = guard(sender).await.expect("sender");
+}

@@ -11,8 +11,9 @@ use tokio::task::JoinHandle;
 use super::command::Command;
 use super::config::PipeConfig;
 use super::feed::Feed;
-use super::incoming::{BodyStream, Collect, Incoming, Piece, Received};
+use super::incoming::{Collect, Incoming, Piece, Received};
 use super::io::{Batch, Progress, ReadEvent};
+use super::opening::Opening;
 use super::outgoing::OutgoingEntry;
 use super::sink::BodySink;
 
@@ -309,7 +310,36 @@ impl<C: Core> Driver<C> {
     }
 
     fn dispatch_events(&mut self) {
+        // A message opened in this pass, held until the pass shows whether
+        // its whole body came with it (see `Opening`).
+        let mut opening: Option<Opening> = None;
         while let Some(event) = self.core.poll_event() {
+            let event = match (opening.take(), event) {
+                (Some(mut open), Event::IncomingData { id, bytes }) if id == open.id => {
+                    match open.data(bytes) {
+                        Ok(()) => {
+                            opening = Some(open);
+                            continue;
+                        }
+                        Err(bytes) => {
+                            self.open_live(open);
+                            Event::IncomingData { id, bytes }
+                        }
+                    }
+                }
+                (Some(open), Event::IncomingFinished { id }) if id == open.id => {
+                    tracing::debug!(message = id, "incoming message complete");
+                    Counters::add(&self.shared.counters.messages_received, 1);
+                    let incoming = open.into_whole(self.shared.clone());
+                    self.deliver(incoming);
+                    continue;
+                }
+                (Some(open), event) => {
+                    self.open_live(open);
+                    event
+                }
+                (None, event) => event,
+            };
             match event {
                 Event::Connected { agent } => {
                     tracing::debug!(agent, "peer known");
@@ -322,16 +352,7 @@ impl<C: Core> Driver<C> {
                     total_len,
                 } => {
                     tracing::debug!(message = id, ?total_len, "incoming message opened");
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    self.incoming.insert(id, BodySink::new(tx));
-                    let incoming = Incoming {
-                        id,
-                        headers,
-                        priority,
-                        total_len,
-                        body: BodyStream::new(id, rx, self.shared.clone()),
-                    };
-                    self.deliver(incoming);
+                    opening = Some(Opening::new(id, priority, headers, total_len));
                 }
                 Event::IncomingData { id, bytes } => {
                     if let Some(sink) = self.incoming.get_mut(&id) {
@@ -388,6 +409,17 @@ impl<C: Core> Driver<C> {
                 }
             }
         }
+        if let Some(open) = opening {
+            self.open_live(open);
+        }
+    }
+
+    /// Hands over a message whose body goes on past this pass: a live
+    /// stream, fed through a sink from here on.
+    fn open_live(&mut self, open: Opening) {
+        let (incoming, sink) = open.into_live(self.shared.clone());
+        self.incoming.insert(incoming.id, sink);
+        self.deliver(incoming);
     }
 
     /// Hands an incoming message towards the application. It counts

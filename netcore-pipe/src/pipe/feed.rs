@@ -23,22 +23,18 @@ pub(crate) enum Feed {
 impl<C: Core> Driver<C> {
     /// Supplies the body: at once for bytes, through a feeder task otherwise.
     pub(super) fn start_body(&mut self, id: u64, body: Body) {
-        let chunk = self.config.core.chunk_size.max(1);
-        let (tx, rx) = mpsc::channel(2);
-        let notify = self.feed_notify.clone();
-        match body {
+        let stream = match body {
             Body::Bytes(bytes) => {
-                // A length mismatch cannot happen: the length came from the bytes.
+                // Straight into the core: no feeder, no channel. A length
+                // mismatch cannot happen: the length came from the bytes.
                 let _ = self.core.push_body(id, bytes, true);
                 return;
             }
-            Body::File { file, len } => {
-                tokio::spawn(feed_stream(file_chunks(file, len, chunk), tx, notify));
-            }
-            Body::Stream(stream) => {
-                tokio::spawn(feed_stream(stream, tx, notify));
-            }
-        }
+            Body::File { file, len } => file_chunks(file, len, self.config.core.chunk_size.max(1)),
+            Body::Stream(stream) => stream,
+        };
+        let (tx, rx) = mpsc::channel(2);
+        tokio::spawn(feed_stream(stream, tx, self.feed_notify.clone()));
         self.feeders.insert(id, rx);
     }
 

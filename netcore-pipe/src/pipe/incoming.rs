@@ -75,6 +75,9 @@ impl Incoming {
     /// Reads the whole body into memory.
     pub async fn bytes(self) -> Result<Bytes, ReceiveError> {
         let mut body = self.body;
+        if let Some(whole) = body.try_whole() {
+            return Ok(whole);
+        }
         // The announced length was checked against the message limit: room
         // for it up front saves re-copying a growing buffer.
         // Not more than 1 MiB up front: the announced length is the peer's
@@ -136,6 +139,14 @@ enum Source {
         /// them.
         held: VecDeque<Piece>,
     },
+    /// A body that had arrived whole when its message was handed over
+    /// (see `Opening`): `None` once read. Its flow-control credit goes back
+    /// when it is read, or dropped unread.
+    Whole {
+        id: u64,
+        body: Option<Bytes>,
+        shared: Arc<Shared>,
+    },
     /// A body collected whole before it was asked for.
     Collected(Collected),
 }
@@ -172,6 +183,57 @@ impl BodyStream {
                 asked: false,
                 held: VecDeque::new(),
             },
+        }
+    }
+
+    /// A body that arrived whole before its message was handed over.
+    pub(crate) fn whole(id: u64, body: Bytes, shared: Arc<Shared>) -> BodyStream {
+        BodyStream {
+            source: Source::Whole {
+                id,
+                body: Some(body),
+                shared,
+            },
+        }
+    }
+
+    /// The whole body, at once, if it had all arrived when its message was
+    /// handed over — as a message of one frame (most calls, replies and
+    /// notifications) has, or one collected in memory before delivery
+    /// ([`ReceiveMode::Complete`](crate::ReceiveMode::Complete)); `None` otherwise
+    /// (a body still arriving, or spilled to a file), and the stream is
+    /// untouched.
+    ///
+    /// Taking it counts as reading it: its flow-control credit goes back
+    /// to the sender, and the stream then ends.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use netcore_pipe::{Message, Pipe, PipeConfig};
+    /// use netcore_pipe::transport::memory_pair;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (a, b) = memory_pair(64 * 1024);
+    /// let (a, b) = (Pipe::new(a, PipeConfig::default()), Pipe::new(b, PipeConfig::default()));
+    /// a.send(Message::new("small"))?.await?;
+    /// let mut incoming = b.accept().await?;
+    /// assert_eq!(incoming.body.try_whole().as_deref(), Some(&b"small"[..]));
+    /// assert!(incoming.body.next().await.is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn try_whole(&mut self) -> Option<Bytes> {
+        match &mut self.source {
+            Source::Whole { id, body, shared } => take_whole(*id, body, shared),
+            Source::Collected(collected) => match collected.body.take() {
+                Some(ReceivedBody::Memory(bytes)) => Some(bytes),
+                other => {
+                    collected.body = other;
+                    None
+                }
+            },
+            Source::Live { .. } => None,
         }
     }
 
@@ -230,6 +292,15 @@ impl BodyStream {
     }
 }
 
+/// Takes a whole body out of its source, giving its credit back.
+fn take_whole(id: u64, body: &mut Option<Bytes>, shared: &Shared) -> Option<Bytes> {
+    let body = body.take()?;
+    if !body.is_empty() {
+        shared.command(Command::Consumed(id, body.len() as u64));
+    }
+    Some(body)
+}
+
 impl Stream for BodyStream {
     type Item = Result<Bytes, ReceiveError>;
 
@@ -279,6 +350,11 @@ impl Stream for BodyStream {
                     }
                 })
             }
+            Source::Whole { id, body, shared } => Poll::Ready(
+                take_whole(*id, body, shared)
+                    .filter(|body| !body.is_empty())
+                    .map(Ok),
+            ),
             Source::Collected(collected) => collected.poll_next(cx),
         }
     }
@@ -336,12 +412,21 @@ impl Collected {
 
 impl Drop for BodyStream {
     fn drop(&mut self) {
-        if let Source::Live {
-            id, shared, done, ..
-        } = &self.source
-            && !*done
-        {
-            shared.command(Command::DropIncoming(*id));
+        match &self.source {
+            Source::Live {
+                id, shared, done, ..
+            } if !*done => {
+                shared.command(Command::DropIncoming(*id));
+            }
+            // Unread: its credit goes back.
+            Source::Whole {
+                id,
+                body: Some(body),
+                shared,
+            } if !body.is_empty() => {
+                shared.command(Command::DropIncoming(*id));
+            }
+            _ => {}
         }
     }
 }

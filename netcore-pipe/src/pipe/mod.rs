@@ -14,6 +14,7 @@ mod feed;
 mod incoming;
 mod into_pipe;
 mod io;
+mod opening;
 mod outgoing;
 mod shared;
 mod sink;
