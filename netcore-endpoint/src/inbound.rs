@@ -1,6 +1,8 @@
 //! The reader of a connection: it sorts what arrives. Replies complete the
 //! calls waiting for them right here (no router involved: a client needs
-//! none); cancels stop running handlers; calls and notifications go to
+//! none; a reply whose body came whole, as one of a single frame does,
+//! without a task; a longer one in a task that reads its body); cancels
+//! stop running handlers; calls and notifications go to
 //! [`Requests`] once they have a request place (refused there at once when
 //! this side serves nothing).
 //!
@@ -23,8 +25,9 @@
 //! ([`max_queued_requests`](crate::EndpointConfig::max_queued_requests))
 //! longer than the calls either side keeps in flight.
 
+use bytes::Bytes;
 use netcore_pipe::protocol::Headers;
-use netcore_pipe::{ConnectionError, Incoming};
+use netcore_pipe::{ConnectionError, Incoming, ReceiveError};
 use tokio::time::Instant;
 
 use crate::dialect::Classified;
@@ -71,8 +74,17 @@ impl Reader {
                     error,
                     headers,
                 } => {
-                    let peer = self.peer.clone();
-                    deliveries.spawn(deliver_reply(peer, incoming, call_id, error, headers));
+                    let mut incoming = incoming;
+                    match incoming.body.try_whole() {
+                        // Its body came whole (a reply of one frame): the
+                        // call completes right here, with no task.
+                        Some(body) => self.peer.complete(call_id, reply(Ok(body), error, headers)),
+                        None => {
+                            let peer = self.peer.clone();
+                            deliveries
+                                .spawn(deliver_reply(peer, incoming, call_id, error, headers));
+                        }
+                    }
                 }
                 Classified::Call {
                     route,
@@ -158,7 +170,7 @@ impl Reader {
     }
 }
 
-/// Completes the call a reply answers.
+/// Completes the call a reply answers, once its body is read.
 async fn deliver_reply(
     peer: Peer,
     incoming: Incoming,
@@ -166,13 +178,23 @@ async fn deliver_reply(
     error: Option<ReplyCode>,
     headers: Headers,
 ) {
-    let result = match (incoming.bytes().await, error) {
+    let body = incoming.bytes().await;
+    peer.complete(call_id, reply(body, error, headers));
+}
+
+/// What a call gets from its reply: the response, the peer's error, or why
+/// the reply's body could not be read.
+fn reply(
+    body: Result<Bytes, ReceiveError>,
+    error: Option<ReplyCode>,
+    headers: Headers,
+) -> Result<Response, CallError> {
+    match (body, error) {
         (Err(error), _) => Err(CallError::from(error)),
         (Ok(body), Some(code)) => {
             let message = String::from_utf8_lossy(&body).into_owned();
             Err(CallError::Remote(ReplyError::new(code, message)))
         }
         (Ok(body), None) => Ok(Response { headers, body }),
-    };
-    peer.complete(call_id, result);
+    }
 }

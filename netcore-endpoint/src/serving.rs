@@ -1,18 +1,20 @@
 //! Serving the peer's requests: one task per admitted request (it holds one
-//! of the connection's [request places](crate::admission)), handler slots,
+//! of the connection's [request places](crate::admission); the handler runs
+//! inside it, not in a task of its own, a panic caught there), handler slots,
 //! bodies collected within the connection's [budget](crate::body_budget),
 //! deadlines, cancellation, and the reply sent back within its time.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::FutureExt;
 use netcore_pipe::protocol::Headers;
 use netcore_pipe::{BodyStream, Incoming, SendError, SendHandle};
 use tokio::sync::{Semaphore, oneshot};
-use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::admission::{Admission, Place};
@@ -345,21 +347,20 @@ impl Serving {
                         peer: peer.clone(),
                         stream: Arc::new(Mutex::new(stream)),
                     };
-                    // The handler runs in its own task, so a panic is caught
-                    // here; if this task is cancelled, so is it.
-                    let handler = tokio::spawn(async move { routes.dispatch(request).await });
-                    let _abort_with_me = AbortOnDrop(handler.abort_handle());
+                    // The handler runs in this task (no spawn per call): a
+                    // panic is caught here, and cancelling this task, or
+                    // the deadline, drops it.
+                    let handler = AssertUnwindSafe(routes.dispatch(request)).catch_unwind();
                     match until(deadline, handler).await {
                         None => passed(),
                         Some(Ok(reply)) => reply,
-                        Some(Err(join)) if join.is_panic() => {
+                        Some(Err(_panic)) => {
                             tracing::warn!(route, "handler panicked");
                             Reply::error(
                                 ReplyCode::INTERNAL,
                                 format!("the handler of {route} panicked"),
                             )
                         }
-                        Some(Err(_)) => Reply::error(ReplyCode::CANCELLED, "cancelled"),
                     }
                 }
             }
@@ -423,15 +424,6 @@ async fn until<F: std::future::Future>(deadline: Option<Instant>, future: F) -> 
     match deadline {
         Some(deadline) => tokio::time::timeout_at(deadline, future).await.ok(),
         None => Some(future.await),
-    }
-}
-
-/// Aborts a task when dropped.
-struct AbortOnDrop(AbortHandle);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
