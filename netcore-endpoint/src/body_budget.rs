@@ -114,6 +114,17 @@ impl BodyBudget {
         }
         let ticket = {
             let mut state = self.lock();
+            // Nobody waits and it fits: taken at once, in the same lock
+            // (a ticket taken and checked in two locks would let bodies
+            // arriving together queue behind each other, and wake each
+            // other on every release).
+            if state.queue.is_empty() && !state.grower_waiting && state.held + bytes <= self.limit {
+                state.take(bytes);
+                return Reservation {
+                    budget: self.clone(),
+                    bytes,
+                };
+            }
             let ticket = state.next_ticket;
             state.next_ticket += 1;
             state.queue.insert(ticket);
@@ -233,8 +244,16 @@ impl Drop for Reservation {
         if self.bytes == 0 {
             return;
         }
-        self.budget.lock().held -= self.bytes;
-        self.budget.changed.notify_waiters();
+        let waited_for = {
+            let mut state = self.budget.lock();
+            state.held -= self.bytes;
+            !state.queue.is_empty() || state.grower_waiting
+        };
+        // Waking is for those waiting for room: with none, the Notify's
+        // own lock is not taken.
+        if waited_for {
+            self.budget.changed.notify_waiters();
+        }
     }
 }
 
