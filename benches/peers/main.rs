@@ -8,7 +8,9 @@
 //!
 //! Prints a table with ratios and writes the figures as JSON to
 //! `target/bench/peers.json`. Run with `cargo xtask bench --bench peers`
-//! (or `cargo bench --bench peers`); `-- --quick` shortens every case.
+//! (or `cargo bench --bench peers`); `-- --quick` shortens every case;
+//! `-- --profile N` runs only Netcore `Bytes` calls at N in flight for 10 s
+//! (to record with `perf`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod calls;
@@ -54,6 +56,16 @@ fn main() -> io::Result<()> {
 }
 
 async fn run(quick: bool) -> io::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|arg| arg == "--profile") {
+        let in_flight = args
+            .get(at + 1)
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| io::Error::other("--profile needs a number of calls in flight"))?;
+        let rate = calls::netcore_calls(Handler::Bytes, in_flight, Duration::from_secs(10)).await?;
+        println!("{in_flight} in flight: {rate:?}");
+        return Ok(());
+    }
     let time = if quick {
         Duration::from_millis(500)
     } else {
