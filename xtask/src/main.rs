@@ -27,7 +27,8 @@
 //!   `docs/resources.md`) and `wan` (Netcore against raw TCP and yamux
 //!   through a delay proxy at 5, 56 and 200 ms RTT; `target/bench/wan.json`,
 //!   see `docs/wan.md`) and `peers` (Netcore against tarpc on small calls,
-//!   in the same run; `target/bench/peers.json`), passing extra arguments
+//!   and against raw TCP and yamux on bulk, in the same run;
+//!   `target/bench/peers.json`), passing extra arguments
 //!   on, for instance `cargo xtask bench -- --quick`.
 //!
 //! Every command runs from the workspace root. The only dependency is clap, so
@@ -86,7 +87,7 @@ enum Task {
     /// against raw TCP; `python`, Python 0.1.3 mode against Python peers;
     /// `resources`, memory per connection and under attack; `wan`, through a
     /// delay proxy at 5, 56 and 200 ms RTT; `peers`, small calls against
-    /// tarpc) unless `--bench` names one.
+    /// tarpc, bulk against raw TCP and yamux) unless `--bench` names one.
     Bench {
         /// Bench target to run; all of them when omitted.
         #[arg(long)]
