@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 use crate::dialect::{self, Dialect, RequestError};
 use crate::error::{CallError, DecodeReplyError};
 use crate::peer_id::PeerId;
+use crate::priority::default_priority;
 
 /// How long a call whose request the peer cancelled still waits for the
 /// peer's reply, which says why (it goes out before the cancel, but is read
@@ -48,7 +49,10 @@ pub struct CallOptions {
     pub timeout: Option<Duration>,
     /// Extra headers for the request.
     pub headers: Headers,
-    /// Priority of the request message.
+    /// Priority of the request message. `None`: [`Priority::HIGH`] for a
+    /// body of known length up to [`SMALL_BODY`](crate::SMALL_BODY) bytes,
+    /// [`Priority::NORMAL`] for a longer one or a stream, so an upload
+    /// does not share the top tier with the small calls beside it.
     pub priority: Option<Priority>,
 }
 
@@ -150,7 +154,9 @@ impl Peer {
             .dialect
             .request(route, Some(call_id), timeout, body.into(), options.headers)
             .map_err(CallError::Request)?;
-        message.priority = options.priority.unwrap_or(Priority::HIGH);
+        message.priority = options
+            .priority
+            .unwrap_or_else(|| default_priority(&message.body));
         guard.request = Some(self.inner.pipe.send(message).map_err(CallError::from)?);
         // Wait for the reply — or for the request to fail on its way out
         // (too large for the peer, refused, link gone): then no reply comes.

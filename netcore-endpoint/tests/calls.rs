@@ -589,3 +589,43 @@ async fn handlers_calling_back_do_not_deadlock_when_every_slot_is_busy() {
         assert_eq!(reply.body, "y");
     }
 }
+
+#[tokio::test]
+async fn small_calls_go_at_high_priority_and_uploads_below_them() {
+    use netcore_pipe::protocol::Priority;
+    use netcore_pipe::{Pipe, PipeConfig, ReceiveMode};
+    // The far end is a bare pipe: it sees each request's priority.
+    let (a, b) = memory_pair(256 << 10);
+    let client = Endpoint::new(a, no_routes(), EndpointConfig::default());
+    let far = Pipe::new(
+        b,
+        PipeConfig::default().with_receive(ReceiveMode::Streaming),
+    );
+    let peer = client.peer().clone();
+    let small = Bytes::from(vec![1u8; netcore_endpoint::SMALL_BODY as usize]);
+    let large = Bytes::from(vec![2u8; netcore_endpoint::SMALL_BODY as usize + 1]);
+    let calls = tokio::spawn(async move {
+        let short = CallOptions::default().with_timeout(Some(Duration::from_millis(1)));
+        let _ = peer.call_with("/small", small, short.clone()).await;
+        let _ = peer.call_with("/large", large, short.clone()).await;
+        let chosen = short.with_priority(Some(Priority::LOW));
+        let _ = peer
+            .call_with("/chosen", Bytes::from_static(b"x"), chosen)
+            .await;
+    });
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let incoming = guard(far.accept()).await.expect("a request");
+        // Requests name their route; the cancels of the timed-out calls
+        // do not.
+        if incoming.headers.get_str("route").is_some() {
+            seen.push(incoming.priority);
+        }
+    }
+    assert_eq!(
+        seen,
+        [Priority::HIGH, Priority::NORMAL, Priority::LOW],
+        "small at HIGH, large at NORMAL, a chosen priority kept"
+    );
+    guard(calls).await.expect("calls");
+}

@@ -19,6 +19,7 @@ use netcore_pipe::protocol::{Headers, Priority};
 use netcore_pipe::{Body, Message};
 
 use super::{Classified, Dialect, ReplyTo, RequestError, number, set_header};
+use crate::priority::default_priority;
 use crate::reply::{Reply, ReplyCode};
 
 const KIND: &str = "nc-kind";
@@ -119,7 +120,8 @@ impl Dialect for Lso2 {
         };
         set_header(&mut headers, KIND, kind.as_str())?;
         set_header(&mut headers, CALL, to.call_id.to_string())?;
-        let mut message = Message::new(body).priority(Priority::HIGH);
+        let mut message = Message::new(body);
+        message.priority = default_priority(&message.body);
         message.headers = headers;
         Ok(Some(message))
     }

@@ -8,10 +8,11 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use netcore_pipe::protocol::{Headers, Priority};
+use netcore_pipe::protocol::Headers;
 use netcore_pipe::{Body, Message};
 
 use super::{CONTENT_TYPE, Classified, Dialect, ReplyTo, RequestError, set_header};
+use crate::priority::default_priority;
 use crate::reply::Reply;
 
 /// Timeout of calls to a Python peer when the endpoint sets none: a Python
@@ -131,7 +132,8 @@ impl Dialect for Py013 {
                 return Ok(None);
             }
         };
-        let mut message = Message::new(body).priority(Priority::HIGH);
+        let mut message = Message::new(body);
+        message.priority = default_priority(&message.body);
         message.headers = headers;
         Ok(Some(message))
     }
