@@ -23,7 +23,39 @@ use crate::header::FrameKind;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Headers {
-    entries: Vec<(String, Bytes)>,
+    entries: Vec<(Name, Bytes)>,
+}
+
+/// A header name: UTF-8, checked when it was made. Decoded names are
+/// slices of the header block's one copy, so decoding allocates once per
+/// block, not once per name.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Name(Bytes);
+
+impl Name {
+    /// A name known to be UTF-8.
+    fn new(name: String) -> Name {
+        Name(Bytes::from(name))
+    }
+
+    fn as_str(&self) -> &str {
+        // Every name was UTF-8 when made (a `String`, or checked on decode).
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is(&self, name: &str) -> bool {
+        self.0 == name.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 /// Longest header name, in bytes.
@@ -66,7 +98,7 @@ impl Headers {
     pub fn get(&self, name: &str) -> Option<&Bytes> {
         self.entries
             .iter()
-            .find(|(existing, _)| existing == name)
+            .find(|(existing, _)| existing.is(name))
             .map(|(_, value)| value)
     }
 
@@ -79,7 +111,7 @@ impl Headers {
     /// Removes every entry named `name`; returns how many there were.
     pub fn remove(&mut self, name: &str) -> usize {
         let before = self.entries.len();
-        self.entries.retain(|(existing, _)| existing != name);
+        self.entries.retain(|(existing, _)| !existing.is(name));
         before - self.entries.len()
     }
 
@@ -113,20 +145,21 @@ impl Headers {
         for (name, value) in &self.entries {
             // Lengths were checked on insertion; the casts cannot truncate.
             dst.put_u8(name.len() as u8);
-            dst.put_slice(name.as_bytes());
+            dst.put_slice(&name.0);
             dst.put_u16(value.len() as u16);
             dst.put_slice(value);
         }
     }
 
-    /// Decodes a whole header block. Values are slices of one copy of
-    /// `block`: headers often outlive the frame they came in (a request's
+    /// Decodes a whole header block. Names and values are slices of one
+    /// copy of `block` (one allocation per block): headers often outlive the frame they came in (a request's
     /// metadata lives as long as its handler), and a slice of the frame
     /// would keep the receiver's whole read buffer alive with it.
     pub(crate) fn decode(block: &Bytes, kind: FrameKind) -> Result<Headers, DecodeError> {
         let block = &Bytes::copy_from_slice(block);
         let malformed = |what| DecodeError::Malformed { kind, what };
-        let mut entries = Vec::new();
+        // Most blocks hold a few entries (kind, route, call id, deadline).
+        let mut entries = Vec::with_capacity(if block.is_empty() { 0 } else { 4 });
         let mut at = 0usize;
         while at < block.len() {
             let name_len = usize::from(block[at]);
@@ -139,11 +172,12 @@ impl Headers {
                 .ok_or(malformed(Malformation::Short {
                     field: "header name",
                 }))?;
-            let name = std::str::from_utf8(name).map_err(|_| {
+            std::str::from_utf8(name).map_err(|_| {
                 malformed(Malformation::NotUtf8 {
                     field: "header name",
                 })
             })?;
+            let name = Name(block.slice(at..at + name_len));
             at += name_len;
             let len_bytes = block.get(at..at + 2).ok_or(malformed(Malformation::Short {
                 field: "header value length",
@@ -155,14 +189,14 @@ impl Headers {
                     field: "header value",
                 }));
             }
-            entries.push((name.to_owned(), block.slice(at..at + value_len)));
+            entries.push((name, block.slice(at..at + value_len)));
             at += value_len;
         }
         Ok(Headers { entries })
     }
 }
 
-fn checked_entry(name: String, value: Bytes) -> Result<(String, Bytes), HeaderError> {
+fn checked_entry(name: String, value: Bytes) -> Result<(Name, Bytes), HeaderError> {
     if name.is_empty() || name.len() > MAX_HEADER_NAME {
         return Err(HeaderError::BadNameLength { len: name.len() });
     }
@@ -172,7 +206,7 @@ fn checked_entry(name: String, value: Bytes) -> Result<(String, Bytes), HeaderEr
             name,
         });
     }
-    Ok((name, value))
+    Ok((Name::new(name), value))
 }
 
 impl<'a> IntoIterator for &'a Headers {
@@ -240,6 +274,12 @@ mod tests {
         // ...but of one copy of the block, shared by every value.
         let gap = tag.as_ptr() as usize - route.as_ptr() as usize;
         assert_eq!(gap, route.len() + 1 + 3 + 2, "values share one allocation");
+        let (name, _) = decoded.iter().next().ok_or("missing")?;
+        assert_eq!(
+            name.as_ptr() as usize + name.len() + 2,
+            route.as_ptr() as usize,
+            "names are in the same copy"
+        );
         Ok(())
     }
 
