@@ -227,6 +227,24 @@ pub(crate) async fn netcore(count: usize, each: u64) -> io::Result<Transfer> {
     .await
 }
 
+/// One Netcore message of `total` bytes taken whole with `Pipe::recv`, the
+/// default receive mode and configuration (a body this long goes to a
+/// spill file); timed until `recv` returns it.
+pub(crate) async fn netcore_recv(total: u64) -> io::Result<Transfer> {
+    let (client, server) = tcp_pair().await?;
+    let options = TcpOptions::default();
+    let a = tcp::from_stream(client, &options).map_err(io::Error::other)?;
+    let b = tcp::from_stream(server, &options).map_err(io::Error::other)?;
+    let body = Bytes::from(vec![7u8; total as usize]);
+    measure(total, async move {
+        let handle = a.send(Message::new(body)).map_err(io::Error::other)?;
+        let received = b.recv().await.map_err(io::Error::other)?;
+        handle.await.map_err(io::Error::other)?;
+        Ok(received.body.len())
+    })
+    .await
+}
+
 /// Round trips of a small message while a transfer runs beside it.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub(crate) struct Beside {

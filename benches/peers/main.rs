@@ -7,7 +7,8 @@
 //!   a `Json<T>` handler;
 //! - bulk: one 1 GiB transfer through raw TCP (64 KiB and 1 MiB writes),
 //!   one yamux 0.14 stream and one Netcore message, and eight concurrent
-//!   128 MiB Netcore messages, each with CPU seconds per GB and page faults
+//!   128 MiB Netcore messages, and one taken whole by `Pipe::recv` with the
+//!   default configuration, each with CPU seconds per GB and page faults
 //!   per GiB; and a 64-byte round trip while a 1 GiB transfer runs on the
 //!   same connection, Netcore against yamux.
 //!
@@ -57,6 +58,8 @@ struct BulkReport {
     yamux: bulk::Transfer,
     netcore_one: bulk::Transfer,
     netcore_eight: bulk::Transfer,
+    /// One message taken whole with `Pipe::recv` (default configuration).
+    netcore_recv: bulk::Transfer,
     /// Netcore one message over raw TCP with 1 MiB writes (target ≥ 0.9).
     ratio_one: f64,
     netcore_ping_beside: bulk::Beside,
@@ -160,6 +163,7 @@ async fn run_bulk(total: u64) -> io::Result<BulkReport> {
     let yamux = bulk::yamux(total).await?;
     let netcore_one = bulk::netcore(1, total).await?;
     let netcore_eight = bulk::netcore(8, total / 8).await?;
+    let netcore_recv = bulk::netcore_recv(total).await?;
     let netcore_ping_beside = bulk::netcore_ping_beside(total).await?;
     let yamux_ping_beside = bulk::yamux_ping_beside(total).await?;
     let base = raw_tcp_1m_writes.bytes_per_s;
@@ -179,6 +183,7 @@ async fn run_bulk(total: u64) -> io::Result<BulkReport> {
         ("yamux 0.14, one stream", yamux),
         ("Netcore, one message", netcore_one),
         ("Netcore, 8 messages at once", netcore_eight),
+        ("Netcore, one message by recv()", netcore_recv),
     ];
     for (name, row) in rows {
         println!(
@@ -212,6 +217,7 @@ async fn run_bulk(total: u64) -> io::Result<BulkReport> {
         yamux,
         netcore_one,
         netcore_eight,
+        netcore_recv,
         netcore_ping_beside,
         yamux_ping_beside,
     })

@@ -180,7 +180,7 @@ impl Collect {
             let chunk = chunk?;
             check_announced(file.written() + chunk.len() as u64, len)?;
             pacer.copied(chunk.len()).await;
-            file.write(&chunk).await.map_err(spill_error)?;
+            file.write(chunk).await.map_err(spill_error)?;
         }
         file.finish(reservation).await.map_err(spill_error)
     }
@@ -272,7 +272,7 @@ impl Collect {
             .await
             .map_err(spill_error)?;
         for part in parts.iter().chain(std::iter::once(&chunk)) {
-            file.write(part).await.map_err(spill_error)?;
+            file.write(part.clone()).await.map_err(spill_error)?;
         }
         drop(parts);
         drop(memory);
@@ -289,7 +289,7 @@ impl Collect {
             }
             reservation.merge(self.reserve(disk, n, id, body).await?);
             pacer.copied(chunk.len()).await;
-            file.write(&chunk).await.map_err(spill_error)?;
+            file.write(chunk).await.map_err(spill_error)?;
             len += n;
         }
         file.finish(reservation).await.map_err(spill_error)

@@ -22,7 +22,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 
-use tokio::io::AsyncWriteExt;
+use std::io::Write;
+
+use bytes::Bytes;
+use tokio::task::JoinHandle;
 
 use super::budget::Reservation;
 
@@ -34,8 +37,12 @@ const STAGING_PREFIX: &str = ".netcore-spill-staging-";
 const LOCK_FILE: &str = "lock";
 /// Names of spill files inside a process's directory start with this.
 const BODY_PREFIX: &str = "body-";
-/// Buffered bytes per spill file being written.
-const WRITE_BUFFER: usize = 64 << 10;
+/// Bytes gathered for one write to a spill file: each write is one trip to
+/// the blocking pool, so they are large (a 1 GiB body is a thousand of
+/// them, not sixteen thousand). A file being written holds at most twice
+/// this: one batch gathering (chunks as they came, not copied) while the
+/// one before is written.
+const WRITE_BATCH: usize = 1 << 20;
 
 /// This process's spill directory under one parent; removed (with its
 /// lock) when the last spill file in it is gone.
@@ -184,12 +191,20 @@ fn remove_dead(path: &Path, lock: File) {
     }
 }
 
-/// A spill file being written.
+/// A spill file being written: chunks are gathered into batches of
+/// [`WRITE_BATCH`] bytes, each written on the blocking pool while the next
+/// one gathers.
 #[derive(Debug)]
 pub(crate) struct SpillWriter {
-    // Dropped in this order: the open file, its name, then (if it was the
-    // last file) this process's spill directory.
-    writer: tokio::io::BufWriter<tokio::fs::File>,
+    // Dropped in this order: the open file (or the write holding it), its
+    // name, then (if it was the last file) this process's spill directory.
+    /// The file, when no write holds it.
+    file: Option<File>,
+    /// The write in flight: it gives the file back.
+    writing: Option<JoinHandle<(File, io::Result<()>)>>,
+    /// Chunks not written yet, and their length.
+    batch: Vec<Bytes>,
+    batched: usize,
     path: tempfile::TempPath,
     written: u64,
     dir: Arc<ProcessDir>,
@@ -210,20 +225,26 @@ impl SpillWriter {
         .await
         .map_err(io::Error::other)??;
         let (file, path) = named.into_parts();
-        let writer =
-            tokio::io::BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::from_std(file));
         Ok(SpillWriter {
+            file: Some(file),
+            writing: None,
+            batch: Vec::new(),
+            batched: 0,
             path,
-            writer,
             written: 0,
             dir,
         })
     }
 
-    /// Appends `bytes`.
-    pub(crate) async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.writer.write_all(bytes).await?;
+    /// Appends `bytes` (written once a batch is full, or on
+    /// [`finish`](Self::finish)).
+    pub(crate) async fn write(&mut self, bytes: Bytes) -> io::Result<()> {
         self.written += bytes.len() as u64;
+        self.batched += bytes.len();
+        self.batch.push(bytes);
+        if self.batched >= WRITE_BATCH {
+            self.start_write().await?;
+        }
         Ok(())
     }
 
@@ -232,9 +253,37 @@ impl SpillWriter {
         self.written
     }
 
+    /// Waits for the write in flight, if any, and takes the file back.
+    async fn take_file(&mut self) -> io::Result<File> {
+        if let Some(writing) = self.writing.take() {
+            let (file, result) = writing.await.map_err(io::Error::other)?;
+            result?;
+            return Ok(file);
+        }
+        self.file
+            .take()
+            .ok_or_else(|| io::Error::other("an earlier write to this spill file failed"))
+    }
+
+    /// Hands the batch to the blocking pool, once the write before it is
+    /// done.
+    async fn start_write(&mut self) -> io::Result<()> {
+        let mut file = self.take_file().await?;
+        let batch = std::mem::take(&mut self.batch);
+        self.batched = 0;
+        self.writing = Some(tokio::task::spawn_blocking(move || {
+            let result = batch.iter().try_for_each(|part| file.write_all(part));
+            (file, result)
+        }));
+        Ok(())
+    }
+
     /// The finished file, holding `disk`, its share of the spill budget.
     pub(crate) async fn finish(mut self, disk: Reservation) -> io::Result<SpilledFile> {
-        self.writer.flush().await?;
+        if !self.batch.is_empty() {
+            self.start_write().await?;
+        }
+        self.file = Some(self.take_file().await?);
         Ok(SpilledFile {
             file: self.path,
             len: self.written,
