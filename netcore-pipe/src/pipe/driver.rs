@@ -16,6 +16,7 @@ use super::io::{Batch, Progress, ReadEvent};
 use super::opening::Opening;
 use super::outgoing::OutgoingEntry;
 use super::sink::BodySink;
+use super::spares::Spares;
 
 use super::shared::Shared;
 use super::stats::Counters;
@@ -48,6 +49,10 @@ pub(crate) struct Driver<C: Core> {
     pub(crate) feeders: HashMap<u64, mpsc::Receiver<Feed>>,
     pub(crate) feed_notify: Arc<Notify>,
     pub(crate) batch: Batch,
+    /// Batches the write task emptied, and read buffers for the read task
+    /// (see `Spares`).
+    pub(crate) spare_batches: Arc<Spares<Batch>>,
+    pub(crate) spare_items: Arc<Spares<Vec<CoreItem<C>>>>,
     pub(crate) close_deadline: Option<tokio::time::Instant>,
     /// A write that failed because the peer went away, and until when the
     /// reader may still say how it left (see `WRITE_FAILURE_GRACE`).
@@ -126,7 +131,8 @@ impl<C: Core> Driver<C> {
                 }
                 Wake::Read(read) => self.on_read(read),
                 Wake::Writable(Some(permit)) => {
-                    permit.send(std::mem::take(&mut self.batch));
+                    let next = self.spare_batches.take().unwrap_or_default();
+                    permit.send(std::mem::replace(&mut self.batch, next));
                 }
                 Wake::Writable(None) => {
                     // The write task is gone; its result says why.
@@ -157,16 +163,17 @@ impl<C: Core> Driver<C> {
 
     fn on_read(&mut self, read: Option<ReadEvent<CoreItem<C>>>) {
         match read {
-            Some(ReadEvent::Items(items)) => {
+            Some(ReadEvent::Items(mut items)) => {
                 let now = now();
                 let frames = items
                     .iter()
                     .filter(|item| C::Decoder::is_frame(item))
                     .count();
                 Counters::add(&self.shared.counters.frames_received, frames as u64);
-                for item in items {
+                for item in items.drain(..) {
                     self.core.handle_item(item, now);
                 }
+                self.spare_items.give(items);
             }
             Some(ReadEvent::Failed(error)) => {
                 self.reads_open = false;

@@ -11,6 +11,7 @@ use bytes::BytesMut;
 use tokio::sync::{mpsc, oneshot};
 
 use super::shared::Shared;
+use super::spares::{Spare, Spares};
 use super::stats::Counters;
 use crate::core::{CoreDecoder, WireBytes};
 use crate::error::{ConnectionError, Fault, SendError};
@@ -52,6 +53,7 @@ pub(crate) async fn read_loop<R: TransportRead, D: CoreDecoder>(
     read_size: usize,
     out: mpsc::Sender<ReadEvent<D::Item>>,
     shared: Arc<Shared>,
+    spares: Arc<Spares<Vec<D::Item>>>,
 ) {
     let mut size = ReadSize::new(read_size);
     let mut buf = BytesMut::new();
@@ -75,7 +77,7 @@ pub(crate) async fn read_loop<R: TransportRead, D: CoreDecoder>(
         // With the time of each event, a timeline of the link's reads.
         tracing::trace!(bytes = n, buffered = buf.len(), "read from the transport");
         let eof = n == 0;
-        let mut items = Vec::new();
+        let mut items = spares.take().unwrap_or_default();
         let failed = loop {
             let item = if eof {
                 decoder.decode_eof(&mut buf)
@@ -273,6 +275,15 @@ impl Batch {
     }
 }
 
+impl Spare for Batch {
+    fn empty(&mut self) -> bool {
+        self.bytes = 0;
+        self.messages_done = 0;
+        // Frames go now: they hold body bytes.
+        self.frames.empty() & self.progress.empty()
+    }
+}
+
 /// Why a batch was not written.
 enum WriteError {
     Io(std::io::Error),
@@ -295,6 +306,7 @@ pub(crate) async fn write_loop<W: TransportWrite>(
     mut batches: mpsc::Receiver<Batch>,
     write_timeout: Option<Duration>,
     shared: Arc<Shared>,
+    spares: Arc<Spares<Batch>>,
 ) -> Result<(), ConnectionError> {
     while let Some(batch) = batches.recv().await {
         let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(batch.frames.len() * 3);
@@ -345,7 +357,8 @@ pub(crate) async fn write_loop<W: TransportWrite>(
         Counters::add(&counters.bytes_written, batch.bytes as u64);
         Counters::add(&counters.frames_sent, batch.frames.len() as u64);
         Counters::add(&counters.messages_sent, batch.messages_done);
-        for progress in batch.progress {
+        let mut batch = batch;
+        for progress in batch.progress.drain(..) {
             progress
                 .counter
                 .fetch_add(progress.body_len, Ordering::Relaxed);
@@ -353,6 +366,7 @@ pub(crate) async fn write_loop<W: TransportWrite>(
                 let _ = done.send(Ok(()));
             }
         }
+        spares.give(batch);
     }
     writer.close().await.map_err(ConnectionError::transport)
 }

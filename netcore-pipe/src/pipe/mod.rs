@@ -18,6 +18,7 @@ mod opening;
 mod outgoing;
 mod shared;
 mod sink;
+mod spares;
 mod stats;
 
 use std::collections::HashMap;
@@ -121,12 +122,15 @@ impl Pipe {
         let (reader, writer) = transport.split();
         let (reads_tx, reads) = mpsc::channel(4);
         let decoder = core.decoder();
+        let spare_items = Arc::new(spares::Spares::default());
+        let spare_batches = Arc::new(spares::Spares::default());
         let reader_task = tokio::spawn(io::read_loop(
             reader,
             decoder,
             config.read_size.max(64),
             reads_tx,
             shared.clone(),
+            spare_items.clone(),
         ));
         let (writer_tx, batches) = mpsc::channel(1);
         let writer_task = tokio::spawn(io::write_loop(
@@ -134,6 +138,7 @@ impl Pipe {
             batches,
             config.write_timeout,
             shared.clone(),
+            spare_batches.clone(),
         ));
         let (accepted_tx, accepted) = mpsc::unbounded_channel();
         let (completed_tx, completed) = mpsc::unbounded_channel();
@@ -165,6 +170,8 @@ impl Pipe {
             feeders: HashMap::new(),
             feed_notify: Arc::new(Notify::new()),
             batch: io::Batch::default(),
+            spare_batches,
+            spare_items,
             close_deadline: None,
             write_failure: None,
             reads_open: true,
