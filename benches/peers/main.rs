@@ -16,7 +16,7 @@
 //! `target/bench/peers.json`. Run with `cargo xtask bench --bench peers`
 //! (or `cargo bench --bench peers`); `-- --quick` shortens every case;
 //! `-- --profile N` runs only Netcore `Bytes` calls at N in flight for 10 s
-//! (to record with `perf`); `-- --bulk` runs only the bulk cases (and
+//! (to record with `perf`; with `--tarpc`, tarpc's calls instead); `-- --bulk` runs only the bulk cases (and
 //! writes no JSON).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -90,7 +90,12 @@ async fn run(quick: bool) -> io::Result<()> {
             .get(at + 1)
             .and_then(|n| n.parse().ok())
             .ok_or_else(|| io::Error::other("--profile needs a number of calls in flight"))?;
-        let rate = calls::netcore_calls(Handler::Bytes, in_flight, Duration::from_secs(10)).await?;
+        let time = Duration::from_secs(10);
+        let rate = if args.iter().any(|arg| arg == "--tarpc") {
+            calls::tarpc_calls(in_flight, time).await?
+        } else {
+            calls::netcore_calls(Handler::Bytes, in_flight, time).await?
+        };
         println!("{in_flight} in flight: {rate:?}");
         return Ok(());
     }

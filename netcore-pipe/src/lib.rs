@@ -46,6 +46,15 @@
 //! a command or the core's [timeout](core::Core::poll_timeout). The driver is
 //! generic over the core: it never asks which wire format it runs.
 //!
+//! The short path: a [`Body::Bytes`] goes straight into the core (no feeder
+//! task), and a message whose whole body arrives in the pass that opens it
+//! — one frame, as most calls, replies and notifications are — is handed
+//! over with its body already whole: no body channel, no per-message state
+//! left in the driver. [`BodyStream::try_whole`] takes such a body at once.
+//! The buffers the tasks pass one another (decoded items, write batches)
+//! go back to the task that fills them rather than being freed on another
+//! thread.
+//!
 //! ## Bounds: what a peer can make a pipe hold, and for how long
 //!
 //! Every byte a peer can make a pipe hold is bounded, and every wait ends
