@@ -16,7 +16,8 @@
 //! `target/bench/peers.json`. Run with `cargo xtask bench --bench peers`
 //! (or `cargo bench --bench peers`); `-- --quick` shortens every case;
 //! `-- --profile N` runs only Netcore `Bytes` calls at N in flight for 10 s
-//! (to record with `perf`; with `--tarpc`, tarpc's calls instead); `-- --bulk` runs only the bulk cases (and
+//! (to record with `perf`; with `--tarpc`, tarpc's calls instead, with
+//! `--json`, Netcore JSON calls); `-- --bulk` runs only the bulk cases (and
 //! writes no JSON).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -93,6 +94,8 @@ async fn run(quick: bool) -> io::Result<()> {
         let time = Duration::from_secs(10);
         let rate = if args.iter().any(|arg| arg == "--tarpc") {
             calls::tarpc_calls(in_flight, time).await?
+        } else if args.iter().any(|arg| arg == "--json") {
+            calls::netcore_calls(Handler::Json, in_flight, time).await?
         } else {
             calls::netcore_calls(Handler::Bytes, in_flight, time).await?
         };

@@ -62,11 +62,13 @@ impl Reader {
         let mut deliveries = tokio::task::JoinSet::new();
         let error = loop {
             while deliveries.try_join_next().is_some() {}
-            let incoming = match pipe.accept().await {
+            let mut incoming = match pipe.accept().await {
                 Ok(incoming) => incoming,
                 Err(error) => break error,
             };
-            let headers = incoming.headers.clone();
+            // The classification carries the headers on (nothing reads
+            // them from `incoming` after this): taken, not copied.
+            let headers = std::mem::take(&mut incoming.headers);
             let peer = &self.peer;
             match dialect.classify(headers, &|call_id| peer.is_pending(call_id)) {
                 Classified::Reply {
@@ -74,7 +76,6 @@ impl Reader {
                     error,
                     headers,
                 } => {
-                    let mut incoming = incoming;
                     match incoming.body.try_whole() {
                         // Its body came whole (a reply of one frame): the
                         // call completes right here, with no task.
