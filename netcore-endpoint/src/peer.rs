@@ -127,7 +127,9 @@ impl Peer {
             .map_err(|error| CallError::Request(RequestError::from(error)))?;
         let mut options = CallOptions::default();
         // A constant, valid header: cannot fail.
-        let _ = options.headers.insert(dialect::CONTENT_TYPE, dialect::JSON);
+        let _ = options
+            .headers
+            .insert_static(dialect::CONTENT_TYPE, dialect::JSON);
         self.call_with(route, body, options).await?.json()
     }
 

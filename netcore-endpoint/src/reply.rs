@@ -191,7 +191,7 @@ impl<T: Serialize> IntoReply for Json<T> {
             Ok(body) => {
                 let mut headers = Headers::new();
                 // A constant, valid header: cannot fail.
-                let _ = headers.insert(dialect::CONTENT_TYPE, dialect::JSON);
+                let _ = headers.insert_static(dialect::CONTENT_TYPE, dialect::JSON);
                 Reply::Ok {
                     headers,
                     body: body.into(),

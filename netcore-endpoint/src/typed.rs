@@ -15,7 +15,7 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::dialect::{self, RequestError, set_header};
+use crate::dialect::{self, RequestError, set_static_header};
 use crate::error::CallError;
 use crate::extract::{FromRequest, State};
 use crate::peer::{CallOptions, Peer};
@@ -216,9 +216,9 @@ impl Peer {
     ) -> Result<R::Response, CallError> {
         let body = serde_json::to_vec(request)
             .map_err(|error| CallError::Request(RequestError::from(error)))?;
-        set_header(&mut options.headers, dialect::CONTENT_TYPE, dialect::JSON)
+        set_static_header(&mut options.headers, dialect::CONTENT_TYPE, dialect::JSON)
             .map_err(CallError::Request)?;
-        set_header(
+        set_static_header(
             &mut options.headers,
             SCHEMA,
             fingerprint_text(R::FINGERPRINT),

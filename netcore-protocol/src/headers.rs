@@ -77,10 +77,26 @@ impl Headers {
         name: impl Into<String>,
         value: impl Into<Bytes>,
     ) -> Result<&mut Headers, HeaderError> {
-        let (name, value) = checked_entry(name.into(), value.into())?;
-        self.entries.retain(|(existing, _)| *existing != name);
-        self.entries.push((name, value));
-        Ok(self)
+        let entry = checked_entry(name.into(), value.into())?;
+        Ok(self.replace(entry))
+    }
+
+    /// [`insert`](Self::insert) for a name known at compile time: the name
+    /// is not copied (no allocation for it).
+    pub fn insert_static(
+        &mut self,
+        name: &'static str,
+        value: impl Into<Bytes>,
+    ) -> Result<&mut Headers, HeaderError> {
+        let entry = checked(Name(Bytes::from_static(name.as_bytes())), value.into())?;
+        Ok(self.replace(entry))
+    }
+
+    /// Puts `entry` in place of every entry of its name.
+    fn replace(&mut self, entry: (Name, Bytes)) -> &mut Headers {
+        self.entries.retain(|(existing, _)| *existing != entry.0);
+        self.entries.push(entry);
+        self
     }
 
     /// Adds an entry, keeping earlier entries with the same name.
@@ -197,16 +213,21 @@ impl Headers {
 }
 
 fn checked_entry(name: String, value: Bytes) -> Result<(Name, Bytes), HeaderError> {
-    if name.is_empty() || name.len() > MAX_HEADER_NAME {
+    checked(Name::new(name), value)
+}
+
+/// Checks an entry's lengths.
+fn checked(name: Name, value: Bytes) -> Result<(Name, Bytes), HeaderError> {
+    if name.len() == 0 || name.len() > MAX_HEADER_NAME {
         return Err(HeaderError::BadNameLength { len: name.len() });
     }
     if value.len() > MAX_HEADER_VALUE {
         return Err(HeaderError::ValueTooLong {
             len: value.len(),
-            name,
+            name: name.as_str().to_owned(),
         });
     }
-    Ok((Name::new(name), value))
+    Ok((name, value))
 }
 
 impl<'a> IntoIterator for &'a Headers {
@@ -233,6 +254,21 @@ mod tests {
         assert_eq!(headers.get_str("a"), Some("3"));
         assert_eq!(headers.remove("a"), 1);
         assert!(headers.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn a_static_name_is_the_same_header() -> Result<(), HeaderError> {
+        let mut headers = Headers::new();
+        headers
+            .insert("route", "/a")?
+            .insert_static("route", "/b")?;
+        assert_eq!(headers.len(), 1, "insert_static replaces like insert");
+        assert_eq!(headers.get_str("route"), Some("/b"));
+        assert_eq!(
+            headers.insert_static("", "x").err(),
+            Some(HeaderError::BadNameLength { len: 0 })
+        );
         Ok(())
     }
 

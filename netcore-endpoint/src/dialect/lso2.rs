@@ -18,7 +18,7 @@ use bytes::Bytes;
 use netcore_pipe::protocol::{Headers, Priority};
 use netcore_pipe::{Body, Message};
 
-use super::{Classified, Dialect, ReplyTo, RequestError, number, set_header};
+use super::{Classified, Dialect, ReplyTo, RequestError, number, set_static_header};
 use crate::priority::default_priority;
 use crate::reply::{Reply, ReplyCode};
 
@@ -96,13 +96,13 @@ impl Dialect for Lso2 {
         } else {
             Kind::Notify
         };
-        set_header(&mut headers, KIND, kind.as_str())?;
-        set_header(&mut headers, ROUTE, route.to_owned())?;
+        set_static_header(&mut headers, KIND, kind.as_str())?;
+        set_static_header(&mut headers, ROUTE, route.to_owned())?;
         if let Some(call_id) = call_id {
-            set_header(&mut headers, CALL, call_id.to_string())?;
+            set_static_header(&mut headers, CALL, call_id.to_string())?;
         }
         if let Some(deadline) = deadline {
-            set_header(&mut headers, DEADLINE, deadline.as_millis().to_string())?;
+            set_static_header(&mut headers, DEADLINE, deadline.as_millis().to_string())?;
         }
         let mut message = Message::new(body);
         message.headers = headers;
@@ -114,12 +114,12 @@ impl Dialect for Lso2 {
             Reply::Ok { headers, body } => (Kind::Reply, headers, body),
             Reply::Err(error) => {
                 let mut headers = Headers::new();
-                set_header(&mut headers, CODE, error.code.0.to_string())?;
+                set_static_header(&mut headers, CODE, error.code.0.to_string())?;
                 (Kind::Error, headers, Bytes::from(error.message))
             }
         };
-        set_header(&mut headers, KIND, kind.as_str())?;
-        set_header(&mut headers, CALL, to.call_id.to_string())?;
+        set_static_header(&mut headers, KIND, kind.as_str())?;
+        set_static_header(&mut headers, CALL, to.call_id.to_string())?;
         let mut message = Message::new(body);
         message.priority = default_priority(&message.body);
         message.headers = headers;
@@ -128,8 +128,8 @@ impl Dialect for Lso2 {
 
     fn cancel(&self, call_id: u64) -> Option<Message> {
         let mut message = Message::new(Bytes::new()).priority(Priority::HIGH);
-        let ok = set_header(&mut message.headers, KIND, Kind::Cancel.as_str()).is_ok()
-            && set_header(&mut message.headers, CALL, call_id.to_string()).is_ok();
+        let ok = set_static_header(&mut message.headers, KIND, Kind::Cancel.as_str()).is_ok()
+            && set_static_header(&mut message.headers, CALL, call_id.to_string()).is_ok();
         ok.then_some(message)
     }
 

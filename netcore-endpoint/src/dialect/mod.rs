@@ -226,6 +226,22 @@ pub(crate) fn set_header(
         })
 }
 
+/// [`set_header`] for a name known at compile time (the dialects' own
+/// headers): the name is not copied.
+pub(crate) fn set_static_header(
+    headers: &mut Headers,
+    name: &'static str,
+    value: impl Into<Bytes>,
+) -> Result<(), RequestError> {
+    headers
+        .insert_static(name, value)
+        .map(|_| ())
+        .map_err(|source| RequestError::Header {
+            name: name.to_owned(),
+            source,
+        })
+}
+
 /// A decimal number header.
 pub(crate) fn number(headers: &Headers, name: &str) -> Option<u64> {
     headers.get_str(name)?.parse().ok()

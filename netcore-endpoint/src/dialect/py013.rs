@@ -11,7 +11,9 @@ use std::time::Duration;
 use netcore_pipe::protocol::Headers;
 use netcore_pipe::{Body, Message};
 
-use super::{CONTENT_TYPE, Classified, Dialect, ReplyTo, RequestError, set_header};
+use super::{
+    CONTENT_TYPE, Classified, Dialect, ReplyTo, RequestError, set_header, set_static_header,
+};
 use crate::priority::default_priority;
 use crate::reply::Reply;
 
@@ -175,9 +177,9 @@ fn request_info(
     headers: &Headers,
 ) -> Result<Headers, RequestError> {
     let mut info = Headers::new();
-    set_header(&mut info, "route", json_string(route))?;
+    set_static_header(&mut info, "route", json_string(route))?;
     if let Some(call_id) = call_id {
-        set_header(&mut info, "message_id", json_string(&message_id(call_id)))?;
+        set_static_header(&mut info, "message_id", json_string(&message_id(call_id)))?;
     }
     extra_keys(headers, &mut info, &["route", "message_id", "is_response"])?;
     Ok(info)
@@ -188,9 +190,9 @@ fn request_info(
 fn reply_info(route: &str, message_id: &str, headers: &Headers) -> Result<Headers, RequestError> {
     let route = headers.get_str("route").unwrap_or(route);
     let mut info = Headers::new();
-    set_header(&mut info, "route", json_string(route))?;
-    set_header(&mut info, "is_response", "true")?;
-    set_header(&mut info, "message_id", json_string(message_id))?;
+    set_static_header(&mut info, "route", json_string(route))?;
+    set_static_header(&mut info, "is_response", "true")?;
+    set_static_header(&mut info, "message_id", json_string(message_id))?;
     extra_keys(headers, &mut info, &["route", "message_id", "is_response"])?;
     Ok(info)
 }
