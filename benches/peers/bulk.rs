@@ -15,11 +15,13 @@ use netcore::pipe::protocol::Priority;
 use netcore::pipe::{Incoming, Message, Pipe, PipeConfig, ReceiveMode};
 use netcore::transports::tcp::{self, TcpOptions};
 use serde::Serialize;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_util::compat::{FuturesAsyncReadCompatExt, TokioAsyncReadCompatExt};
+use tokio_util::compat::FuturesAsyncReadCompatExt;
 
 use crate::cpu::CpuClock;
+use crate::pattern::send_pattern;
+use crate::yamux_connections::{YamuxConnection, yamux_connections};
 
 const GIB: f64 = (1u64 << 30) as f64;
 
@@ -70,23 +72,6 @@ async fn tcp_pair() -> io::Result<(TcpStream, TcpStream)> {
     Ok((client, server))
 }
 
-/// Writes `total` bytes in `write`-byte writes, then shuts the stream
-/// down.
-async fn send_pattern(
-    mut out: impl AsyncWrite + Unpin,
-    total: u64,
-    write: usize,
-) -> io::Result<()> {
-    let buf = vec![7u8; write];
-    let mut left = total;
-    while left > 0 {
-        let n = left.min(write as u64) as usize;
-        out.write_all(&buf[..n]).await?;
-        left -= n as u64;
-    }
-    out.shutdown().await
-}
-
 /// Reads to the end of the stream; returns how many bytes came.
 async fn receive_all(mut input: impl AsyncRead + Unpin) -> io::Result<u64> {
     let mut buf = vec![0u8; READ];
@@ -116,16 +101,7 @@ pub(crate) async fn raw_tcp(total: u64, write: usize) -> io::Result<Transfer> {
 /// connection is driven by a task polling it for inbound streams.
 async fn yamux_pair() -> io::Result<(YamuxOpener, tokio::sync::mpsc::Receiver<yamux::Stream>)> {
     let (client, server) = tcp_pair().await?;
-    let client = yamux::Connection::new(
-        client.compat(),
-        yamux::Config::default(),
-        yamux::Mode::Client,
-    );
-    let mut server = yamux::Connection::new(
-        server.compat(),
-        yamux::Config::default(),
-        yamux::Mode::Server,
-    );
+    let (client, mut server) = yamux_connections(client, server);
     let (inbound_tx, inbound) = tokio::sync::mpsc::channel(16);
     tokio::spawn(async move {
         while let Some(Ok(stream)) = poll_fn(|cx| server.poll_next_inbound(cx)).await {
@@ -139,7 +115,7 @@ async fn yamux_pair() -> io::Result<(YamuxOpener, tokio::sync::mpsc::Receiver<ya
 
 /// The client side of a yamux connection, before it is handed to its
 /// driving task.
-struct YamuxOpener(yamux::Connection<tokio_util::compat::Compat<TcpStream>>);
+struct YamuxOpener(YamuxConnection);
 
 impl YamuxOpener {
     /// Opens `count` outbound streams, then drives the connection in a

@@ -24,6 +24,10 @@
 mod bulk;
 mod calls;
 mod cpu;
+#[path = "../common/pattern.rs"]
+mod pattern;
+#[path = "../common/yamux_connections.rs"]
+mod yamux_connections;
 
 use std::io;
 use std::time::Duration;

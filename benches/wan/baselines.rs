@@ -6,11 +6,13 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
-use tokio_util::compat::{FuturesAsyncReadCompatExt, TokioAsyncReadCompatExt};
+use tokio_util::compat::FuturesAsyncReadCompatExt;
 
+use crate::pattern::send_pattern;
 use crate::proxy::DelayProxy;
+use crate::yamux_connections::yamux_connections;
 use crate::{Throughput, proxied_pair};
 
 /// Bytes per write of the raw TCP and yamux senders.
@@ -29,7 +31,7 @@ pub(crate) async fn raw_tcp(
     let (client, mut server) = proxied_pair(proxy).await?;
     let got = AtomicU64::new(0);
     let started = Instant::now();
-    let writer = tokio::spawn(send_pattern(client, total));
+    let writer = tokio::spawn(send_pattern(client, total, WRITE));
     let read = receive_counted(&mut server, total, &got);
     let outcome = tokio::time::timeout(limit, read).await;
     let elapsed = started.elapsed();
@@ -77,16 +79,7 @@ pub(crate) async fn yamux(
     limit: Duration,
 ) -> io::Result<Throughput> {
     let (client, server) = proxied_pair(proxy).await?;
-    let mut client = yamux::Connection::new(
-        client.compat(),
-        yamux::Config::default(),
-        yamux::Mode::Client,
-    );
-    let mut server = yamux::Connection::new(
-        server.compat(),
-        yamux::Config::default(),
-        yamux::Mode::Server,
-    );
+    let (mut client, mut server) = yamux_connections(client, server);
     let outbound = poll_fn(|cx| client.poll_new_outbound(cx))
         .await
         .map_err(io::Error::other)?;
@@ -105,7 +98,7 @@ pub(crate) async fn yamux(
     });
     let got = AtomicU64::new(0);
     let started = Instant::now();
-    let writer = tokio::spawn(send_pattern(outbound.compat(), total));
+    let writer = tokio::spawn(send_pattern(outbound.compat(), total, WRITE));
     let read = async {
         let stream = inbound
             .await
@@ -124,19 +117,6 @@ pub(crate) async fn yamux(
         elapsed,
         "yamux",
     )
-}
-
-/// Writes `total` bytes in `WRITE`-byte writes, then shuts the stream down:
-/// the sender of both baselines.
-async fn send_pattern(mut out: impl AsyncWrite + Unpin, total: u64) -> io::Result<()> {
-    let buf = vec![7u8; WRITE];
-    let mut left = total;
-    while left > 0 {
-        let n = left.min(WRITE as u64) as usize;
-        out.write_all(&buf[..n]).await?;
-        left -= n as u64;
-    }
-    out.shutdown().await
 }
 
 /// Reads until `total` bytes arrived or the stream ends, counting them in

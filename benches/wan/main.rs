@@ -30,8 +30,12 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod baselines;
+#[path = "../common/pattern.rs"]
+mod pattern;
 mod pipes;
 mod proxy;
+#[path = "../common/yamux_connections.rs"]
+mod yamux_connections;
 
 use std::io;
 use std::time::Duration;

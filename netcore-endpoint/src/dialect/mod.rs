@@ -217,13 +217,7 @@ pub(crate) fn set_header(
     name: &str,
     value: impl Into<Bytes>,
 ) -> Result<(), RequestError> {
-    headers
-        .insert(name, value)
-        .map(|_| ())
-        .map_err(|source| RequestError::Header {
-            name: name.to_owned(),
-            source,
-        })
+    named(name, headers.insert(name, value))
 }
 
 /// [`set_header`] for a name known at compile time (the dialects' own
@@ -233,13 +227,15 @@ pub(crate) fn set_static_header(
     name: &'static str,
     value: impl Into<Bytes>,
 ) -> Result<(), RequestError> {
-    headers
-        .insert_static(name, value)
-        .map(|_| ())
-        .map_err(|source| RequestError::Header {
-            name: name.to_owned(),
-            source,
-        })
+    named(name, headers.insert_static(name, value))
+}
+
+/// An insertion's outcome, its error naming the header.
+fn named(name: &str, inserted: Result<&mut Headers, HeaderError>) -> Result<(), RequestError> {
+    inserted.map(|_| ()).map_err(|source| RequestError::Header {
+        name: name.to_owned(),
+        source,
+    })
 }
 
 /// A decimal number header.
