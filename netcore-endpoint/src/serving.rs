@@ -1,6 +1,8 @@
 //! Serving the peer's requests: one task per admitted request (it holds one
 //! of the connection's [request places](crate::admission); the handler runs
-//! inside it, not in a task of its own, a panic caught there), handler slots,
+//! inside it, not in a task of its own, a panic caught there — so a handler
+//! that blocks its thread without yielding also holds back its own deadline
+//! and cancel), handler slots,
 //! bodies collected within the connection's [budget](crate::body_budget),
 //! deadlines, cancellation, and the reply sent back within its time.
 

@@ -33,7 +33,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::Mutex;
 
 use super::budget::{Budget, Reservation};
@@ -176,7 +176,7 @@ impl Collect {
             .await
             .map_err(spill_error)?;
         let mut pacer = Pacer::default();
-        while let Some(chunk) = body.next().await {
+        while let Some(chunk) = next_for_file(body, &mut file).await {
             let chunk = chunk?;
             check_announced(file.written() + chunk.len() as u64, len)?;
             pacer.copied(chunk.len()).await;
@@ -274,10 +274,12 @@ impl Collect {
         for part in parts.iter().chain(std::iter::once(&chunk)) {
             file.write(part.clone()).await.map_err(spill_error)?;
         }
+        // On disk before their memory share goes back.
+        file.settle().await.map_err(spill_error)?;
         drop(parts);
         drop(memory);
         let mut pacer = Pacer::default();
-        while let Some(chunk) = body.next().await {
+        while let Some(chunk) = next_for_file(body, &mut file).await {
             let chunk = chunk?;
             let n = chunk.len() as u64;
             if len + n > disk.limit() {
@@ -294,6 +296,21 @@ impl Collect {
         }
         file.finish(reservation).await.map_err(spill_error)
     }
+}
+
+/// The next chunk of a body going to `file`; when none is ready yet, what
+/// `file` gathered goes to disk before waiting (see `SpillWriter::idle`).
+async fn next_for_file(
+    body: &mut BodyStream,
+    file: &mut SpillWriter,
+) -> Option<Result<Bytes, ReceiveError>> {
+    if let Some(ready) = body.next().now_or_never() {
+        return ready;
+    }
+    if let Err(error) = file.idle().await {
+        return Some(Err(spill_error(error)));
+    }
+    body.next().await
 }
 
 /// Reads a body announced as `len` bytes (reserved already) into memory.

@@ -39,9 +39,11 @@ const LOCK_FILE: &str = "lock";
 const BODY_PREFIX: &str = "body-";
 /// Bytes gathered for one write to a spill file: each write is one trip to
 /// the blocking pool, so they are large (a 1 GiB body is a thousand of
-/// them, not sixteen thousand). A file being written holds at most twice
-/// this: one batch gathering (chunks as they came, not copied) while the
-/// one before is written.
+/// them, not sixteen thousand). A batch gathers (chunks as they came, not
+/// copied) only while the body keeps arriving faster than the disk takes
+/// it: once no chunk is ready, what was gathered goes to disk
+/// ([`SpillWriter::idle`]), so a body whose sender pauses or stalls holds
+/// no memory beyond the one write in flight.
 const WRITE_BATCH: usize = 1 << 20;
 
 /// This process's spill directory under one parent; removed (with its
@@ -253,6 +255,25 @@ impl SpillWriter {
         self.written
     }
 
+    /// No more body is ready for now: what was gathered goes to disk
+    /// (without waiting for the write).
+    pub(crate) async fn idle(&mut self) -> io::Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        self.start_write().await
+    }
+
+    /// Everything gathered so far is on disk when this returns.
+    pub(crate) async fn settle(&mut self) -> io::Result<()> {
+        if !self.batch.is_empty() {
+            self.start_write().await?;
+        }
+        let file = self.take_file().await?;
+        self.file = Some(file);
+        Ok(())
+    }
+
     /// Waits for the write in flight, if any, and takes the file back.
     async fn take_file(&mut self) -> io::Result<File> {
         if let Some(writing) = self.writing.take() {
@@ -280,10 +301,7 @@ impl SpillWriter {
 
     /// The finished file, holding `disk`, its share of the spill budget.
     pub(crate) async fn finish(mut self, disk: Reservation) -> io::Result<SpilledFile> {
-        if !self.batch.is_empty() {
-            self.start_write().await?;
-        }
-        self.file = Some(self.take_file().await?);
+        self.settle().await?;
         Ok(SpilledFile {
             file: self.path,
             len: self.written,
