@@ -31,7 +31,10 @@ pub enum CallError {
     /// The peer answered with an error reply.
     #[error("the peer answered with {0}")]
     Remote(ReplyError),
-    /// No reply came within the timeout (the call was cancelled at the peer).
+    /// No reply came within the call's wait: its timeout, or what was left
+    /// of the deadline of the request it was made for (see
+    /// [`RequestContext`](crate::RequestContext)). The call was cancelled
+    /// at the peer; if that deadline had passed already, nothing was sent.
     #[error("no reply within {0:?}")]
     Timeout(Duration),
     /// The connection failed or closed before the reply came.
@@ -87,6 +90,37 @@ impl CallError {
             CallError::Send(error) => error.fault(),
             CallError::Receive(error) => error.fault(),
             CallError::Timeout(_) => Fault::Timeout,
+        }
+    }
+}
+
+/// A handler that forwards a failed call with `?` answers its own caller
+/// with:
+///
+/// | error | reply |
+/// |---|---|
+/// | [`Remote`](CallError::Remote) | the same code and message (the peer's refusal passes through) |
+/// | [`Timeout`](CallError::Timeout) | [`TIMEOUT`](ReplyCode::TIMEOUT): the deadline error whatever its cause |
+/// | any other | [`BAD_GATEWAY`](ReplyCode::BAD_GATEWAY), with the error's message |
+///
+/// ```
+/// use std::time::Duration;
+/// use netcore_endpoint::{CallError, ReplyCode, ReplyError};
+/// let error = ReplyError::from(CallError::Timeout(Duration::from_millis(400)));
+/// assert_eq!(error.code, ReplyCode::TIMEOUT);
+/// ```
+impl From<CallError> for ReplyError {
+    fn from(error: CallError) -> ReplyError {
+        match error {
+            CallError::Remote(error) => error,
+            CallError::Timeout(_) => ReplyError::new(
+                ReplyCode::TIMEOUT,
+                format!("a call this handler made got {error}"),
+            ),
+            error => ReplyError::new(
+                ReplyCode::BAD_GATEWAY,
+                format!("a call this handler made failed: {error}"),
+            ),
         }
     }
 }

@@ -28,7 +28,6 @@
 use bytes::Bytes;
 use netcore_pipe::protocol::Headers;
 use netcore_pipe::{ConnectionError, Incoming, ReceiveError};
-use tokio::time::Instant;
 
 use crate::dialect::Classified;
 use crate::endpoint::Lifecycle;
@@ -93,10 +92,10 @@ impl Reader {
                     deadline,
                     headers,
                 } => {
-                    // Counted from its arrival: the wait for a place is
-                    // the caller's wait too. A deadline too far to count is
-                    // none.
-                    let deadline = deadline.and_then(|after| Instant::now().checked_add(after));
+                    // Counted from the arrival of its OPEN: the wait in
+                    // the pipe's backlog and for a place is the caller's
+                    // wait too. A deadline too far to count is none.
+                    let deadline = deadline.and_then(|after| incoming.opened_at.checked_add(after));
                     let call = Call {
                         route,
                         headers,

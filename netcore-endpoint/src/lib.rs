@@ -16,6 +16,7 @@
 //! | `handler`, `extract` | the [`Handler`] trait for async functions, [`FromRequest`] extractors: [`Bytes`](bytes::Bytes), [`String`], [`Json`], [`RequestMeta`], [`State`], [`Peer`], and [`Streamed`] for bodies read as they arrive |
 //! | `reply` | [`Reply`], [`ReplyError`], [`ReplyCode`], [`IntoReply`] |
 //! | `peer` | [`Peer`]: [`call`](Peer::call), [`call_json`](Peer::call_json), [`notify`](Peer::notify) |
+//! | `context` | [`RequestContext`]: the request the current task serves (route, ids, headers, peer, deadline), task-local — the Python `request` global; what makes deadlines travel |
 //! | `error` | why a call failed: [`CallError`] and who is at [`Fault`]; the typed causes [`RequestError`] and [`DecodeReplyError`] |
 //! | `builder` | [`EndpointBuilder`] (from [`Endpoint::builder`]): config, routes, event listeners and scheduled tasks registered before anything runs, then `start` over any transport or ready pipe; [`StartError`] |
 //! | `endpoint` | [`Endpoint`], [`EndpointConfig`] and its presets (`lossy_link`, `py013`): one connection and its lifecycle |
@@ -63,7 +64,7 @@
 //! | requests waiting for a slot | [`max_queued_requests`](EndpointConfig::max_queued_requests) (256) | the reader accepts nothing more from the pipe: the pipe, then the transport, push back on the peer; nothing is refused or lost |
 //! | request bodies held whole (every route but those taking [`Streamed`]) | [`max_buffered_request_bytes`](EndpointConfig::max_buffered_request_bytes) (64 MiB), from before the body is read until its reply is sent | a body of announced length waits unread for its whole room (flow control holds its sender; its deadline, cancel or the connection's end end the wait); one larger than the budget is refused at once with [`TOO_LARGE`](ReplyCode::TOO_LARGE) and cancelled at its sender, the connection goes on; one of unannounced length grows its room as it arrives, refused with `TOO_LARGE` past the budget, or with [`OVERLOADED`](ReplyCode::OVERLOADED) if it needs room while another such body already waits for some |
 //! | a reply's send | [`reply_timeout`](EndpointConfig::reply_timeout) (30 s) and the call's deadline | the reply is cancelled, its slot freed, a WARN log and a `MessageCancelled` event say so |
-//! | a call's deadline (`nc-deadline-ms`) | counted from the request's arrival | covers the wait for a slot, the body, the handler and the reply's send: the caller gets `TIMEOUT`, or nothing once it has given up |
+//! | a call's deadline (`nc-deadline-ms`) | counted from the arrival of the request's OPEN (time unread in the pipe's backlog counts) | covers the wait for a slot, the body, the handler and the reply's send: the caller gets `TIMEOUT`, or nothing once it has given up |
 //! | connections waiting for HELLO | [`max_pending_handshakes`](ServerConfig::max_pending_handshakes) (256), [`handshake_timeout`](ServerConfig::handshake_timeout) (10 s) | refused at accept; dropped at the timeout; they run no endpoint and do not count as connections |
 //! | live connections | [`max_connections`](ServerConfig::max_connections) (1024) | refused at accept, or at HELLO |
 //! | connections per peer address | [`max_connections_per_address`](ServerConfig::max_connections_per_address) (none) | refused at accept |
@@ -88,6 +89,51 @@
 //! handlers waiting for replies that neither reader takes; call timeouts
 //! (on by default, 30 s) and deadlines then end the wait. Give such routes
 //! a queue longer than the calls in flight between the two.
+//!
+//! ## Deadlines travel
+//!
+//! A call says how long its caller will wait (`nc-deadline-ms`, a relative
+//! duration, so the peers' clocks need not agree). The serving side counts
+//! it from the arrival of the request's OPEN, aborts the handler when it
+//! passes and answers [`TIMEOUT`](ReplyCode::TIMEOUT). While a request is
+//! served, its [`RequestContext`] is the current task's: every
+//! [`Peer::call`] made from its hooks, layers or handler — to the caller or
+//! to any other peer — waits at most for what is left of that deadline
+//! (and tells its peer so), or for the call's own timeout if shorter; a
+//! call made once it has passed fails at once with
+//! [`CallError::Timeout`] and sends nothing.
+//! [`CallOptions::detached`] frees a call from it. Aborting the handler
+//! drops the calls it waits on, which cancels them at their peers: the
+//! whole chain stops. Every deadline error is answered with
+//! [`TIMEOUT`](ReplyCode::TIMEOUT): the endpoint's, a tower
+//! `TimeoutLayer`'s, and a handler's call timing out forwarded with `?`
+//! (`From<CallError> for ReplyError`).
+//!
+//! ```
+//! use netcore_endpoint::{Endpoint, Peer, ReplyError, RequestContext, State};
+//! use netcore_pipe::transport::memory_pair;
+//!
+//! // Asks the peer that called it; the call has what is left of the
+//! // caller's deadline, not its 30 s default.
+//! async fn relay(State(()): State<()>, caller: Peer) -> Result<String, ReplyError> {
+//!     let left = RequestContext::current().and_then(|c| c.remaining());
+//!     assert!(left.is_some_and(|left| left.as_secs() < 2));
+//!     let name = caller.call("/name", "").await?;
+//!     Ok(String::from_utf8_lossy(&name.body).into_owned())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (a, b) = memory_pair(64 * 1024);
+//! let _server = Endpoint::builder().route("/relay", relay).start(b)?;
+//! let client = Endpoint::builder().route("/name", || async { "client" }).start(a)?;
+//! let options = netcore_endpoint::CallOptions::default()
+//!     .with_timeout(Some(std::time::Duration::from_secs(2)));
+//! let reply = client.peer().call_with("/relay", "", options).await?;
+//! assert_eq!(reply.body, "client");
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! Endpoints and servers report their lifecycle to an [`Events`] hub; each
 //! has a [`Scheduler`] whose tasks stop with it; the [`Cache`] is yours to
@@ -123,6 +169,7 @@ mod body_budget;
 mod builder;
 pub mod cache;
 mod collect;
+mod context;
 mod dialect;
 mod endpoint;
 mod error;
@@ -146,6 +193,7 @@ mod typed;
 
 pub use builder::{EndpointBuilder, StartError};
 pub use cache::{Cache, CacheBuilder};
+pub use context::RequestContext;
 pub use dialect::{CONTENT_TYPE, JSON, RequestError};
 pub use endpoint::{Endpoint, EndpointConfig};
 pub use error::{CallError, DecodeReplyError};

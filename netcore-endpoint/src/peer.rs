@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
+use crate::context;
 use crate::dialect::{self, Dialect, RequestError};
 use crate::error::{CallError, DecodeReplyError};
 use crate::peer_id::PeerId;
@@ -45,8 +46,17 @@ impl Response {
 #[non_exhaustive]
 pub struct CallOptions {
     /// How long to wait for the reply (the peer is told, and aborts its
-    /// handler when it passes). `None`: the peer's default, if any.
+    /// handler when it passes). `None`: the endpoint's default, if any.
+    /// Made while serving a request, a call waits at most for what is left
+    /// of that request's deadline, whatever this says (see
+    /// [`detached`](Self::detached)).
     pub timeout: Option<Duration>,
+    /// Whether the call is free of the deadline of the request the current
+    /// task serves ([`RequestContext`](crate::RequestContext)): `false`
+    /// (the default) caps its wait by what is left of that deadline, as
+    /// the caller upstream will not wait longer; `true` lets it outlive the
+    /// request (work that goes on after the reply).
+    pub detached: bool,
     /// Extra headers for the request.
     pub headers: Headers,
     /// Priority of the request message. `None`: [`Priority::HIGH`] for a
@@ -111,8 +121,9 @@ impl Peer {
     }
 
     /// Calls `route` with `body` and waits for the reply (the endpoint's
-    /// default timeout applies). Dropping the future cancels the call at the
-    /// peer, whose handler is aborted.
+    /// default timeout applies, capped by what is left of the deadline of
+    /// the request this task serves, if any). Dropping the future cancels
+    /// the call at the peer, whose handler is aborted.
     pub async fn call(&self, route: &str, body: impl Into<Body>) -> Result<Response, CallError> {
         self.call_with(route, body, CallOptions::default()).await
     }
@@ -140,8 +151,14 @@ impl Peer {
         body: impl Into<Body>,
         options: CallOptions,
     ) -> Result<Response, CallError> {
+        let timeout = context::call_wait(
+            options.timeout.or(self.inner.default_timeout),
+            options.detached,
+        )
+        // The request served here has run out of time: its caller has
+        // given up, nothing is worth sending.
+        .map_err(CallError::Timeout)?;
         let call_id = self.inner.next_call.fetch_add(1, Ordering::Relaxed);
-        let timeout = options.timeout.or(self.inner.default_timeout);
         let (reply_tx, reply_rx) = oneshot::channel();
         self.lock_pending().insert(call_id, reply_tx);
         // From here on, dropping this future cancels the call.

@@ -59,7 +59,10 @@
 //!   drops the partial message), but a handler already running at the
 //!   Python peer runs on.
 //! - **No deadlines** travel with calls; Rust handlers serving Python
-//!   callers run until they finish.
+//!   callers run until they finish. Their [`RequestContext`](crate::RequestContext)
+//!   has no deadline, and a Rust handler's calls to a Python peer wait for
+//!   their own timeout (capped by the deadline of the request it serves,
+//!   if that came from an LSO peer), which the Python peer is not told.
 //! - **Heads of at most 4096 bytes**: route, ids and headers together must
 //!   fit, or the call fails at once with a local error naming the size.
 //! - **An empty body** is sent as a head alone, as Python does; a Python

@@ -27,9 +27,14 @@ impl ReplyCode {
     pub const CANCELLED: ReplyCode = ReplyCode(499);
     /// The handler failed or panicked.
     pub const INTERNAL: ReplyCode = ReplyCode(500);
+    /// A call the handler made to another peer failed (other than by its
+    /// deadline, which is [`TIMEOUT`](Self::TIMEOUT)).
+    pub const BAD_GATEWAY: ReplyCode = ReplyCode(502);
     /// Too many requests in progress on this connection.
     pub const OVERLOADED: ReplyCode = ReplyCode(503);
-    /// The deadline passed before the handler finished.
+    /// The deadline passed before the handler finished: the caller's
+    /// deadline, a tower timeout layer's, or that of a call the handler
+    /// made.
     pub const TIMEOUT: ReplyCode = ReplyCode(504);
 }
 

@@ -213,7 +213,10 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     }
 
     /// Wraps every route (and fallback) added so far in a tower layer. The
-    /// layered service's errors become [`ReplyCode::INTERNAL`] replies.
+    /// layered service's errors become [`ReplyCode::INTERNAL`] replies, but
+    /// for a timeout's (`tower::timeout::error::Elapsed`, as tower's
+    /// `TimeoutLayer` gives it, or tokio's `Elapsed`), which becomes
+    /// [`ReplyCode::TIMEOUT`], the code of every deadline error.
     ///
     /// ```
     /// use netcore_endpoint::{Request, Router};
@@ -231,7 +234,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     where
         L: Layer<RouteService>,
         L::Service: Service<Request, Response = Reply> + Clone + Send + Sync + 'static,
-        <L::Service as Service<Request>>::Error: std::fmt::Display + Send,
+        <L::Service as Service<Request>>::Error: std::fmt::Display + Send + 'static,
         <L::Service as Service<Request>>::Future: Send + 'static,
     {
         let wrap = |service: RouteService| -> RouteService {
@@ -241,7 +244,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                 async move {
                     Ok::<Reply, Infallible>(match layered.oneshot(request).await {
                         Ok(reply) => reply,
-                        Err(error) => Reply::Err(ReplyError::internal(error.to_string())),
+                        Err(error) => Reply::Err(layer_error(&error)),
                     })
                 }
             }))
@@ -503,6 +506,35 @@ impl Routes {
                 format!("route not found: {}", request.route),
             ),
         }
+    }
+}
+
+/// The reply to a layered service's error: [`ReplyCode::TIMEOUT`] for a
+/// timeout (found by type, in the error or its chain of causes),
+/// [`ReplyCode::INTERNAL`] for anything else.
+fn layer_error<E: std::fmt::Display + 'static>(error: &E) -> ReplyError {
+    fn is_elapsed(error: &(dyn std::error::Error + 'static)) -> bool {
+        let mut cause = Some(error);
+        while let Some(error) = cause {
+            if error.is::<tower::timeout::error::Elapsed>()
+                || error.is::<tokio::time::error::Elapsed>()
+            {
+                return true;
+            }
+            cause = error.source();
+        }
+        false
+    }
+    let any: &dyn std::any::Any = error;
+    let elapsed = any.is::<tower::timeout::error::Elapsed>()
+        || any.is::<tokio::time::error::Elapsed>()
+        || any
+            .downcast_ref::<tower::BoxError>()
+            .is_some_and(|error| is_elapsed(&**error));
+    if elapsed {
+        ReplyError::new(ReplyCode::TIMEOUT, format!("deadline passed: {error}"))
+    } else {
+        ReplyError::internal(error.to_string())
     }
 }
 

@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use crate::admission::{Admission, Place};
 use crate::body_budget::{BodyBudget, Reservation};
 use crate::collect::{NotCollected, collect};
+use crate::context::RequestContext;
 use crate::dialect::{ReplyTo, RequestError};
 use crate::events::{Events, LifecycleEvent, LifecycleKind};
 use crate::peer::Peer;
@@ -351,8 +352,12 @@ impl Serving {
                     };
                     // The handler runs in this task (no spawn per call): a
                     // panic is caught here, and cancelling this task, or
-                    // the deadline, drops it.
-                    let handler = AssertUnwindSafe(routes.dispatch(request)).catch_unwind();
+                    // the deadline, drops it. Hooks, layers and handler
+                    // run within the request's context (calls they make
+                    // inherit its deadline).
+                    let context = RequestContext::new(&request, deadline);
+                    let handler = context.serve(async move { routes.dispatch(request).await });
+                    let handler = AssertUnwindSafe(handler).catch_unwind();
                     match until(deadline, handler).await {
                         None => passed(),
                         Some(Ok(reply)) => reply,

@@ -6,7 +6,7 @@
 //! | `nc-kind` | every message | `call`, `notify`, `reply`, `error` or `cancel` |
 //! | `route` | call, notify | the route to run |
 //! | `nc-call` | call, reply, error, cancel | the caller's call id (decimal) |
-//! | `nc-deadline-ms` | call | milliseconds the caller will wait (optional) |
+//! | `nc-deadline-ms` | call | milliseconds the caller will wait (optional), counted by the receiver from the arrival of the OPEN; a call made while serving a request carries at most what is left of that request's |
 //! | `nc-code` | error | the error code (decimal) |
 //! | `content-type` | any | what the body is (optional) |
 //!

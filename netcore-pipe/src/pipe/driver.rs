@@ -359,7 +359,13 @@ impl<C: Core> Driver<C> {
                     total_len,
                 } => {
                     tracing::debug!(message = id, ?total_len, "incoming message opened");
-                    opening = Some(Opening::new(id, priority, headers, total_len));
+                    opening = Some(Opening::new(
+                        id,
+                        priority,
+                        headers,
+                        total_len,
+                        tokio::time::Instant::now(),
+                    ));
                 }
                 Event::IncomingData { id, bytes } => {
                     if let Some(sink) = self.incoming.get_mut(&id) {

@@ -18,6 +18,7 @@ use futures::{Stream, StreamExt};
 use netcore_protocol::{Headers, Priority};
 use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::command::Command;
 use super::shared::Shared;
@@ -67,6 +68,10 @@ pub struct Incoming {
     pub priority: Priority,
     /// Its total length, if the peer announced it.
     pub total_len: Option<u64>,
+    /// When this side read its opening frame (on tokio's clock, so a
+    /// paused test clock stops it too): where the time a call's caller
+    /// waits starts, however long the message then waits to be accepted.
+    pub opened_at: Instant,
     /// Its body.
     pub body: BodyStream,
 }
@@ -439,6 +444,7 @@ impl From<Received> for Incoming {
             id,
             headers,
             priority,
+            opened_at,
             body,
             _memory,
         } = received;
@@ -447,6 +453,7 @@ impl From<Received> for Incoming {
             headers,
             priority,
             total_len: Some(body.len()),
+            opened_at,
             body: BodyStream::collected(body, _memory),
         }
     }
@@ -468,6 +475,8 @@ pub struct Received {
     pub headers: Headers,
     /// Its priority.
     pub priority: Priority,
+    /// When this side read its opening frame (see [`Incoming::opened_at`]).
+    pub opened_at: Instant,
     /// Its body, in memory or in a temporary file.
     pub body: ReceivedBody,
     /// The share of the receive buffer this message holds, released on drop.

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use netcore_protocol::{Headers, Priority};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::incoming::{BodyStream, Incoming};
 use super::shared::Shared;
@@ -28,6 +29,8 @@ pub(crate) struct Opening {
     pub(crate) priority: Priority,
     pub(crate) headers: Headers,
     pub(crate) total_len: Option<u64>,
+    /// When its opening frame was read.
+    pub(crate) opened_at: Instant,
     /// The one chunk of body that came with it, if any.
     chunk: Option<Bytes>,
 }
@@ -38,12 +41,14 @@ impl Opening {
         priority: Priority,
         headers: Headers,
         total_len: Option<u64>,
+        opened_at: Instant,
     ) -> Opening {
         Opening {
             id,
             priority,
             headers,
             total_len,
+            opened_at,
             chunk: None,
         }
     }
@@ -72,6 +77,7 @@ impl Opening {
             headers: self.headers,
             priority: self.priority,
             total_len: self.total_len,
+            opened_at: self.opened_at,
             body: BodyStream::whole(self.id, body, shared),
         }
     }
@@ -90,6 +96,7 @@ impl Opening {
             headers: self.headers,
             priority: self.priority,
             total_len: self.total_len,
+            opened_at: self.opened_at,
             body: BodyStream::new(self.id, rx, shared),
         };
         (incoming, sink)

@@ -105,6 +105,7 @@ impl Collect {
             headers,
             priority,
             total_len,
+            opened_at,
             mut body,
         } = incoming;
         let (body, memory) = match total_len {
@@ -130,6 +131,7 @@ impl Collect {
             id,
             headers,
             priority,
+            opened_at,
             body,
             _memory: memory,
         })
