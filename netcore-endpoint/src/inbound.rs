@@ -1,7 +1,8 @@
 //! The reader of a connection: it sorts what arrives. Replies complete the
 //! calls waiting for them right here (no router involved: a client needs
 //! none; a reply whose body came whole, as one of a single frame does,
-//! without a task; a longer one in a task that reads its body); cancels
+//! without a task; a longer one in a task that reads its body; a streamed
+//! call gets the head and the live body at once); cancels
 //! stop running handlers; calls and notifications go to
 //! [`Requests`] once they have a request place (refused there at once when
 //! this side serves nothing).
@@ -33,10 +34,11 @@ use crate::dialect::Classified;
 use crate::endpoint::Lifecycle;
 use crate::error::CallError;
 use crate::events::{Events, LifecycleEvent};
-use crate::peer::{Peer, Response};
+use crate::peer::{Peer, PendingReply, Response};
 use crate::reply::{ReplyCode, ReplyError};
 use crate::scheduler::Scheduler;
 use crate::serving::{Call, Requests};
+use crate::streamed::ReplyHead;
 
 /// Reads one connection until it ends, then fails what is left and reports
 /// how it ended.
@@ -74,18 +76,42 @@ impl Reader {
                     call_id,
                     error,
                     headers,
-                } => {
-                    match incoming.body.try_whole() {
+                } => match self.peer.take_pending(call_id) {
+                    // Its call was given up: the reply is dropped, which
+                    // cancels the rest of it at the peer.
+                    None => {
+                        tracing::debug!(call = call_id, "a reply to no waiting call dropped");
+                    }
+                    Some(PendingReply::Whole(waiting)) => match incoming.body.try_whole() {
                         // Its body came whole (a reply of one frame): the
                         // call completes right here, with no task.
-                        Some(body) => self.peer.complete(call_id, reply(Ok(body), error, headers)),
+                        Some(body) => drop(waiting.send(reply(Ok(body), error, headers))),
                         None => {
-                            let peer = self.peer.clone();
-                            deliveries
-                                .spawn(deliver_reply(peer, incoming, call_id, error, headers));
+                            deliveries.spawn(async move {
+                                let body = incoming.bytes().await;
+                                let _ = waiting.send(reply(body, error, headers));
+                            });
                         }
-                    }
-                }
+                    },
+                    // A successful reply goes to its call as it opens, its
+                    // body live; an error reply's message is read first.
+                    Some(PendingReply::Streamed(waiting)) => match error {
+                        None => {
+                            let head = ReplyHead {
+                                headers,
+                                total_len: incoming.total_len,
+                                body: incoming.body,
+                            };
+                            let _ = waiting.send(Ok(head));
+                        }
+                        Some(code) => {
+                            deliveries.spawn(async move {
+                                let body = incoming.bytes().await;
+                                let _ = waiting.send(Err(refusal(body, code)));
+                            });
+                        }
+                    },
+                },
                 Classified::Call {
                     route,
                     reply_to,
@@ -170,18 +196,6 @@ impl Reader {
     }
 }
 
-/// Completes the call a reply answers, once its body is read.
-async fn deliver_reply(
-    peer: Peer,
-    incoming: Incoming,
-    call_id: u64,
-    error: Option<ReplyCode>,
-    headers: Headers,
-) {
-    let body = incoming.bytes().await;
-    peer.complete(call_id, reply(body, error, headers));
-}
-
 /// What a call gets from its reply: the response, the peer's error, or why
 /// the reply's body could not be read.
 fn reply(
@@ -189,12 +203,22 @@ fn reply(
     error: Option<ReplyCode>,
     headers: Headers,
 ) -> Result<Response, CallError> {
-    match (body, error) {
-        (Err(error), _) => Err(CallError::from(error)),
-        (Ok(body), Some(code)) => {
+    match error {
+        Some(code) => Err(refusal(body, code)),
+        None => body
+            .map(|body| Response { headers, body })
+            .map_err(CallError::from),
+    }
+}
+
+/// The peer's error reply `code` with its message `body` (or why that could
+/// not be read).
+fn refusal(body: Result<Bytes, ReceiveError>, code: ReplyCode) -> CallError {
+    match body {
+        Err(error) => CallError::from(error),
+        Ok(body) => {
             let message = String::from_utf8_lossy(&body).into_owned();
-            Err(CallError::Remote(ReplyError::new(code, message)))
+            CallError::Remote(ReplyError::new(code, message))
         }
-        (Ok(body), None) => Ok(Response { headers, body }),
     }
 }

@@ -14,8 +14,9 @@
 //! |---|---|
 //! | [`router`] | [`Router`]: routes, [`nest`](Router::nest) for blueprints, fallback, [`layer`](Router::layer), hooks, [`Routes`] |
 //! | `handler`, `extract` | the [`Handler`] trait for async functions, [`FromRequest`] extractors: [`Bytes`](bytes::Bytes), [`String`], [`Json`], [`RequestMeta`], [`State`], [`Peer`], and [`Streamed`] for bodies read as they arrive |
-//! | `reply` | [`Reply`], [`ReplyError`], [`ReplyCode`], [`IntoReply`] |
-//! | `peer` | [`Peer`]: [`call`](Peer::call), [`call_json`](Peer::call_json), [`notify`](Peer::notify) |
+//! | `reply` | [`Reply`] (a body in memory, or [streamed](Reply::Stream): a file or chunks of any size), [`ReplyError`], [`ReplyCode`], [`IntoReply`] |
+//! | `peer` | [`Peer`]: [`call`](Peer::call), [`call_streamed`](Peer::call_streamed), [`call_json`](Peer::call_json), [`notify`](Peer::notify) |
+//! | `streamed` | [`StreamedResponse`]: a reply read as it arrives, or [saved](StreamedResponse::save) to a file |
 //! | `context` | [`RequestContext`]: the request the current task serves (route, ids, headers, peer, deadline), task-local — the Python `request` global; what makes deadlines travel |
 //! | `error` | why a call failed: [`CallError`] and who is at [`Fault`]; the typed causes [`RequestError`] and [`DecodeReplyError`] |
 //! | `builder` | [`EndpointBuilder`] (from [`Endpoint::builder`]): config, routes, event listeners and scheduled tasks registered before anything runs, then `start` over any transport or ready pipe; [`StartError`] |
@@ -63,7 +64,7 @@
 //! | handlers running | [`max_concurrent_handlers`](EndpointConfig::max_concurrent_handlers) (256) | requests wait in the queue |
 //! | requests waiting for a slot | [`max_queued_requests`](EndpointConfig::max_queued_requests) (256) | the reader accepts nothing more from the pipe: the pipe, then the transport, push back on the peer; nothing is refused or lost |
 //! | request bodies held whole (every route but those taking [`Streamed`]) | [`max_buffered_request_bytes`](EndpointConfig::max_buffered_request_bytes) (64 MiB), from before the body is read until its reply is sent | a body of announced length waits unread for its whole room (flow control holds its sender; its deadline, cancel or the connection's end end the wait); one larger than the budget is refused at once with [`TOO_LARGE`](ReplyCode::TOO_LARGE) and cancelled at its sender, the connection goes on; one of unannounced length grows its room as it arrives, refused with `TOO_LARGE` past the budget, or with [`OVERLOADED`](ReplyCode::OVERLOADED) if it needs room while another such body already waits for some |
-//! | a reply's send | [`reply_timeout`](EndpointConfig::reply_timeout) (30 s) and the call's deadline | the reply is cancelled, its slot freed, a WARN log and a `MessageCancelled` event say so |
+//! | a reply's send | [`reply_timeout`](EndpointConfig::reply_timeout) (30 s) and the call's deadline; for a [streamed reply](Reply::Stream), the deadline until its first byte, then `reply_timeout` without progress | the reply is cancelled, its slot freed, a WARN log and a `MessageCancelled` event say so |
 //! | a call's deadline (`nc-deadline-ms`) | counted from the arrival of the request's OPEN (time unread in the pipe's backlog counts) | covers the wait for a slot, the body, the handler and the reply's send: the caller gets `TIMEOUT`, or nothing once it has given up |
 //! | connections waiting for HELLO | [`max_pending_handshakes`](ServerConfig::max_pending_handshakes) (256), [`handshake_timeout`](ServerConfig::handshake_timeout) (10 s) | refused at accept; dropped at the timeout; they run no endpoint and do not count as connections |
 //! | live connections | [`max_connections`](ServerConfig::max_connections) (1024) | refused at accept, or at HELLO |
@@ -135,6 +136,23 @@
 //! # }
 //! ```
 //!
+//! ## Streams both ways
+//!
+//! Any body can stream, in either direction, so a call of any size costs
+//! only the flow-control windows:
+//!
+//! | direction | sender | receiver |
+//! |---|---|---|
+//! | upload (client-streaming) | [`Peer::call`] with a [`Body::stream`](netcore_pipe::Body::stream) or [`Body::file`](netcore_pipe::Body::file) | a handler taking [`Streamed`] |
+//! | download (server-streaming) | a handler returning a [`Body`](netcore_pipe::Body) (a file or a stream) or [`Reply::Stream`] | [`Peer::call_streamed`]: a [`StreamedResponse`] to read, or to [`save`](StreamedResponse::save) to a file |
+//! | duplex | both of the above at once: a `Streamed` handler may answer with a stream made from its request's, each body under its own flow control | |
+//!
+//! Dropping a [`StreamedResponse`] stops both bodies (the reply is
+//! cancelled at the peer, the request here); a caller that cancels stops a
+//! handler's stream there. A deadline bounds a call until its reply's head;
+//! a streamed reply then goes on as long as it makes progress (no byte for
+//! [`reply_timeout`](EndpointConfig::reply_timeout) gives it up).
+//!
 //! Endpoints and servers report their lifecycle to an [`Events`] hub; each
 //! has a [`Scheduler`] whose tasks stop with it; the [`Cache`] is yours to
 //! share through the router state.
@@ -189,6 +207,7 @@ pub mod router;
 pub mod scheduler;
 mod server;
 mod serving;
+mod streamed;
 mod typed;
 
 pub use builder::{EndpointBuilder, StartError};
@@ -221,6 +240,7 @@ pub use request::{Request, RequestMeta};
 pub use router::{RouteService, Router, RouterError, Routes};
 pub use scheduler::{MissedTickBehavior, Scheduler, TaskHandle};
 pub use server::{Server, ServerConfig};
+pub use streamed::{SaveError, StreamedResponse};
 #[doc(hidden)]
 pub use typed::__private;
 pub use typed::{Route, SCHEMA, TypedHandler};

@@ -17,6 +17,7 @@ use crate::dialect::{self, Dialect, RequestError};
 use crate::error::{CallError, DecodeReplyError};
 use crate::peer_id::PeerId;
 use crate::priority::default_priority;
+use crate::streamed::{ReplyHead, StreamedResponse};
 
 /// How long a call whose request the peer cancelled still waits for the
 /// peer's reply, which says why (it goes out before the cancel, but is read
@@ -66,7 +67,22 @@ pub struct CallOptions {
     pub priority: Option<Priority>,
 }
 
-pub(crate) type PendingReply = oneshot::Sender<Result<Response, CallError>>;
+/// A call waiting for its reply, and how it wants it.
+pub(crate) enum PendingReply {
+    /// The reply whole in memory ([`Peer::call`]).
+    Whole(oneshot::Sender<Result<Response, CallError>>),
+    /// The reply's head, its body as it arrives ([`Peer::call_streamed`]).
+    Streamed(oneshot::Sender<Result<ReplyHead, CallError>>),
+}
+
+impl PendingReply {
+    fn fail(self, error: CallError) {
+        match self {
+            PendingReply::Whole(tx) => drop(tx.send(Err(error))),
+            PendingReply::Streamed(tx) => drop(tx.send(Err(error))),
+        }
+    }
+}
 
 pub(crate) struct PeerInner {
     pub(crate) id: PeerId,
@@ -151,6 +167,76 @@ impl Peer {
         body: impl Into<Body>,
         options: CallOptions,
     ) -> Result<Response, CallError> {
+        let (response, _request) = self
+            .call_for(route, body.into(), options, PendingReply::Whole)
+            .await?;
+        Ok(response)
+    }
+
+    /// Calls `route` and returns as soon as the reply's head is in: its
+    /// body comes as a stream ([`StreamedResponse`]), never held whole, so
+    /// a reply of any size — a download of gigabytes — costs only the
+    /// pipe's flow-control window. Save it to a file with
+    /// [`save`](StreamedResponse::save), or read it chunk by chunk.
+    ///
+    /// The request body may stream too ([`Body::stream`], [`Body::file`]):
+    /// it goes on being sent while the reply arrives (a duplex call, each
+    /// way under its own flow control). The call's timeout covers the wait
+    /// for the reply's head; the body then flows as fast as the reader
+    /// takes it. Dropping the [`StreamedResponse`] stops both: the reply
+    /// is cancelled at the peer, and a request still being sent here.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use netcore_endpoint::{CallOptions, Endpoint};
+    /// use netcore_pipe::Body;
+    /// use netcore_pipe::transport::memory_pair;
+    ///
+    /// // A download of 64 chunks of 64 KiB, produced as it is sent.
+    /// async fn download() -> Body {
+    ///     Body::stream(futures::stream::iter(
+    ///         (0..64).map(|_| Ok(bytes::Bytes::from(vec![7u8; 64 << 10]))),
+    ///     ))
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (a, b) = memory_pair(64 * 1024);
+    /// let _server = Endpoint::builder().route("/download", download).start(b)?;
+    /// let client = Endpoint::builder().start(a)?;
+    /// let mut reply = client
+    ///     .peer()
+    ///     .call_streamed("/download", "", CallOptions::default())
+    ///     .await?;
+    /// let mut total = 0;
+    /// while let Some(chunk) = reply.next().await {
+    ///     total += chunk?.len();
+    /// }
+    /// assert_eq!(total, 64 << 16);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn call_streamed(
+        &self,
+        route: &str,
+        body: impl Into<Body>,
+        options: CallOptions,
+    ) -> Result<StreamedResponse, CallError> {
+        let (head, request) = self
+            .call_for(route, body.into(), options, PendingReply::Streamed)
+            .await?;
+        Ok(StreamedResponse::new(head, request))
+    }
+
+    /// A call whose reply comes as `T` (how `pending` registers it): `T`,
+    /// and the request's handle if it may still be being sent.
+    async fn call_for<T>(
+        &self,
+        route: &str,
+        body: Body,
+        options: CallOptions,
+        pending: fn(oneshot::Sender<Result<T, CallError>>) -> PendingReply,
+    ) -> Result<(T, Option<SendHandle>), CallError> {
         let timeout = context::call_wait(
             options.timeout.or(self.inner.default_timeout),
             options.detached,
@@ -160,7 +246,7 @@ impl Peer {
         .map_err(CallError::Timeout)?;
         let call_id = self.inner.next_call.fetch_add(1, Ordering::Relaxed);
         let (reply_tx, reply_rx) = oneshot::channel();
-        self.lock_pending().insert(call_id, reply_tx);
+        self.lock_pending().insert(call_id, pending(reply_tx));
         // From here on, dropping this future cancels the call.
         let mut guard = CallGuard {
             peer: self,
@@ -171,7 +257,7 @@ impl Peer {
         let mut message = self
             .inner
             .dialect
-            .request(route, Some(call_id), timeout, body.into(), options.headers)
+            .request(route, Some(call_id), timeout, body, options.headers)
             .map_err(CallError::Request)?;
         message.priority = options
             .priority
@@ -213,7 +299,7 @@ impl Peer {
             None => wait.await,
         };
         guard.done = true;
-        reply
+        Ok((reply?, guard.request.take()))
     }
 
     /// Sends a notification: `route` runs at the peer, no reply comes back.
@@ -264,18 +350,17 @@ impl Peer {
         self.lock_pending().contains_key(&call_id)
     }
 
-    /// Completes a pending call.
-    pub(crate) fn complete(&self, call_id: u64, result: Result<Response, CallError>) {
-        if let Some(pending) = self.lock_pending().remove(&call_id) {
-            let _ = pending.send(result);
-        }
+    /// The call a reply answers, now no longer pending (`None`: it was
+    /// given up).
+    pub(crate) fn take_pending(&self, call_id: u64) -> Option<PendingReply> {
+        self.lock_pending().remove(&call_id)
     }
 
     /// Fails every pending call (the connection is over).
     pub(crate) fn fail_all(&self, error: CallError) {
         let pending: Vec<PendingReply> = self.lock_pending().drain().map(|(_, tx)| tx).collect();
-        for tx in pending {
-            let _ = tx.send(Err(error.clone()));
+        for pending in pending {
+            pending.fail(error.clone());
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What handlers return: [`Reply`], [`ReplyError`], [`IntoReply`] and [`Json`].
 
 use bytes::Bytes;
+use netcore_pipe::Body;
 use netcore_pipe::protocol::Headers;
 use serde::Serialize;
 
@@ -80,15 +81,31 @@ impl ReplyError {
     }
 }
 
-/// A handler's answer: headers and a body, or an error.
-#[derive(Debug, Clone)]
+/// A handler's answer: headers and a body (in memory, or streamed), or an
+/// error.
+#[derive(Debug)]
 pub enum Reply {
-    /// A successful answer.
+    /// A successful answer, its body in memory.
     Ok {
         /// Headers (content type, …).
         headers: Headers,
         /// The body.
         body: Bytes,
+    },
+    /// A successful answer whose body is read as it is sent: a file of any
+    /// size ([`Body::file`]) or a stream of chunks ([`Body::stream`]),
+    /// under the pipe's flow control, so the handler never holds it whole.
+    /// Its send is given up when no byte of it goes out for
+    /// [`reply_timeout`](crate::EndpointConfig::reply_timeout) (or, before
+    /// its first, past the call's deadline), not after a total time: a
+    /// download takes as long as the link needs. The caller receives it
+    /// whole ([`Peer::call`](crate::Peer::call)) or as a stream
+    /// ([`Peer::call_streamed`](crate::Peer::call_streamed)).
+    Stream {
+        /// Headers (content type, …).
+        headers: Headers,
+        /// The body.
+        body: Body,
     },
     /// An error answer.
     Err(ReplyError),
@@ -98,6 +115,15 @@ impl Reply {
     /// A successful reply with this body and no headers.
     pub fn body(body: impl Into<Bytes>) -> Reply {
         Reply::Ok {
+            headers: Headers::new(),
+            body: body.into(),
+        }
+    }
+
+    /// A successful reply streaming `body` (a file, a stream, or bytes),
+    /// with no headers.
+    pub fn stream(body: impl Into<Body>) -> Reply {
+        Reply::Stream {
             headers: Headers::new(),
             body: body.into(),
         }
@@ -118,7 +144,7 @@ impl Reply {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a handler's reply",
     label = "a handler returns something that becomes a reply",
-    note = "return `Json<T>` (for a serde type), `String`, `&'static str`, `Bytes`, `Vec<u8>`, `()`, `Reply`, or `Result<T, E>` of one of them with `E: Into<ReplyError>`"
+    note = "return `Json<T>` (for a serde type), `String`, `&'static str`, `Bytes`, `Vec<u8>`, `Body` (a file or a stream, sent as it is read), `()`, `Reply`, or `Result<T, E>` of one of them with `E: Into<ReplyError>`"
 )]
 pub trait IntoReply {
     /// Converts into a reply.
@@ -146,6 +172,16 @@ impl IntoReply for () {
 impl IntoReply for Bytes {
     fn into_reply(self) -> Reply {
         Reply::body(self)
+    }
+}
+
+/// Bytes become [`Reply::Ok`]; a file or a stream [`Reply::Stream`].
+impl IntoReply for Body {
+    fn into_reply(self) -> Reply {
+        match self {
+            Body::Bytes(bytes) => Reply::body(bytes),
+            body => Reply::stream(body),
+        }
     }
 }
 

@@ -237,7 +237,7 @@ fn body_refusal(route: &str, refusal: NotCollected) -> Reply {
 fn refusal_code(reply: &Reply) -> String {
     match reply {
         Reply::Err(error) => error.code.to_string(),
-        Reply::Ok { .. } => "ok".to_owned(),
+        Reply::Ok { .. } | Reply::Stream { .. } => "ok".to_owned(),
     }
 }
 
@@ -441,8 +441,8 @@ pub(crate) enum SendLimit {
     None,
     /// [`EndpointConfig::reply_timeout`](crate::EndpointConfig::reply_timeout).
     ReplyTimeout(Instant, Duration),
-    /// The call's deadline, earlier than the reply timeout.
-    Deadline(Instant),
+    /// The call's deadline, earlier than the reply timeout (if any).
+    Deadline(Instant, Option<Duration>),
 }
 
 impl SendLimit {
@@ -459,14 +459,26 @@ impl SendLimit {
             (Some((at, timeout)), Some(deadline)) if at <= deadline => {
                 SendLimit::ReplyTimeout(at, timeout)
             }
-            (_, Some(deadline)) => SendLimit::Deadline(deadline),
+            (timeout, Some(deadline)) => {
+                SendLimit::Deadline(deadline, timeout.map(|(_, timeout)| timeout))
+            }
         }
     }
 
     fn at(self) -> Option<Instant> {
         match self {
             SendLimit::None => None,
-            SendLimit::ReplyTimeout(at, _) | SendLimit::Deadline(at) => Some(at),
+            SendLimit::ReplyTimeout(at, _) | SendLimit::Deadline(at, _) => Some(at),
+        }
+    }
+
+    /// How long a streamed reply under way may go without sending a byte:
+    /// the reply timeout.
+    fn stall(self) -> Option<Duration> {
+        match self {
+            SendLimit::None => None,
+            SendLimit::ReplyTimeout(_, timeout) => Some(timeout),
+            SendLimit::Deadline(_, timeout) => timeout,
         }
     }
 }
@@ -476,7 +488,7 @@ impl std::fmt::Display for SendLimit {
         match self {
             SendLimit::None => f.write_str("no limit"),
             SendLimit::ReplyTimeout(_, timeout) => write!(f, "the reply timeout ({timeout:?})"),
-            SendLimit::Deadline(_) => f.write_str("the call's deadline"),
+            SendLimit::Deadline(..) => f.write_str("the call's deadline"),
         }
     }
 }
@@ -538,12 +550,14 @@ pub(crate) async fn send_within(
     reply: Reply,
     limit: SendLimit,
 ) -> Result<(), ReplyNotSent> {
+    let streamed = matches!(reply, Reply::Stream { .. });
     let Some(handle) = send_reply(peer, reply_to, reply)? else {
         return Ok(());
     };
     let reply_id = handle.id();
     let mut in_flight = ReplyInFlight(Some(handle));
     let sent = match in_flight.0.as_mut() {
+        Some(handle) if streamed => while_progressing(handle, limit).await,
         Some(handle) => until(limit.at(), handle.finished()).await,
         None => Some(Ok(())),
     };
@@ -554,6 +568,30 @@ pub(crate) async fn send_within(
         }
         // `in_flight` cancels it as it goes.
         None => Err(ReplyNotSent::Stuck { reply_id, limit }),
+    }
+}
+
+/// Waits for a streamed reply to be sent, as long as it is sent: `None`
+/// once `limit` passes before its first byte went out, or once no byte of
+/// it went out for the reply timeout after that.
+async fn while_progressing(
+    handle: &mut SendHandle,
+    limit: SendLimit,
+) -> Option<Result<(), SendError>> {
+    let mut sent = handle.bytes_sent();
+    let mut until_at = limit.at();
+    loop {
+        if let Some(outcome) = until(until_at, handle.finished()).await {
+            return Some(outcome);
+        }
+        let now = handle.bytes_sent();
+        if now == sent {
+            return None;
+        }
+        sent = now;
+        until_at = limit
+            .stall()
+            .and_then(|stall| Instant::now().checked_add(stall));
     }
 }
 

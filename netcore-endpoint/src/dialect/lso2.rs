@@ -111,11 +111,12 @@ impl Dialect for Lso2 {
 
     fn reply(&self, to: &ReplyTo, reply: Reply) -> Result<Option<Message>, RequestError> {
         let (kind, mut headers, body) = match reply {
-            Reply::Ok { headers, body } => (Kind::Reply, headers, body),
+            Reply::Ok { headers, body } => (Kind::Reply, headers, Body::Bytes(body)),
+            Reply::Stream { headers, body } => (Kind::Reply, headers, body),
             Reply::Err(error) => {
                 let mut headers = Headers::new();
                 set_static_header(&mut headers, CODE, error.code.0.to_string())?;
-                (Kind::Error, headers, Bytes::from(error.message))
+                (Kind::Error, headers, Body::from(error.message))
             }
         };
         set_static_header(&mut headers, KIND, kind.as_str())?;

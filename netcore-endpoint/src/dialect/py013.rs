@@ -119,12 +119,9 @@ impl Dialect for Py013 {
                         "an empty reply is a head alone, which a Python netcore 0.1.3 peer never completes: its caller will wait"
                     );
                 }
-                let message_id = match &to.peer_call_id {
-                    Some(id) => Cow::Borrowed(id.as_str()),
-                    None => Cow::Owned(message_id(to.call_id)),
-                };
-                (reply_info(route, &message_id, &headers)?, body)
+                (headers, Body::Bytes(body))
             }
+            Reply::Stream { headers, body } => (headers, body),
             Reply::Err(error) => {
                 tracing::debug!(
                     %error,
@@ -134,9 +131,13 @@ impl Dialect for Py013 {
                 return Ok(None);
             }
         };
+        let message_id = match &to.peer_call_id {
+            Some(id) => Cow::Borrowed(id.as_str()),
+            None => Cow::Owned(message_id(to.call_id)),
+        };
         let mut message = Message::new(body);
         message.priority = default_priority(&message.body);
-        message.headers = headers;
+        message.headers = reply_info(route, &message_id, &headers)?;
         Ok(Some(message))
     }
 

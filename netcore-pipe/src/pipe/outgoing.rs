@@ -217,6 +217,25 @@ impl SendHandle {
         self.shared.command(Command::CancelOutgoing(self.id));
     }
 
+    /// Whether the message is over — sent whole, failed or cancelled —
+    /// without waiting ([`finished`](Self::finished) then returns at once).
+    pub fn is_finished(&mut self) -> bool {
+        if self.outcome.is_some() {
+            return true;
+        }
+        match self.done.try_recv() {
+            Ok(outcome) => {
+                self.outcome = Some(outcome);
+                true
+            }
+            Err(oneshot::error::TryRecvError::Empty) => false,
+            Err(oneshot::error::TryRecvError::Closed) => {
+                self.outcome = Some(Err(self.shared.end_error().into()));
+                true
+            }
+        }
+    }
+
     /// Waits until the last byte is handed to the transport, or the message
     /// fails. May be called again: it returns the same outcome.
     pub async fn finished(&mut self) -> Result<(), SendError> {
