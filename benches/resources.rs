@@ -30,6 +30,9 @@
 //! --only idle|many|churn|hostile` one part.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "common/proc_memory.rs"]
+mod proc_memory;
+
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -554,16 +557,8 @@ impl Role {
 
     /// `VmRSS` and `VmHWM` of this process, in bytes.
     fn memory(&self) -> io::Result<(usize, usize)> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(name))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|kib| kib.parse::<usize>().ok())
-                .map_or(0, |kib| kib * KIB)
-        };
-        Ok((field("VmRSS:"), field("VmHWM:")))
+        let (rss, peak) = proc_memory::rss_and_peak(&self.child.id().to_string())?;
+        Ok((rss as usize, peak as usize))
     }
 
     fn stats(&mut self) -> io::Result<Stats> {

@@ -26,7 +26,9 @@
 //!   child processes; `target/bench/resources.json`, see
 //!   `docs/resources.md`) and `wan` (Netcore against raw TCP and yamux
 //!   through a delay proxy at 5, 56 and 200 ms RTT; `target/bench/wan.json`,
-//!   see `docs/wan.md`) and `peers` (Netcore against tarpc on small calls,
+//!   see `docs/wan.md`) and `streams` (a 4 GiB upload and download through
+//!   an endpoint, each side's peak RSS measured in a child process;
+//!   `target/bench/streams.json`) and `peers` (Netcore against tarpc on small calls,
 //!   and against raw TCP and yamux on bulk, in the same run;
 //!   `target/bench/peers.json`), passing extra arguments
 //!   on, for instance `cargo xtask bench -- --quick`.
@@ -611,7 +613,15 @@ fn fuzz(
 }
 
 /// Every bench target, in the order `cargo xtask bench` runs them.
-const BENCHES: [&str; 6] = ["codec", "pipe", "python", "resources", "wan", "peers"];
+const BENCHES: [&str; 7] = [
+    "codec",
+    "pipe",
+    "python",
+    "resources",
+    "streams",
+    "wan",
+    "peers",
+];
 
 /// `cargo xtask bench`: runs one bench, or all of them, passing extra args
 /// through (criterion benches also get `--noplot`: no gnuplot here).
