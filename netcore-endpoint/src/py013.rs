@@ -63,6 +63,14 @@
 //!   has no deadline, and a Rust handler's calls to a Python peer wait for
 //!   their own timeout (capped by the deadline of the request it serves,
 //!   if that came from an LSO peer), which the Python peer is not told.
+//! - **Streamed replies need a length.** A Python 0.1.3 receiver needs a
+//!   body's length in its head: a handler may answer a Python caller with
+//!   a file ([`Body::file`](netcore_pipe::Body::file)) or bytes, and
+//!   [`Peer::call_streamed`](crate::Peer::call_streamed) reads a Python
+//!   peer's reply as it arrives; but a stream of unknown length
+//!   ([`Body::stream`](netcore_pipe::Body::stream)) cannot be sent to it
+//!   (the pipe refuses it, naming the reason, and the Python caller is left
+//!   to its own timeout, as for any error reply).
 //! - **Heads of at most 4096 bytes**: route, ids and headers together must
 //!   fit, or the call fails at once with a local error naming the size.
 //! - **An empty body** is sent as a head alone, as Python does; a Python
