@@ -351,3 +351,55 @@ fn tokio_stream_from<T: Send + 'static>(
 ) -> impl Stream<Item = T> + Send + 'static {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_stream_that_fails_ends_the_reply_in_an_error_and_stops_the_upload() {
+    // The echo fails after four chunks: the caller's reply ends in an
+    // error (never as if complete), and its endless upload stops.
+    async fn failing_echo(Streamed(body): Streamed) -> Body {
+        Body::stream(
+            body.take(4)
+                .map(|chunk| chunk.map_err(io::Error::other))
+                .chain(futures::stream::once(async {
+                    Err(io::Error::other("the handler's source failed"))
+                })),
+        )
+    }
+    let routes = Router::new()
+        .route("/failing", failing_echo)
+        .build()
+        .expect("routes");
+    let (_server, client) = connect(routes, EndpointConfig::default());
+    let uploaded = Watch::default();
+    let upload = Body::stream(generated(
+        None,
+        uploaded.produced.clone(),
+        uploaded.dropped.clone(),
+    ));
+    let mut reply = guard(
+        client
+            .peer()
+            .call_streamed("/failing", upload, CallOptions::default()),
+    )
+    .await
+    .expect("head");
+    let mut got = 0;
+    let ended_in_error = loop {
+        match guard(reply.next()).await {
+            Some(Ok(piece)) => got += piece.len(),
+            Some(Err(_)) => break true,
+            None => break false,
+        }
+    };
+    assert!(
+        ended_in_error,
+        "a failed reply looked complete after {got} bytes"
+    );
+    assert!(got <= 4 * CHUNK, "{got} bytes");
+    guard(async {
+        while !uploaded.dropped.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+}
