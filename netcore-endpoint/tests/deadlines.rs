@@ -11,25 +11,13 @@ use std::time::Duration;
 
 use netcore_endpoint::{
     CallError, CallOptions, Endpoint, EndpointConfig, Peer, ReplyCode, ReplyError, RequestContext,
-    RequestMeta, Router, Routes, State,
+    RequestMeta, Router, State,
 };
-use netcore_pipe::transport::memory_pair;
 use tokio::sync::watch;
 
-const GUARD: Duration = Duration::from_secs(600);
+mod common;
 
-async fn guard<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(GUARD, future)
-        .await
-        .expect("test took too long: something hangs")
-}
-
-fn connect(server: Routes, config: EndpointConfig) -> (Endpoint, Endpoint) {
-    let (a, b) = memory_pair(256 << 10);
-    let server = Endpoint::new(b, server, config.clone());
-    let client = Endpoint::new(a, Routes::default(), config);
-    (server, client)
-}
+use common::{connect, guard};
 
 /// What the back end saw of each call it got.
 #[derive(Clone, Default)]

@@ -12,26 +12,16 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use netcore_endpoint::{
     CallError, CallOptions, Endpoint, EndpointConfig, ReplyCode, Router, Routes, State, Streamed,
+    StreamedResponse,
 };
 use netcore_pipe::Body;
-use netcore_pipe::transport::memory_pair;
 use tokio::sync::mpsc;
 
-const GUARD: Duration = Duration::from_secs(60);
 const CHUNK: usize = 64 << 10;
 
-async fn guard<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(GUARD, future)
-        .await
-        .expect("test took too long: something hangs")
-}
+mod common;
 
-fn connect(server: Routes, config: EndpointConfig) -> (Endpoint, Endpoint) {
-    let (a, b) = memory_pair(256 << 10);
-    let server = Endpoint::new(b, server, config.clone());
-    let client = Endpoint::new(a, Routes::default(), config);
-    (server, client)
-}
+use common::{connect, guard};
 
 /// Chunk `i` of a generated body: its bytes say where they are.
 fn chunk(i: usize) -> Bytes {
@@ -123,13 +113,7 @@ fn check_generated(body: &[u8], chunks: usize) {
 async fn a_streamed_reply_arrives_as_a_stream_and_whole() {
     let watch = Watch::default();
     let (_server, client) = connect(routes(&watch), EndpointConfig::default());
-    let mut reply = guard(
-        client
-            .peer()
-            .call_streamed("/download", "", CallOptions::default()),
-    )
-    .await
-    .expect("head");
+    let mut reply = download_head(&client, "/download").await;
     assert_eq!(reply.len(), None, "a stream of unknown length");
     let mut body = Vec::new();
     while let Some(piece) = guard(reply.next()).await {
@@ -155,13 +139,7 @@ async fn a_file_reply_is_saved_to_a_file() {
         .build()
         .expect("routes");
     let (_server, client) = connect(routes, EndpointConfig::default());
-    let reply = guard(
-        client
-            .peer()
-            .call_streamed("/file", "", CallOptions::default()),
-    )
-    .await
-    .expect("head");
+    let reply = download_head(&client, "/file").await;
     assert_eq!(
         reply.len(),
         Some(contents.len() as u64),
@@ -214,19 +192,7 @@ async fn dropping_a_streamed_reply_stops_both_sides() {
     let watch = Watch::default();
     let (server, client) = connect(routes(&watch), EndpointConfig::default());
     // An endless upload to an endless echo; the caller reads a little.
-    let uploaded = Watch::default();
-    let upload = Body::stream(generated(
-        None,
-        uploaded.produced.clone(),
-        uploaded.dropped.clone(),
-    ));
-    let mut reply = guard(
-        client
-            .peer()
-            .call_streamed("/echo", upload, CallOptions::default()),
-    )
-    .await
-    .expect("head");
+    let (uploaded, mut reply) = with_endless_upload(&client, "/echo").await;
     for _ in 0..16 {
         guard(reply.next()).await.expect("open").expect("chunk");
     }
@@ -248,13 +214,7 @@ async fn dropping_a_streamed_reply_stops_both_sides() {
         "still uploading"
     );
     // The same for a download alone.
-    let mut reply = guard(
-        client
-            .peer()
-            .call_streamed("/endless", "", CallOptions::default()),
-    )
-    .await
-    .expect("head");
+    let mut reply = download_head(&client, "/endless").await;
     guard(reply.next()).await.expect("open").expect("chunk");
     drop(reply);
     guard(async {
@@ -313,13 +273,7 @@ async fn a_streamed_reply_nobody_reads_is_given_up_at_the_reply_timeout() {
     let watch = Watch::default();
     let config = EndpointConfig::default().with_reply_timeout(Some(Duration::from_secs(5)));
     let (server, client) = connect(routes(&watch), config);
-    let mut reply = guard(
-        client
-            .peer()
-            .call_streamed("/endless", "", CallOptions::default()),
-    )
-    .await
-    .expect("head");
+    let mut reply = download_head(&client, "/endless").await;
     // Never read: flow control stops the sender, and nothing moves.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(server.requests_held().0, 1, "within the reply timeout");
@@ -343,6 +297,37 @@ async fn a_streamed_reply_nobody_reads_is_given_up_at_the_reply_timeout() {
         failed,
         "a reply given up ends in an error, not as if complete"
     );
+}
+
+/// A duplex call to `route` whose upload is endless: the caller's watch of
+/// its upload, and the reply.
+async fn with_endless_upload(client: &Endpoint, route: &str) -> (Watch, StreamedResponse) {
+    let uploaded = Watch::default();
+    let upload = Body::stream(generated(
+        None,
+        uploaded.produced.clone(),
+        uploaded.dropped.clone(),
+    ));
+    let reply = guard(
+        client
+            .peer()
+            .call_streamed(route, upload, CallOptions::default()),
+    )
+    .await
+    .expect("head");
+    (uploaded, reply)
+}
+
+/// A streamed call to `route` with no request body: the reply once its
+/// head is in.
+async fn download_head(client: &Endpoint, route: &str) -> StreamedResponse {
+    guard(
+        client
+            .peer()
+            .call_streamed(route, "", CallOptions::default()),
+    )
+    .await
+    .expect("head")
 }
 
 /// A channel receiver as a stream.
@@ -370,19 +355,7 @@ async fn a_handler_stream_that_fails_ends_the_reply_in_an_error_and_stops_the_up
         .build()
         .expect("routes");
     let (_server, client) = connect(routes, EndpointConfig::default());
-    let uploaded = Watch::default();
-    let upload = Body::stream(generated(
-        None,
-        uploaded.produced.clone(),
-        uploaded.dropped.clone(),
-    ));
-    let mut reply = guard(
-        client
-            .peer()
-            .call_streamed("/failing", upload, CallOptions::default()),
-    )
-    .await
-    .expect("head");
+    let (uploaded, mut reply) = with_endless_upload(&client, "/failing").await;
     let mut got = 0;
     let ended_in_error = loop {
         match guard(reply.next()).await {

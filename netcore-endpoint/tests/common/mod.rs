@@ -90,3 +90,26 @@ impl tracing::Subscriber for Recorder {
     fn enter(&self, _span: &tracing::span::Id) {}
     fn exit(&self, _span: &tracing::span::Id) {}
 }
+
+/// How long a test waits for anything before it fails: a failure guard
+/// only (on a paused clock it passes in no real time).
+pub const GUARD: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `future`'s output, or a failure if it takes longer than [`GUARD`].
+pub async fn guard<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(GUARD, future)
+        .await
+        .expect("test took too long: something hangs")
+}
+
+/// A server serving `routes` and a client with none, over an in-memory
+/// link, both with `config`.
+pub fn connect(
+    routes: netcore_endpoint::Routes,
+    config: netcore_endpoint::EndpointConfig,
+) -> (netcore_endpoint::Endpoint, netcore_endpoint::Endpoint) {
+    let (a, b) = netcore_pipe::transport::memory_pair(256 << 10);
+    let server = netcore_endpoint::Endpoint::new(b, routes, config.clone());
+    let client = netcore_endpoint::Endpoint::new(a, netcore_endpoint::Routes::default(), config);
+    (server, client)
+}
