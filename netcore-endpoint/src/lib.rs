@@ -27,7 +27,7 @@
 //! | [`events`] | lifecycle and user events: `on`, `once`, `off`, async listeners |
 //! | [`scheduler`] | `after` / `every` tasks with cancellable handles |
 //! | [`cache`] | a typed TTL cache with a size bound, on moka |
-//! | `typed` | typed routes: the [`Route`] trait and its derive, the [`service`] macro, [`Router::typed`], [`Peer::call_typed`], schema fingerprints in the [`SCHEMA`] header |
+//! | `typed` | typed routes: the [`Route`] trait and its derive, the [`service`] macro, [`Router::typed`], [`Peer::call_typed`], schema fingerprints in the [`SCHEMA`] header; routes whose bodies stream ([`StreamSide`]: [`Router::typed_stream`], [`Peer::call_typed_upload`], [`Peer::call_typed_download`], [`Peer::call_typed_duplex`]) |
 //! | `dialect` | how calls, replies, notifications and cancels travel as pipe messages: one implementation per wire dialect (LSO v2's headers, Python netcore 0.1.3's info keys), picked once per connection from the pipe's wire format |
 //! | [`py013`] | talking to Python netcore 0.1.3 peers: how calls map onto its format, what it cannot do |
 //!
@@ -146,6 +146,7 @@
 //! | upload (client-streaming) | [`Peer::call`] with a [`Body::stream`](netcore_pipe::Body::stream) or [`Body::file`](netcore_pipe::Body::file) | a handler taking [`Streamed`] |
 //! | download (server-streaming) | a handler returning a [`Body`](netcore_pipe::Body) (a file or a stream) or [`Reply::Stream`] | [`Peer::call_streamed`]: a [`StreamedResponse`] to read, or to [`save`](StreamedResponse::save) to a file |
 //! | duplex | both of the above at once: a `Streamed` handler may answer with a stream made from its request's, each body under its own flow control | |
+//! | typed | `#[route(..., stream = request\|response\|both)]`: see [`StreamSide`] | |
 //!
 //! Dropping a [`StreamedResponse`] stops both bodies (the reply is
 //! cancelled at the peer, the request here); a caller that cancels stops a
@@ -243,4 +244,4 @@ pub use server::{Server, ServerConfig};
 pub use streamed::{SaveError, StreamedResponse};
 #[doc(hidden)]
 pub use typed::__private;
-pub use typed::{Route, SCHEMA, TypedHandler};
+pub use typed::{ARGS, Route, SCHEMA, StreamSide, TypedHandler, TypedStreamHandler};

@@ -159,6 +159,13 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         self
     }
 
+    /// Marks the route at `path` as taking its body as a stream (a typed
+    /// route whose request streams).
+    pub(crate) fn streaming_body(mut self, path: &str) -> Self {
+        self.streaming.insert(path.to_owned());
+        self
+    }
+
     /// Answers requests for paths with no route (the Python `default`).
     pub fn fallback<H, T>(mut self, handler: H) -> Self
     where

@@ -62,7 +62,8 @@
 //! | key | required | meaning |
 //! |---|---|---|
 //! | `path` | yes | the route's full path, a string starting with `/` |
-//! | `response` | yes | the type the handler answers with (serde) |
+//! | `response` | yes, unless the reply streams | the type the handler answers with (serde) |
+//! | `stream` | no | `request` (an upload: the body streams, the route value goes in the `nc-args` header), `response` (a download: the handler answers with a `Body`) or `both` (a duplex call); see `netcore_endpoint::StreamSide` for how each is served and called |
 //! | `codec` | no | `json`, the default and for now the only codec; a compact binary codec (postcard, for serial links) is future work |
 //! | `crate` | no | the path of the endpoint crate, e.g. `crate = netcore::endpoint` when depending on the facade only |
 //!
@@ -230,6 +231,8 @@ pub fn service(args: TokenStream, item: TokenStream) -> TokenStream {
 struct RouteAttr {
     path: LitStr,
     response: Type,
+    /// `stream = request|response|both`, if given.
+    stream: Option<syn::Ident>,
     krate: Path,
 }
 
@@ -253,12 +256,21 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let path = &attr.path;
     let response = &attr.response;
     let krate = &attr.krate;
+    let stream = attr.stream.as_ref().map(|side| {
+        let variant = match side.to_string().as_str() {
+            "request" => quote!(Request),
+            "response" => quote!(Response),
+            _ => quote!(Both),
+        };
+        quote! { const STREAM: #krate::StreamSide = #krate::StreamSide::#variant; }
+    });
     Ok(quote! {
         #[automatically_derived]
         impl #krate::Route for #name {
             const PATH: &'static str = #path;
             type Response = #response;
             const FINGERPRINT: u64 = #fingerprint;
+            #stream
         }
     })
 }
@@ -287,6 +299,7 @@ fn parse_attr(input: &DeriveInput) -> syn::Result<RouteAttr> {
     let mut path: Option<LitStr> = None;
     let mut response: Option<Type> = None;
     let mut codec: Option<syn::Ident> = None;
+    let mut stream: Option<syn::Ident> = None;
     let mut krate: Option<Path> = None;
     attr.parse_nested_meta(|meta| {
         let key = meta
@@ -338,6 +351,21 @@ fn parse_attr(input: &DeriveInput) -> syn::Result<RouteAttr> {
                 }
                 codec = Some(value);
             }
+            "stream" => {
+                if stream.is_some() {
+                    return Err(duplicate());
+                }
+                let value: syn::Ident = meta.value()?.parse()?;
+                if !["request", "response", "both"].contains(&value.to_string().as_str()) {
+                    return Err(syn::Error::new(
+                        value.span(),
+                        format!(
+                            "unknown stream side `{value}`: expected `request` (an upload), `response` (a download) or `both` (a duplex call)"
+                        ),
+                    ));
+                }
+                stream = Some(value);
+            }
             "crate" => {
                 if krate.is_some() {
                     return Err(duplicate());
@@ -346,7 +374,7 @@ fn parse_attr(input: &DeriveInput) -> syn::Result<RouteAttr> {
             }
             _ => {
                 return Err(meta.error(format!(
-                    "unknown key `{}` in #[route(...)]: expected `path`, `response`, `codec` or `crate`",
+                    "unknown key `{}` in #[route(...)]: expected `path`, `response`, `stream`, `codec` or `crate`",
                     meta.path.to_token_stream()
                 )));
             }
@@ -359,16 +387,31 @@ fn parse_attr(input: &DeriveInput) -> syn::Result<RouteAttr> {
             "#[route(...)] is missing `path`: add path = \"/...\", the route's full path",
         )
     })?;
-    let response = response.ok_or_else(|| {
-        syn::Error::new_spanned(
-            attr,
-            "#[route(...)] is missing `response`: add response = Type, the type the handler answers with",
-        )
-    })?;
+    let streams_response = stream
+        .as_ref()
+        .is_some_and(|side| side == "response" || side == "both");
+    let response = match response {
+        Some(response) if streams_response => {
+            return Err(syn::Error::new_spanned(
+                response,
+                "a route whose reply streams has no `response` type: its handler answers with a Body; remove `response = ...`",
+            ));
+        }
+        Some(response) => response,
+        None if streams_response => syn::parse_quote!(()),
+        None => {
+            return Err(syn::Error::new_spanned(
+                attr,
+                "#[route(...)] is missing `response`: add response = Type, the type the handler answers with \
+                 (or stream = response for a reply that streams)",
+            ));
+        }
+    };
     let krate = krate.unwrap_or_else(krate::endpoint_crate);
     Ok(RouteAttr {
         path,
         response,
+        stream,
         krate,
     })
 }
@@ -399,6 +442,11 @@ fn schema_text(input: &DeriveInput, attr: &RouteAttr) -> String {
     }
     text.push_str("\nresponse ");
     text.push_str(&canonical(attr.response.to_token_stream()));
+    // Only when given, so the fingerprints of routes without it stay.
+    if let Some(side) = &attr.stream {
+        text.push_str("\nstream ");
+        text.push_str(&side.to_string());
+    }
     text
 }
 
