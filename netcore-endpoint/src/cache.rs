@@ -315,7 +315,9 @@ where
     /// `init` (the others wait for it and share its value), so a burst of
     /// requests for a cold key loads it once. If that `init` panics, the
     /// panic reaches its caller only, and one of the waiting callers
-    /// resolves its own `init` instead.
+    /// resolves its own `init` instead. `init` runs outside of any
+    /// request's [`RequestContext`](crate::RequestContext) (its value is
+    /// shared): calls it makes do not inherit one caller's deadline.
     ///
     /// ```
     /// use netcore_endpoint::cache::Cache;
@@ -330,6 +332,9 @@ where
     /// ```
     pub async fn get_or_insert_with(&self, key: K, init: impl Future<Output = V>) -> V {
         let default_ttl = self.default_ttl;
+        // The value is shared: its init must not inherit the deadline of
+        // whichever request happened to ask first.
+        let init = crate::RequestContext::detach(init);
         self.inner
             .entry(key)
             .or_insert_with_if(

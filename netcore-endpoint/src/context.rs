@@ -27,8 +27,13 @@ use crate::reply::ReplyError;
 use crate::request::Request;
 
 tokio::task_local! {
-    static CURRENT: RequestContext;
+    /// `None` inside [`RequestContext::detach`].
+    static CURRENT: Option<RequestContext>;
 }
+
+/// Less than this left of a deadline counts as none: the wire carries whole
+/// milliseconds, and a call told `0` would only be refused by its peer.
+const LEAST_WAIT: Duration = Duration::from_millis(1);
 
 /// The request being served by the current task: its route, ids, headers,
 /// the peer that sent it and its deadline, as they arrived.
@@ -91,14 +96,14 @@ impl RequestContext {
     /// The request the current task serves, or `None` outside of serving
     /// one (or in a task spawned without [`scope`](Self::scope)).
     pub fn current() -> Option<RequestContext> {
-        CURRENT.try_with(Clone::clone).ok()
+        CURRENT.try_with(Clone::clone).ok().flatten()
     }
 
     /// The deadline of the request the current task serves, if it serves
     /// one that has a deadline: what calls made from here inherit.
     pub(crate) fn current_deadline() -> Option<Instant> {
         CURRENT
-            .try_with(|context| context.inner.deadline)
+            .try_with(|context| context.as_ref().and_then(|context| context.inner.deadline))
             .ok()
             .flatten()
     }
@@ -117,13 +122,21 @@ impl RequestContext {
     /// }
     /// ```
     pub fn scope<F: Future>(self, future: F) -> impl Future<Output = F::Output> {
-        CURRENT.scope(self, future)
+        CURRENT.scope(Some(self), future)
     }
 
     /// Runs `f` with this context as the current one, on this thread (for
     /// `spawn_blocking`).
     pub fn sync_scope<R>(self, f: impl FnOnce() -> R) -> R {
-        CURRENT.sync_scope(self, f)
+        CURRENT.sync_scope(Some(self), f)
+    }
+
+    /// Runs `future` outside of any request's context: for work whose
+    /// result is shared beyond the request that started it (a cache's
+    /// initialiser, say), so its calls do not inherit that request's
+    /// deadline.
+    pub fn detach<F: Future>(future: F) -> impl Future<Output = F::Output> {
+        CURRENT.scope(None, future)
     }
 
     /// The route it was sent to, as it arrived (before any middleware
@@ -169,7 +182,7 @@ impl RequestContext {
 
     /// Runs `future` as the serving of this request.
     pub(crate) fn serve<F: Future>(self, future: F) -> impl Future<Output = F::Output> {
-        CURRENT.scope(self, future)
+        CURRENT.scope(Some(self), future)
     }
 }
 
@@ -179,7 +192,10 @@ impl RequestContext {
 impl<S> FromRequest<S> for RequestContext {
     fn from_request(request: &Request, _: &S) -> Result<Self, ReplyError> {
         Ok(RequestContext::current()
-            .filter(|context| context.message_id() == request.message_id)
+            .filter(|context| {
+                context.message_id() == request.message_id
+                    && context.peer().id() == request.peer.id()
+            })
             .unwrap_or_else(|| RequestContext::new(request, None)))
     }
 }
@@ -187,7 +203,8 @@ impl<S> FromRequest<S> for RequestContext {
 /// The wait a call made now may have: its own `timeout`, capped by what is
 /// left of the deadline of the request the current task serves (unless
 /// the call is `detached` from it). `Err` with the wait it had when that
-/// deadline has already passed: nothing is worth sending.
+/// deadline has passed, or has less than [`LEAST_WAIT`] left: nothing is
+/// worth sending.
 pub(crate) fn call_wait(
     timeout: Option<Duration>,
     detached: bool,
@@ -203,7 +220,7 @@ pub(crate) fn call_wait(
         (own, left) => own.or(left),
     };
     match (inherited, wait) {
-        (Some(left), Some(wait)) if left.is_zero() => Err(wait),
+        (Some(left), Some(wait)) if left < LEAST_WAIT => Err(wait),
         _ => Ok(wait),
     }
 }

@@ -99,29 +99,32 @@ impl CallError {
 ///
 /// | error | reply |
 /// |---|---|
-/// | [`Remote`](CallError::Remote) | the same code and message (the peer's refusal passes through) |
-/// | [`Timeout`](CallError::Timeout) | [`TIMEOUT`](ReplyCode::TIMEOUT): the deadline error whatever its cause |
-/// | any other | [`BAD_GATEWAY`](ReplyCode::BAD_GATEWAY), with the error's message |
+/// | [`Timeout`](CallError::Timeout), or the peer's [`TIMEOUT`](ReplyCode::TIMEOUT) | [`TIMEOUT`](ReplyCode::TIMEOUT): the deadline error whatever its cause |
+/// | the peer's [`OVERLOADED`](ReplyCode::OVERLOADED) | `OVERLOADED` (the caller may retry later) |
+/// | the peer's other codes, and link failures | [`BAD_GATEWAY`](ReplyCode::BAD_GATEWAY), the peer's code and message in its message: a downstream `NOT_FOUND` is not about the caller's own request |
+/// | [`Request`](CallError::Request) (this side could not build the call) | [`INTERNAL`](ReplyCode::INTERNAL) |
 ///
 /// ```
 /// use std::time::Duration;
 /// use netcore_endpoint::{CallError, ReplyCode, ReplyError};
 /// let error = ReplyError::from(CallError::Timeout(Duration::from_millis(400)));
 /// assert_eq!(error.code, ReplyCode::TIMEOUT);
+/// let missing = CallError::Remote(ReplyError::new(ReplyCode::NOT_FOUND, "no /b"));
+/// assert_eq!(ReplyError::from(missing).code, ReplyCode::BAD_GATEWAY);
 /// ```
 impl From<CallError> for ReplyError {
     fn from(error: CallError) -> ReplyError {
-        match error {
-            CallError::Remote(error) => error,
-            CallError::Timeout(_) => ReplyError::new(
-                ReplyCode::TIMEOUT,
-                format!("a call this handler made got {error}"),
-            ),
-            error => ReplyError::new(
-                ReplyCode::BAD_GATEWAY,
-                format!("a call this handler made failed: {error}"),
-            ),
-        }
+        let code = match &error {
+            CallError::Timeout(_) => ReplyCode::TIMEOUT,
+            CallError::Remote(remote)
+                if matches!(remote.code, ReplyCode::TIMEOUT | ReplyCode::OVERLOADED) =>
+            {
+                remote.code
+            }
+            CallError::Request(_) => ReplyCode::INTERNAL,
+            _ => ReplyCode::BAD_GATEWAY,
+        };
+        ReplyError::new(code, format!("a call this handler made failed: {error}"))
     }
 }
 

@@ -52,11 +52,13 @@ pub struct CallOptions {
     /// of that request's deadline, whatever this says (see
     /// [`detached`](Self::detached)).
     pub timeout: Option<Duration>,
-    /// Whether the call is free of the deadline of the request the current
-    /// task serves ([`RequestContext`](crate::RequestContext)): `false`
-    /// (the default) caps its wait by what is left of that deadline, as
-    /// the caller upstream will not wait longer; `true` lets it outlive the
-    /// request (work that goes on after the reply).
+    /// Whether the call's wait is free of the deadline of the request the
+    /// current task serves ([`RequestContext`](crate::RequestContext)):
+    /// `false` (the default) caps it by what is left of that deadline, as
+    /// the caller upstream will not wait longer; `true` leaves it to the
+    /// call's own timeout. Awaited inside the handler, a detached call is
+    /// still dropped (and cancelled) when the handler is aborted at that
+    /// deadline: work that goes on after the reply runs in a spawned task.
     pub detached: bool,
     /// Extra headers for the request.
     pub headers: Headers,

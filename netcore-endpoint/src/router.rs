@@ -517,8 +517,8 @@ impl Routes {
 }
 
 /// The reply to a layered service's error: [`ReplyCode::TIMEOUT`] for a
-/// timeout (found by type, in the error or its chain of causes),
-/// [`ReplyCode::INTERNAL`] for anything else.
+/// timeout (found by type: the error itself, or a `tower::BoxError` whose
+/// chain of causes holds one), [`ReplyCode::INTERNAL`] for anything else.
 fn layer_error<E: std::fmt::Display + 'static>(error: &E) -> ReplyError {
     fn is_elapsed(error: &(dyn std::error::Error + 'static)) -> bool {
         let mut cause = Some(error);

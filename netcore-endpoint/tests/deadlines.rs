@@ -5,13 +5,13 @@
 //! task-local `RequestContext` is what the handler and its callees see.
 //! Waits run on tokio's paused clock; timeouts are failure guards only.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use netcore_endpoint::{
-    CallError, CallOptions, Endpoint, EndpointConfig, Peer, ReplyCode, ReplyError, RequestContext,
-    RequestMeta, Router, State,
+    Cache, CallError, CallOptions, Endpoint, EndpointConfig, Peer, ReplyCode, ReplyError,
+    RequestContext, RequestMeta, Router, State,
 };
 use tokio::sync::watch;
 
@@ -82,6 +82,8 @@ struct Front {
     back: Peer,
     /// What the call of `front_later`'s task got.
     later: Arc<Mutex<Option<Result<(), CallError>>>>,
+    /// `front_edge` has started; its gate.
+    edge: Arc<(AtomicBool, tokio::sync::Notify)>,
 }
 
 /// Calls the back end with no timeout of its own (the default, 30 s).
@@ -127,9 +129,21 @@ async fn front_later(State(front): State<Front>) -> &'static str {
     "later"
 }
 
+/// Waits for the test to open its gate (the test moves the clock on to
+/// half a millisecond before the deadline), then calls the back end; notes
+/// what that call got.
+async fn front_edge(State(front): State<Front>) -> &'static str {
+    front.edge.0.store(true, Ordering::SeqCst);
+    front.edge.1.notified().await;
+    let result = front.back.call("/answer", "").await;
+    *front.later.lock().expect("not poisoned") = Some(result.map(drop));
+    "edge"
+}
+
 /// Client → front → back; the front's routes, the back's record.
 struct Chain {
     seen: Seen,
+    edge: Arc<(AtomicBool, tokio::sync::Notify)>,
     later: Arc<Mutex<Option<Result<(), CallError>>>>,
     client: Endpoint,
     _front: Endpoint,
@@ -140,9 +154,11 @@ fn chain() -> Chain {
     let seen = Seen::default();
     let (back_server, front_to_back) = back(&seen);
     let later = Arc::new(Mutex::new(None));
+    let edge = Arc::new((AtomicBool::new(false), tokio::sync::Notify::new()));
     let front = Front {
         back: front_to_back.peer().clone(),
         later: later.clone(),
+        edge: edge.clone(),
     };
     let routes = Router::with_state(front)
         .route("/default", front_default)
@@ -150,11 +166,13 @@ fn chain() -> Chain {
         .route("/detached", front_detached)
         .route("/missing", front_missing)
         .route("/later", front_later)
+        .route("/edge", front_edge)
         .build()
         .expect("routes");
     let (front, client) = connect(routes, EndpointConfig::default());
     Chain {
         seen,
+        edge,
         later,
         client,
         _front: front,
@@ -250,13 +268,47 @@ async fn a_call_after_the_inherited_deadline_sends_nothing() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_forwarded_refusal_keeps_its_code() {
+async fn a_forwarded_refusal_is_a_bad_gateway_naming_the_peers_code() {
+    // The back end's NOT_FOUND is not about the client's own request.
     let chain = chain();
     let result = guard(chain.client.peer().call("/missing", "")).await;
     match result {
-        Err(error) => assert_eq!(error.code(), Some(ReplyCode::NOT_FOUND), "{error}"),
-        Ok(reply) => panic!("answered: {reply:?}"),
+        Err(CallError::Remote(error)) => {
+            assert_eq!(error.code, ReplyCode::BAD_GATEWAY, "{error}");
+            assert!(error.message.contains("404"), "{}", error.message);
+        }
+        other => panic!("not a refusal: {other:?}"),
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_with_less_than_a_millisecond_left_sends_nothing() {
+    let chain = chain();
+    let call = tokio::spawn({
+        let peer = chain.client.peer().clone();
+        async move { peer.call_with("/edge", "", within(10)).await }
+    });
+    // Yielding, not sleeping: the paused clock must not move on by itself.
+    while !chain.edge.0.load(Ordering::SeqCst) {
+        tokio::task::yield_now().await;
+    }
+    tokio::time::advance(Duration::from_micros(9_500)).await;
+    chain.edge.1.notify_one();
+    let _ = guard(call).await;
+    let edge = chain.later.lock().expect("not poisoned").take();
+    assert!(
+        matches!(edge, Some(Err(CallError::Timeout(_)))),
+        "0.5 ms left is no time for a call: {edge:?}"
+    );
+    assert!(
+        chain
+            .seen
+            .deadline_ms
+            .lock()
+            .expect("not poisoned")
+            .is_empty(),
+        "a call went out with nc-deadline-ms 0"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -358,7 +410,12 @@ async fn the_request_context_is_seen_by_hooks_handlers_and_their_callees() {
         assert_eq!(context.message_id(), meta.message_id);
         assert_eq!(context.peer().id(), meta.peer_id);
         tokio::task::yield_now().await;
-        describe()
+        // A shared cache's init runs outside of the request's context.
+        let cache: Cache<u8, bool> = Cache::new(8);
+        let seen_in_init = cache
+            .get_or_insert_with(1, async { RequestContext::current().is_some() })
+            .await;
+        format!("{} {seen_in_init}", describe())
     }
     let hooked = Arc::new(Mutex::new(None));
     let routes = Router::new()
@@ -383,7 +440,7 @@ async fn the_request_context_is_seen_by_hooks_handlers_and_their_callees() {
     let reply = guard(client.peer().call_with("/ctx", "", options))
         .await
         .expect("answered");
-    assert_eq!(reply.body, "/ctx acme true true");
+    assert_eq!(reply.body, "/ctx acme true true false");
     assert_eq!(
         hooked.lock().expect("not poisoned").as_deref(),
         Some("/ctx")
