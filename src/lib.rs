@@ -128,11 +128,11 @@ pub mod prelude {
     pub use netcore_endpoint::{
         Cache, CallError, CallOptions, Endpoint, EndpointBuilder, EndpointConfig, Events, Headers,
         Json, LifecycleEvent, LifecycleKind, Peer, PeerId, Reply, ReplyCode, ReplyError,
-        RequestMeta, Response, Route, Router, RouterError, Routes, Scheduler, Server, ServerConfig,
-        StartError, State, Streamed, service,
+        RequestContext, RequestMeta, Response, Route, Router, RouterError, Routes, Scheduler,
+        Server, ServerConfig, StartError, State, Streamed, StreamedResponse, service,
     };
     #[cfg(feature = "pipe")]
-    pub use netcore_pipe::{IntoPipe, Listener, Message, Pipe, PipeConfig, Transport};
+    pub use netcore_pipe::{Body, IntoPipe, Listener, Message, Pipe, PipeConfig, Transport};
     #[cfg(feature = "serial")]
     pub use netcore_transports::serial::{self, SerialOptions};
     #[cfg(feature = "transports")]
