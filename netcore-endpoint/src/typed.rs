@@ -18,7 +18,6 @@ use serde::de::DeserializeOwned;
 use crate::dialect::{self, RequestError, set_static_header};
 use crate::error::CallError;
 use crate::extract::{FromRequest, State};
-use crate::handler::Handler;
 use crate::peer::{CallOptions, Peer};
 use crate::reply::{IntoReply, Json, Reply, ReplyCode, ReplyError};
 use crate::request::Request;
@@ -160,14 +159,17 @@ pub trait TypedHandler<R: Route, T, S>: Clone + Send + Sync + Sized + 'static {
     fn call(self, route: R, request: Request, state: S) -> BoxFuture<'static, Reply>;
 }
 
+/// Implements a typed handler trait for async functions of the route type
+/// and up to seven extractors, returning `Result<$ok, E>`; `$reply` turns
+/// the `Ok` value into the reply.
 macro_rules! impl_typed_handler {
-    ($($arg:ident),*) => {
+    ($trait:ident, $ok:ty, $reply:expr; $($arg:ident),*) => {
         #[allow(non_snake_case, unused_variables)]
-        impl<F, Fut, R, E, S, $($arg,)*> TypedHandler<R, ($($arg,)*), S> for F
+        impl<F, Fut, R, E, S, $($arg,)*> $trait<R, ($($arg,)*), S> for F
         where
             R: Route,
             F: FnOnce(R, $($arg,)*) -> Fut + Clone + Send + Sync + 'static,
-            Fut: Future<Output = Result<R::Response, E>> + Send + 'static,
+            Fut: Future<Output = Result<$ok, E>> + Send + 'static,
             E: Into<ReplyError>,
             S: Send + Sync + 'static,
             $($arg: FromRequest<S> + Send + 'static,)*
@@ -182,7 +184,7 @@ macro_rules! impl_typed_handler {
                 let future = self(route, $($arg,)*);
                 Box::pin(async move {
                     match future.await {
-                        Ok(response) => Json(response).into_reply(),
+                        Ok(value) => ($reply)(value),
                         Err(error) => Reply::Err(error.into()),
                     }
                 })
@@ -191,14 +193,13 @@ macro_rules! impl_typed_handler {
     };
 }
 
-impl_typed_handler!();
-impl_typed_handler!(A1);
-impl_typed_handler!(A1, A2);
-impl_typed_handler!(A1, A2, A3);
-impl_typed_handler!(A1, A2, A3, A4);
-impl_typed_handler!(A1, A2, A3, A4, A5);
-impl_typed_handler!(A1, A2, A3, A4, A5, A6);
-impl_typed_handler!(A1, A2, A3, A4, A5, A6, A7);
+/// Both typed handler traits, for each number of extractors.
+macro_rules! impl_typed_handlers {
+    ($($arg:ident),*) => {
+        impl_typed_handler!(TypedHandler, R::Response, |response| Json(response).into_reply(); $($arg),*);
+        impl_typed_handler!(TypedStreamHandler, Body, |body: Body| body.into_reply(); $($arg),*);
+    };
+}
 
 /// An async function usable with [`Router::typed_stream`]: like a
 /// [`TypedHandler`], but for a route whose reply streams, it returns
@@ -215,45 +216,14 @@ pub trait TypedStreamHandler<R: Route, T, S>: Clone + Send + Sync + Sized + 'sta
     fn call(self, route: R, request: Request, state: S) -> BoxFuture<'static, Reply>;
 }
 
-macro_rules! impl_typed_stream_handler {
-    ($($arg:ident),*) => {
-        #[allow(non_snake_case, unused_variables)]
-        impl<F, Fut, R, E, S, $($arg,)*> TypedStreamHandler<R, ($($arg,)*), S> for F
-        where
-            R: Route,
-            F: FnOnce(R, $($arg,)*) -> Fut + Clone + Send + Sync + 'static,
-            Fut: Future<Output = Result<Body, E>> + Send + 'static,
-            E: Into<ReplyError>,
-            S: Send + Sync + 'static,
-            $($arg: FromRequest<S> + Send + 'static,)*
-        {
-            fn call(self, route: R, request: Request, state: S) -> BoxFuture<'static, Reply> {
-                $(
-                    let $arg = match $arg::from_request(&request, &state) {
-                        Ok(value) => value,
-                        Err(error) => return Box::pin(std::future::ready(Reply::Err(error))),
-                    };
-                )*
-                let future = self(route, $($arg,)*);
-                Box::pin(async move {
-                    match future.await {
-                        Ok(body) => body.into_reply(),
-                        Err(error) => Reply::Err(error.into()),
-                    }
-                })
-            }
-        }
-    };
-}
-
-impl_typed_stream_handler!();
-impl_typed_stream_handler!(A1);
-impl_typed_stream_handler!(A1, A2);
-impl_typed_stream_handler!(A1, A2, A3);
-impl_typed_stream_handler!(A1, A2, A3, A4);
-impl_typed_stream_handler!(A1, A2, A3, A4, A5);
-impl_typed_stream_handler!(A1, A2, A3, A4, A5, A6);
-impl_typed_stream_handler!(A1, A2, A3, A4, A5, A6, A7);
+impl_typed_handlers!();
+impl_typed_handlers!(A1);
+impl_typed_handlers!(A1, A2);
+impl_typed_handlers!(A1, A2, A3);
+impl_typed_handlers!(A1, A2, A3, A4);
+impl_typed_handlers!(A1, A2, A3, A4, A5);
+impl_typed_handlers!(A1, A2, A3, A4, A5, A6);
+impl_typed_handlers!(A1, A2, A3, A4, A5, A6, A7);
 
 impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// Registers a typed handler at `R::PATH`: the schema fingerprint is
@@ -291,17 +261,9 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                 "this route's reply streams (stream = response|both): serve it with Router::typed_stream"
             )
         };
-        let wrapper = move |request: Request, State(state): State<S>| {
-            let handler = handler.clone();
-            async move {
-                let route = match decode::<R>(&request) {
-                    Ok(route) => route,
-                    Err(error) => return Reply::Err(error),
-                };
-                handler.call(route, request, state).await
-            }
-        };
-        self.typed_route::<R, _>(wrapper)
+        self.typed_route::<R>(move |route, request, state| {
+            handler.clone().call(route, request, state)
+        })
     }
 
     /// Registers a typed handler whose reply streams (a route with
@@ -338,24 +300,26 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                 "this route's reply is JSON (no stream = response|both): serve it with Router::typed"
             )
         };
-        let wrapper = move |request: Request, State(state): State<S>| {
-            let handler = handler.clone();
-            async move {
-                let route = match decode::<R>(&request) {
-                    Ok(route) => route,
-                    Err(error) => return Reply::Err(error),
-                };
-                handler.call(route, request, state).await
-            }
-        };
-        self.typed_route::<R, _>(wrapper)
+        self.typed_route::<R>(move |route, request, state| {
+            handler.clone().call(route, request, state)
+        })
     }
 
-    /// Registers the wrapper of a typed route at its path.
-    fn typed_route<R: Route, H>(self, wrapper: H) -> Self
-    where
-        H: Handler<(Request, State<S>), S>,
-    {
+    /// Registers a typed route at its path: the request decoded as `R`
+    /// (refused if it is not one), then handed to `call`.
+    fn typed_route<R: Route>(
+        self,
+        call: impl Fn(R, Request, S) -> BoxFuture<'static, Reply> + Clone + Send + Sync + 'static,
+    ) -> Self {
+        let wrapper = move |request: Request, State(state): State<S>| {
+            let call = call.clone();
+            async move {
+                match decode::<R>(&request) {
+                    Ok(route) => call(route, request, state).await,
+                    Err(error) => Reply::Err(error),
+                }
+            }
+        };
         let router = self.route(R::PATH, wrapper).absolute(R::PATH);
         if R::STREAM.request() {
             router.streaming_body(R::PATH)

@@ -180,6 +180,21 @@ fn chain() -> Chain {
     }
 }
 
+impl Chain {
+    /// The `nc-deadline-ms` of each call the back end got.
+    fn deadlines_seen(&self) -> Vec<Option<u64>> {
+        self.seen.deadline_ms.lock().expect("not poisoned").clone()
+    }
+}
+
+/// Asserts a call failed with the deadline code.
+fn assert_timeout(result: Result<netcore_endpoint::Response, CallError>) {
+    match result {
+        Err(error) => assert_eq!(error.code(), Some(ReplyCode::TIMEOUT), "{error}"),
+        Ok(reply) => panic!("answered: {reply:?}"),
+    }
+}
+
 fn within(millis: u64) -> CallOptions {
     CallOptions::default().with_timeout(Some(Duration::from_millis(millis)))
 }
@@ -196,10 +211,7 @@ async fn a_handlers_call_waits_only_for_what_is_left_of_its_requests_deadline() 
         Ok(_) => false,
     };
     assert!(failed_by_deadline, "{result:?}");
-    assert_eq!(
-        *chain.seen.deadline_ms.lock().expect("not poisoned"),
-        vec![Some(400)]
-    );
+    assert_eq!(chain.deadlines_seen(), vec![Some(400)]);
     let remaining = chain.seen.remaining.lock().expect("not poisoned")[0].expect("a deadline");
     assert!(
         remaining <= Duration::from_millis(400) && remaining >= Duration::from_millis(399),
@@ -219,14 +231,8 @@ async fn a_timeout_the_handler_sets_caps_what_its_call_inherits() {
     let chain = chain();
     let result = guard(chain.client.peer().call_with("/short", "", within(500))).await;
     // The front's own 50 ms ran out first: a deadline error, by its code.
-    match result {
-        Err(error) => assert_eq!(error.code(), Some(ReplyCode::TIMEOUT), "{error}"),
-        Ok(reply) => panic!("answered: {reply:?}"),
-    }
-    assert_eq!(
-        *chain.seen.deadline_ms.lock().expect("not poisoned"),
-        vec![Some(50)]
-    );
+    assert_timeout(result);
+    assert_eq!(chain.deadlines_seen(), vec![Some(50)]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -236,10 +242,7 @@ async fn a_detached_call_keeps_its_own_timeout() {
         .await
         .expect("answered");
     assert_eq!(reply.body, "back");
-    assert_eq!(
-        *chain.seen.deadline_ms.lock().expect("not poisoned"),
-        vec![Some(10_000)]
-    );
+    assert_eq!(chain.deadlines_seen(), vec![Some(10_000)]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -387,10 +390,7 @@ async fn a_tower_timeout_answers_with_the_deadline_code() {
         .expect("routes");
     let (_server, client) = connect(routes, EndpointConfig::default());
     let result = guard(client.peer().call("/slow", "")).await;
-    match result {
-        Err(error) => assert_eq!(error.code(), Some(ReplyCode::TIMEOUT), "{error}"),
-        Ok(reply) => panic!("answered: {reply:?}"),
-    }
+    assert_timeout(result);
 }
 
 #[tokio::test]
