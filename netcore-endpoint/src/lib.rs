@@ -146,7 +146,7 @@
 //! | upload (client-streaming) | [`Peer::call`] with a [`Body::stream`](netcore_pipe::Body::stream) or [`Body::file`](netcore_pipe::Body::file) | a handler taking [`Streamed`] |
 //! | download (server-streaming) | a handler returning a [`Body`](netcore_pipe::Body) (a file or a stream) or [`Reply::Stream`] | [`Peer::call_streamed`]: a [`StreamedResponse`] to read, or to [`save`](StreamedResponse::save) to a file |
 //! | duplex | both of the above at once: a `Streamed` handler may answer with a stream made from its request's, each body under its own flow control | |
-//! | typed | `#[route(..., stream = request\|response\|both)]`: see [`StreamSide`] | |
+//! | typed | `#[route(..., stream = request\|response\|both)]`: see [`StreamSide`]; a [`service`] method taking [`Streamed`] or returning `Result<Body, E>` | the generated client streams the same way |
 //!
 //! Dropping a [`StreamedResponse`] stops both bodies (the reply is
 //! cancelled at the peer, the request here); a caller that cancels stops a

@@ -272,7 +272,19 @@ impl Peer {
             if let Some(request) = guard.request.as_mut() {
                 tokio::select! {
                     reply = &mut reply_rx => {
-                        return reply.unwrap_or(Err(CallError::Connection(ConnectionError::Closed)));
+                        let reply =
+                            reply.unwrap_or(Err(CallError::Connection(ConnectionError::Closed)));
+                        // A request whose body source failed is cancelled
+                        // at the peer, which may answer that it saw it
+                        // cancelled: the local cause (recorded before the
+                        // cancel went out) says what went wrong.
+                        if reply.is_err()
+                            && request.is_finished()
+                            && let Err(error @ SendError::Body(_)) = request.finished().await
+                        {
+                            return Err(CallError::from(error));
+                        }
+                        return reply;
                     }
                     sent = request.finished() => match sent {
                         Ok(()) => {}

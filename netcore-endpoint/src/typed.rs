@@ -469,5 +469,6 @@ fn typed_request<R: Route>(
 /// on the user's own dependencies. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use netcore_pipe::Body;
     pub use serde;
 }

@@ -114,6 +114,55 @@
 //!   implementation, shared between requests;
 //! - `PREFIX`.
 //!
+//! A method's bodies may stream, declared by the types it names:
+//!
+//! | the method | its route | the client method |
+//! |---|---|---|
+//! | takes an argument of type `Streamed` (at most one, anywhere among the others) | `stream = request`: the other arguments go in the `nc-args` header | takes `impl Into<Body>` in that place (a file, a stream, bytes) and returns `Result<Response, CallError>` |
+//! | returns `Result<Body, E>` | `stream = response` | returns `Result<StreamedResponse, CallError>`: read it as it arrives, or save it to a file |
+//! | both | `stream = both` (a duplex call) | both |
+//!
+//! The types are recognised by name (`Streamed`, `Body`, also as the last
+//! segment of a path): a macro sees names, not types. Dropping the client's
+//! `StreamedResponse` stops the implementation's stream.
+//!
+//! ```
+//! use futures::StreamExt;
+//! use netcore_endpoint::{ReplyError, Route, Router, StreamSide, Streamed, service};
+//! use netcore_pipe::Body;
+//!
+//! #[service(prefix = "/files")]
+//! trait Files {
+//!     /// Stores an upload, answering its size.
+//!     async fn put(&self, name: String, body: Streamed) -> Result<u64, ReplyError>;
+//!     /// A download.
+//!     async fn get(&self, name: String) -> Result<Body, ReplyError>;
+//! }
+//!
+//! struct Counter;
+//!
+//! impl Files for Counter {
+//!     async fn put(&self, _name: String, Streamed(mut body): Streamed) -> Result<u64, ReplyError> {
+//!         let mut size = 0;
+//!         while let Some(chunk) = body.next().await {
+//!             size += chunk.map_err(|error| ReplyError::bad_request(error.to_string()))?.len() as u64;
+//!         }
+//!         Ok(size)
+//!     }
+//!     async fn get(&self, name: String) -> Result<Body, ReplyError> {
+//!         Ok(Body::from(format!("the bytes of {name}")))
+//!     }
+//! }
+//!
+//! fn main() {
+//!     assert_eq!(files::Put::STREAM, StreamSide::Request);
+//!     assert_eq!(files::Get::STREAM, StreamSide::Response);
+//!     let routes = files::serve(Router::new(), Counter).build().expect("routes");
+//!     assert!(routes.contains("/files/put"));
+//!     // A client: files::Client::new(peer).put("a.bin".into(), Body::file(path).await?).await?
+//! }
+//! ```
+//!
 //! The module reaches the trait's argument and response types through
 //! `use super::*`, so use the macro at module level (not inside a function
 //! body, whose local items a module cannot see). Methods cannot be generic,

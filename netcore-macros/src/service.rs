@@ -60,10 +60,30 @@ struct Method {
     name: Ident,
     /// The request struct's name (UpperCamelCase of the method).
     request: Ident,
+    /// The arguments that become the request's fields (the streamed body
+    /// argument is not one of them).
     args: Vec<(Ident, Type)>,
+    /// The argument of type `Streamed`, if the request body streams, and
+    /// its position among all the arguments.
+    upload: Option<(usize, Ident)>,
+    /// The `Ok` type; `Body` when the reply streams.
     response: Type,
+    /// Whether the method answers with a `Body` (the reply streams).
+    download: bool,
     error: Type,
     output: Type,
+}
+
+impl Method {
+    /// The `stream = …` value of the request's route, if any.
+    fn stream_side(&self) -> Option<&'static str> {
+        match (self.upload.is_some(), self.download) {
+            (false, false) => None,
+            (true, false) => Some("request"),
+            (false, true) => Some("response"),
+            (true, true) => Some("both"),
+        }
+    }
 }
 
 pub(crate) fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
@@ -126,9 +146,11 @@ pub(crate) fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<Toke
             name,
             request,
             args: fields,
+            upload,
             response,
             error,
             output,
+            ..
         } = method;
         let path = LitStr::new(&format!("{}/{}", prefix.value(), name), prefix.span());
         let field_names: Vec<&Ident> = fields.iter().map(|(name, _)| name).collect();
@@ -137,9 +159,23 @@ pub(crate) fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<Toke
             "The request of [`{trait_name}::{name}`](super::{trait_name}::{name}), at `{}`.",
             path.value()
         );
-        let derive_input: syn::DeriveInput = syn::parse_quote! {
-            #[route(crate = #krate, path = #path, response = #response)]
-            pub struct #request { #(pub #field_names: #field_types,)* }
+        let derive_input: syn::DeriveInput = match method.stream_side() {
+            None => syn::parse_quote! {
+                #[route(crate = #krate, path = #path, response = #response)]
+                pub struct #request { #(pub #field_names: #field_types,)* }
+            },
+            Some("response") => syn::parse_quote! {
+                #[route(crate = #krate, path = #path, stream = response)]
+                pub struct #request { #(pub #field_names: #field_types,)* }
+            },
+            Some("request") => syn::parse_quote! {
+                #[route(crate = #krate, path = #path, response = #response, stream = request)]
+                pub struct #request { #(pub #field_names: #field_types,)* }
+            },
+            Some(_) => syn::parse_quote! {
+                #[route(crate = #krate, path = #path, stream = both)]
+                pub struct #request { #(pub #field_names: #field_types,)* }
+            },
         };
         let route_impl = crate::expand(&derive_input)?;
         structs.push(quote! {
@@ -150,24 +186,89 @@ pub(crate) fn expand(args: TokenStream2, item: TokenStream2) -> syn::Result<Toke
             #item_vis struct #request { #(#item_vis #field_names: #field_types,)* }
             #route_impl
         });
-        let client_doc = format!(
-            "Calls [`{trait_name}::{name}`](super::{trait_name}::{name}) at the peer (`{}`).",
-            path.value()
-        );
+
+        // The client method's parameters, in the trait's order, the
+        // streamed body taken as anything that makes a `Body`.
+        let mut params: Vec<TokenStream2> =
+            fields.iter().map(|(name, ty)| quote!(#name: #ty)).collect();
+        // The trait method's arguments, in its order, from the decoded
+        // request and the body stream.
+        let mut call_args: Vec<TokenStream2> = field_names
+            .iter()
+            .map(|name| quote!(request.#name))
+            .collect();
+        if let Some((position, body)) = upload {
+            params.insert(
+                *position,
+                quote!(#body: impl ::core::convert::Into<#krate::__private::Body>),
+            );
+            call_args.insert(*position, quote!(streamed));
+        }
+        let value = quote!(&#request { #(#field_names,)* });
+        let options = quote!(#krate::CallOptions::default());
+        let (client_response, client_call) = match (upload, method.download) {
+            (None, false) => (
+                quote!(#response),
+                quote!(self.peer.call_typed(#value).await),
+            ),
+            (Some((_, body)), false) => (
+                quote!(#response),
+                quote!(self.peer.call_typed_upload(#value, #body, #options).await),
+            ),
+            (None, true) => (
+                quote!(#krate::StreamedResponse),
+                quote!(self.peer.call_typed_download(#value, #options).await),
+            ),
+            (Some((_, body)), true) => (
+                quote!(#krate::StreamedResponse),
+                quote!(self.peer.call_typed_duplex(#value, #body, #options).await),
+            ),
+        };
+        let client_doc = match (upload, method.download) {
+            (None, false) => format!(
+                "Calls [`{trait_name}::{name}`](super::{trait_name}::{name}) at the peer (`{}`).",
+                path.value()
+            ),
+            (Some((_, body)), false) => format!(
+                "Calls [`{trait_name}::{name}`](super::{trait_name}::{name}) at the peer (`{}`), \
+                 streaming `{body}` (a file, a stream or bytes) as the request body.",
+                path.value()
+            ),
+            (None, true) => format!(
+                "Calls [`{trait_name}::{name}`](super::{trait_name}::{name}) at the peer (`{}`); \
+                 the reply streams: read it as it arrives.",
+                path.value()
+            ),
+            (Some((_, body)), true) => format!(
+                "Calls [`{trait_name}::{name}`](super::{trait_name}::{name}) at the peer (`{}`), \
+                 streaming `{body}` up while the reply streams down.",
+                path.value()
+            ),
+        };
         client_methods.push(quote! {
             #[doc = #client_doc]
-            #item_vis async fn #name(&self, #(#field_names: #field_types),*)
-                -> ::core::result::Result<#response, #krate::CallError>
+            #item_vis async fn #name(&self, #(#params),*)
+                -> ::core::result::Result<#client_response, #krate::CallError>
             {
-                self.peer.call_typed(&#request { #(#field_names,)* }).await
+                #client_call
             }
         });
+        let register = if method.download {
+            quote!(typed_stream)
+        } else {
+            quote!(typed)
+        };
+        let closure_args = if upload.is_some() {
+            quote!(request: #request, streamed: #krate::Streamed)
+        } else {
+            quote!(request: #request)
+        };
         routes.push(quote! {
             let service = ::std::sync::Arc::clone(&shared);
-            let router = router.typed(move |request: #request| {
+            let router = router.#register(move |#closure_args| {
                 let service = ::std::sync::Arc::clone(&service);
                 async move {
-                    let result: #output = service.#name(#(request.#field_names),*).await;
+                    let result: #output = service.#name(#(#call_args),*).await;
                     result.map_err(|error: #error| -> #krate::ReplyError { error.into() })
                 }
             });
@@ -254,7 +355,8 @@ fn method(function: &TraitItemFn) -> syn::Result<Method> {
         }
     }
     let mut args = Vec::new();
-    for input in inputs {
+    let mut upload: Option<(usize, Ident)> = None;
+    for (position, input) in inputs.enumerate() {
         let FnArg::Typed(typed) = input else {
             return Err(syn::Error::new(input.span(), "unexpected receiver"));
         };
@@ -264,7 +366,17 @@ fn method(function: &TraitItemFn) -> syn::Result<Method> {
                 "a #[service] method's arguments are plain names (`id: u32`): they become the request's fields",
             ));
         };
-        args.push((pat.ident.clone(), (*typed.ty).clone()));
+        if is_named(&typed.ty, "Streamed") {
+            if upload.is_some() {
+                return Err(syn::Error::new(
+                    typed.ty.span(),
+                    "a #[service] method takes at most one `Streamed` argument: a request has one body",
+                ));
+            }
+            upload = Some((position, pat.ident.clone()));
+        } else {
+            args.push((pat.ident.clone(), (*typed.ty).clone()));
+        }
     }
     let ReturnType::Type(_, output) = &signature.output else {
         return Err(syn::Error::new(
@@ -278,14 +390,30 @@ fn method(function: &TraitItemFn) -> syn::Result<Method> {
             "a #[service] method returns `Result<Response, Error>` (Error converting into ReplyError)",
         )
     })?;
+    let download = is_named(&response, "Body");
     Ok(Method {
         name: signature.ident.clone(),
         request: format_ident!("{}", camel_case(&signature.ident.to_string())),
         args,
+        upload,
         response,
+        download,
         error,
         output: (**output).clone(),
     })
+}
+
+/// Whether `ty` is a path whose last segment is `name` without generic
+/// arguments (`Streamed`, `netcore_endpoint::Streamed`): a macro sees names,
+/// not types, so the streamed body types are recognised by name.
+fn is_named(ty: &Type, name: &str) -> bool {
+    let Type::Path(path) = ty else { return false };
+    path.qself.is_none()
+        && path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| last.ident == name && last.arguments.is_none())
 }
 
 /// `Result<A, B>` (by its last path segment) → `(A, B)`.
