@@ -12,6 +12,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`guide`] | guides with runnable examples: [`guide::streaming`] (uploads, downloads, duplex calls) |
 //! | [`router`] | [`Router`]: routes, [`nest`](Router::nest) for blueprints, fallback, [`layer`](Router::layer), hooks, [`Routes`] |
 //! | `handler`, `extract` | the [`Handler`] trait for async functions, [`FromRequest`] extractors: [`Bytes`](bytes::Bytes), [`String`], [`Json`], [`RequestMeta`], [`State`], [`Peer`], and [`Streamed`] for bodies read as they arrive |
 //! | `reply` | [`Reply`] (a body in memory, or [streamed](Reply::Stream): a file or chunks of any size), [`ReplyError`], [`ReplyCode`], [`IntoReply`] |
@@ -139,7 +140,8 @@
 //! ## Streams both ways
 //!
 //! Any body can stream, in either direction, so a call of any size costs
-//! only the flow-control windows:
+//! only the flow-control windows (the [streaming guide](guide::streaming)
+//! walks through each shape):
 //!
 //! | direction | sender | receiver |
 //! |---|---|---|
@@ -196,6 +198,7 @@ pub mod events;
 mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod guide;
 mod handler;
 mod inbound;
 mod peer;

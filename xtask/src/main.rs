@@ -441,12 +441,15 @@ fn install_cargo_fuzz(root: &Path) -> Result<(), Failure> {
 }
 
 /// Examples that run on their own and exit by themselves.
-const SELF_CONTAINED_EXAMPLES: [&str; 5] = [
+const SELF_CONTAINED_EXAMPLES: [&str; 8] = [
     "demo",
     "wire_format",
     "custom_transport",
     "serial_quickstart",
     "blueprint_cache_scheduler",
+    "stream_download",
+    "stream_upload",
+    "stream_duplex",
 ];
 
 /// How long one example may run before it counts as hung.
