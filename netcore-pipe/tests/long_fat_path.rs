@@ -125,12 +125,13 @@ async fn windows_open_to_the_bandwidth_delay_product_from_the_first_round_trip()
     assert!(sender.rtt.is_some(), "the sender measured it too");
     assert!(sender.flow.send_credit.is_some());
 
-    // The growth came from the receiver's budget, and goes back to it.
-    let initial = u64::from(CoreConfig::default().connection_window);
+    // The window above its floor — the HELLO's initial part and all the
+    // growth — came from the receiver's budget, and goes back to it.
+    let floor = u64::from(CoreConfig::default().min_connection_window);
     assert_eq!(
         budget.in_use(),
-        window - initial,
-        "growth beyond the HELLO's window"
+        window - floor,
+        "the window above the floor, growth beyond the HELLO's window included"
     );
     a.close().await.expect("close");
     guard(b.closed()).await.ok();

@@ -27,8 +27,19 @@ pub struct CoreConfig {
     /// Initial receive window of each incoming message, in bytes.
     pub message_window: u32,
     /// Initial receive window of the connection, in bytes (ignored in resync
-    /// mode, where bytes lost on the link would make it drift).
+    /// mode, where bytes lost on the link would make it drift). The part
+    /// above [`min_connection_window`](Self::min_connection_window) is taken
+    /// from the [`window_budget`](Self::window_budget) when the connection
+    /// starts; with the budget spent, the HELLO grants less, down to that
+    /// floor.
     pub connection_window: u32,
+    /// The part of `connection_window` every connection gets whatever the
+    /// budget holds: the floor a connection's window starts from when many
+    /// connections (a server's, hostile ones included) have spent the
+    /// [`window_budget`](Self::window_budget). With it, the unread bodies of
+    /// all connections made from this configuration stay under
+    /// `connections × min_connection_window + budget`.
+    pub min_connection_window: u32,
     /// Largest a message's receive window may grow to by auto-tuning (see
     /// the growth rule in the crate docs: a window grows towards twice the
     /// bytes the path delivers per round trip, so long fat paths get the
@@ -40,10 +51,11 @@ pub struct CoreConfig {
     /// It bounds what all messages have in flight together, so it is at
     /// least `max_window`.
     pub max_connection_window: u64,
-    /// Where connection windows take their growth from: shared by every
+    /// Where connection windows take their initial part above
+    /// `min_connection_window`, and their growth, from: shared by every
     /// connection made from clones of this configuration (a server's), so
     /// their unread bodies together stay under `connections ×
-    /// connection_window + budget`. See [`WindowBudget`].
+    /// min_connection_window + budget`. See [`WindowBudget`].
     pub window_budget: WindowBudget,
     /// How often to PING the peer (keepalive and RTT); `None` disables.
     pub keepalive: Option<Duration>,
@@ -94,6 +106,11 @@ impl Default for CoreConfig {
             // gives the best throughput *and* a p99 under 1 ms.
             message_window: 512 << 10,
             connection_window: 4 << 20,
+            // 1024 connections that spent the budget hold 256 MiB at most
+            // beside it; one that gets only the floor still moves 256 KiB
+            // per round trip (250 MB/s at 1 ms) and grows from the budget
+            // as others give theirs back.
+            min_connection_window: 256 << 10,
             // 128 MiB per message holds the bandwidth-delay product of
             // 1 GB/s over 100 ms (with the quarter of credit not yet
             // returned); the connection, twice that for several. Measured

@@ -136,6 +136,10 @@ pub(crate) struct RecvWindow {
     pub(crate) window: u64,
     /// The window it started with.
     pub(crate) initial: u64,
+    /// The part of the window that is not taken from the budget: all of
+    /// `initial` for a window granted whole, or only a floor when the
+    /// rest of the initial window was itself taken from the budget.
+    unreserved: u64,
     /// Where the current measurement stretch began: when, and how much had
     /// been consumed then.
     stretch: Option<(Instant, u64)>,
@@ -190,6 +194,7 @@ impl RecvWindow {
             consumed: 0,
             window,
             initial: window,
+            unreserved: window,
             stretch: None,
             granted_under: window,
             last_sample: None,
@@ -203,8 +208,23 @@ impl RecvWindow {
     }
 
     /// A window whose growth beyond `window` is taken from a budget.
+    #[cfg(test)]
     pub(crate) fn with_reservation(window: u64, reservation: Reservation) -> RecvWindow {
         RecvWindow {
+            reservation: Some(reservation),
+            ..RecvWindow::new(window)
+        }
+    }
+
+    /// A window of `floor` bytes plus what `reservation` already holds:
+    /// the part above the floor, its initial window included, belongs to
+    /// the budget. It keeps that initial part while the connection lives
+    /// (it shrinks back to it, not to the floor), and grows from the budget
+    /// as [`with_reservation`](Self::with_reservation)'s does.
+    pub(crate) fn with_reserved_start(floor: u64, reservation: Reservation) -> RecvWindow {
+        let window = floor + reservation.held();
+        RecvWindow {
+            unreserved: floor,
             reservation: Some(reservation),
             ..RecvWindow::new(window)
         }
@@ -222,7 +242,7 @@ impl RecvWindow {
         let needed = self
             .window
             .max(self.outstanding())
-            .saturating_sub(self.initial);
+            .saturating_sub(self.unreserved);
         if let Some(reservation) = &mut self.reservation {
             reservation.shrink_to(needed);
         }
@@ -396,8 +416,8 @@ impl RecvWindow {
     pub(crate) fn grow_to(&mut self, size: u64, max_window: u64, now: Instant) {
         let mut grown = size.min(max_window.max(self.window));
         if let Some(reservation) = &mut self.reservation {
-            let held = reservation.grow_to(grown.saturating_sub(self.initial));
-            grown = grown.min(self.initial + held);
+            let held = reservation.grow_to(grown.saturating_sub(self.unreserved));
+            grown = grown.min(self.unreserved + held);
         }
         if grown > self.window {
             self.window = grown;

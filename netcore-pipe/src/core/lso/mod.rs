@@ -153,10 +153,22 @@ impl Connection {
     /// A new connection; its HELLO is the first frame `poll_transmit` returns.
     pub fn new(config: CoreConfig, now: Instant) -> Connection {
         let lossy = config.is_lossy_link();
+        // The connection window: its floor is this connection's own, the
+        // rest of the initial window comes from the shared budget (all of
+        // it while the budget lasts).
+        let mut reservation = window_budget::Reservation::new(config.window_budget.clone());
         let connection_window = if lossy {
             UNLIMITED_WINDOW
         } else {
-            config.connection_window.min(UNLIMITED_WINDOW - 1)
+            let initial = config.connection_window.min(UNLIMITED_WINDOW - 1);
+            let floor = config.min_connection_window.min(initial);
+            let above = reservation.grow_to(u64::from(initial - floor));
+            floor + u32::try_from(above).unwrap_or(0)
+        };
+        let floor = if lossy {
+            0
+        } else {
+            u64::from(connection_window) - reservation.held()
         };
         let mut hello = Hello::new(config.limits);
         hello.message_window = config.message_window;
@@ -183,10 +195,7 @@ impl Connection {
             tracker: InboundTracker::new(config.limits),
             incoming: HashMap::new(),
             header_bytes: 0,
-            recv_window: (!lossy).then(|| {
-                let reservation = window_budget::Reservation::new(config.window_budget.clone());
-                RecvWindow::with_reservation(connection_window.into(), reservation)
-            }),
+            recv_window: (!lossy).then(|| RecvWindow::with_reserved_start(floor, reservation)),
             received_at_tick: 0,
             last_message_window: 0,
             highest_incoming: 0,

@@ -1171,3 +1171,78 @@ fn a_peer_that_streams_past_the_message_limit_fails_that_message_only() {
         .collect();
     assert_eq!(cancels, vec![ErrorCode::LIMIT_EXCEEDED]);
 }
+
+/// The connection window the HELLO `conn` sends grants.
+fn hello_window(conn: &mut Connection, now: Instant) -> u32 {
+    frames_out(conn, now)
+        .into_iter()
+        .find_map(|frame| match frame {
+            Frame::Hello(hello) => Some(hello.connection_window),
+            _ => None,
+        })
+        .expect("a HELLO first")
+}
+
+#[test]
+fn connections_past_the_window_budget_start_at_the_floor() {
+    let config = CoreConfig {
+        connection_window: 1 << 20,
+        min_connection_window: 64 << 10,
+        // Room for one and a half initial windows above the floor.
+        window_budget: WindowBudget::new(((1 << 20) - (64 << 10)) * 3 / 2),
+        ..CoreConfig::default()
+    };
+    let now = Instant::now();
+    let mut first = Connection::new(config.clone(), now);
+    assert_eq!(hello_window(&mut first, now), 1 << 20, "the whole window");
+    let mut second = Connection::new(config.clone(), now);
+    let half = (64 << 10) + ((1 << 20) - (64 << 10)) / 2;
+    assert_eq!(
+        hello_window(&mut second, now),
+        half,
+        "what the budget had left"
+    );
+    let mut third = Connection::new(config.clone(), now);
+    assert_eq!(hello_window(&mut third, now), 64 << 10, "the floor");
+    assert_eq!(config.window_budget.in_use(), config.window_budget.total());
+    // A connection that ends gives its part back to the next one.
+    drop(first);
+    let mut fourth = Connection::new(config.clone(), now);
+    assert_eq!(hello_window(&mut fourth, now), 1 << 20);
+}
+
+#[test]
+fn a_peer_that_never_reads_gets_only_the_floor_once_the_budget_is_spent() {
+    let config = CoreConfig {
+        min_connection_window: 128 << 10,
+        window_budget: WindowBudget::new(0),
+        ..CoreConfig::default()
+    };
+    let mut wire = Wire::new(config);
+    wire.b_consumes = false;
+    for i in 0..8 {
+        wire.send(Priority::NORMAL, pattern(1 << 20, i));
+    }
+    wire.run();
+    let sent: usize = wire.a_sent_body.iter().map(|(_, n)| n).sum();
+    assert!(
+        sent <= 128 << 10,
+        "{sent} bytes arrived unread: more than the 128 KiB floor"
+    );
+    assert!(sent > 64 << 10, "the floor is granted: {sent}");
+    // Once read, everything arrives.
+    wire.b_consumes = true;
+    let backlog: Vec<(u64, u64)> = wire
+        .b_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::IncomingData { id, bytes } => Some((*id, bytes.len() as u64)),
+            _ => None,
+        })
+        .collect();
+    for (id, n) in backlog {
+        wire.b.consumed(id, n, wire.now);
+    }
+    wire.run();
+    assert_eq!(wire.finished_at_b().len(), 8);
+}

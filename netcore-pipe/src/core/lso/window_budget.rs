@@ -1,24 +1,26 @@
-//! [`WindowBudget`]: memory for receive-window growth, shared by the
-//! connections made from one configuration.
+//! [`WindowBudget`]: memory for receive windows above their floor, shared
+//! by the connections made from one configuration.
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Bytes that receive windows may grow by, beyond their initial size,
-/// shared by every connection whose [`CoreConfig`](super::CoreConfig) is a
-/// clone of one another (a server's connections, or a client's pool).
+/// Bytes of receive window above each connection's floor, shared by every
+/// connection whose [`CoreConfig`](super::CoreConfig) is a clone of one
+/// another (a server's connections, or a client's pool).
 ///
 /// A connection's receive window is the most unread body bytes its peer may
-/// make it hold. It starts at `CoreConfig::connection_window` (granted in
-/// the HELLO, each connection's own) and grows towards the bandwidth-delay
-/// product on long paths, up to `CoreConfig::max_connection_window`; every
-/// byte of growth is taken from this budget and given back when the window
-/// shrinks (after a quiet keepalive interval, once the peer used the credit)
-/// or the connection ends. When the budget is spent, windows stop growing:
-/// transfers then run at what the windows they have allow, and no peer can
-/// make the process hold more than
-/// `connections × connection_window + budget` of unread bodies.
+/// make it hold. Its floor, `CoreConfig::min_connection_window`, is its
+/// own; the rest of its initial window (`CoreConfig::connection_window`,
+/// granted in the HELLO) is taken from this budget when it starts, and so
+/// is its growth towards the bandwidth-delay product on long paths, up to
+/// `CoreConfig::max_connection_window`. Growth is given back when the
+/// window shrinks (after a quiet keepalive interval, once the peer used the
+/// credit), the initial part when the connection ends. When the budget is
+/// spent, new connections start from their floor and windows stop growing:
+/// transfers then run at what the windows they have allow, and no peers —
+/// 1024 hostile ones included — can make the process hold more than
+/// `connections × min_connection_window + budget` of unread bodies.
 ///
 /// ```
 /// use netcore_pipe::core::{CoreConfig, WindowBudget};
@@ -116,7 +118,6 @@ impl Reservation {
     }
 
     /// Bytes held.
-    #[cfg(test)]
     pub(crate) fn held(&self) -> u64 {
         self.held
     }
