@@ -865,9 +865,13 @@ fn defaults_bound(queued_peak: usize) -> Value {
     let core = &pipe.core;
     // The read loop's buffer: one read of at most `read_size`.
     let block = pipe.read_size;
-    let held_messages =
-        endpoint.max_concurrent_handlers + endpoint.max_queued_requests + pipe.accept_backlog;
+    // The queued-calls attack fills one connection's places (its own and
+    // as many shared ones as its limit allows) and its pipe's backlog: what
+    // it holds, divided by that, is what one held message costs.
+    let places = endpoint.max_concurrent_handlers + endpoint.max_queued_requests;
+    let held_messages = places + pipe.accept_backlog;
     let per_message = queued_peak / held_messages.max(1);
+    let own_places = server.own_request_places.min(places);
     let terms: Vec<(String, usize)> = vec![
         (
             format!("read buffer: read_size {} KiB", pipe.read_size / KIB),
@@ -877,12 +881,13 @@ fn defaults_bound(queued_peak: usize) -> Value {
             // A chunk handed up as a slice keeps its read's buffer; chunks
             // that are not most of their read are copied out (netcore-pipe
             // io.rs `detach_if_sparse`), so the buffers kept are at most
-            // the unread body bytes again.
+            // the unread body bytes again. Above the floor, windows come
+            // from the shared budget (below).
             format!(
-                "unread body bytes, and the read buffers they keep: 2 × connection_window {} MiB",
-                core.connection_window as usize / MIB
+                "unread body bytes, and the read buffers they keep: 2 × min_connection_window {} KiB",
+                core.min_connection_window as usize / KIB
             ),
-            2 * core.connection_window as usize,
+            2 * core.min_connection_window as usize,
         ),
         (
             format!(
@@ -893,13 +898,12 @@ fn defaults_bound(queued_peak: usize) -> Value {
         ),
         (
             format!(
-                "held messages: ({} handlers + {} queued + {} accept_backlog) × {:.1} KiB measured",
-                endpoint.max_concurrent_handlers,
-                endpoint.max_queued_requests,
+                "held messages: ({} own request places + {} accept_backlog) × {:.1} KiB measured",
+                own_places,
                 pipe.accept_backlog,
                 kib(per_message as f64)
             ),
-            held_messages * per_message,
+            (own_places + pipe.accept_backlog) * per_message,
         ),
         (
             format!("write_batch {} KiB", pipe.write_batch / KIB),
@@ -918,19 +922,31 @@ fn defaults_bound(queued_peak: usize) -> Value {
         server.max_connections,
         (total * server.max_connections) as f64 / GIB as f64
     );
-    // Windows grow past `connection_window` only by what they take from the
-    // one budget all the server's connections share.
+    // Windows above their floor come only from the one budget all the
+    // server's connections share; request places past a connection's own
+    // from the server's shared places.
     let shared_windows = 2 * core.window_budget.total() as usize;
     println!(
-        "     + for the whole server: window growth, 2 × window_budget {} MiB = {:.1} GiB",
+        "     + for the whole server: windows above the floor, 2 × window_budget {} MiB = {:.1} GiB",
         core.window_budget.total() as usize / MIB,
         shared_windows as f64 / GIB as f64
     );
+    let shared_messages = server.shared_request_places * per_message;
     println!(
-        "     + application data: {} handlers × request body (≤ max_message_size {} GiB) and × reply size",
-        endpoint.max_concurrent_handlers,
-        core.limits.max_message_size >> 30
+        "     + for the whole server: {} shared request places × {:.1} KiB = {:.1} MiB",
+        server.shared_request_places,
+        kib(per_message as f64),
+        mib(shared_messages)
     );
+    println!(
+        "     + application data: request bodies (max_buffered_request_bytes {} MiB for the server) and the replies of \
+         {} × {} own + {} shared places",
+        server.max_buffered_request_bytes >> 20,
+        server.max_connections,
+        own_places,
+        server.shared_request_places
+    );
+    let shared = shared_windows + shared_messages;
     json!({
         "terms": terms
             .iter()
@@ -938,8 +954,8 @@ fn defaults_bound(queued_peak: usize) -> Value {
             .collect::<Vec<_>>(),
         "per_connection_bytes": total,
         "max_connections": server.max_connections,
-        "shared_window_bytes": shared_windows,
-        "total_bytes": total * server.max_connections + shared_windows,
+        "shared_bytes": shared,
+        "total_bytes": total * server.max_connections + shared,
     })
 }
 

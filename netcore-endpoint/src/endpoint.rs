@@ -10,7 +10,7 @@ use std::time::Duration;
 use netcore_pipe::{ConnectionError, IntoPipe, PipeConfig, ReceiveMode};
 use tokio::sync::Semaphore;
 
-use crate::admission::Admission;
+use crate::admission::{Admission, SharedPlaces};
 use crate::body_budget::BodyBudget;
 use crate::builder::{EndpointBuilder, check_wire};
 use crate::dialect;
@@ -254,7 +254,7 @@ impl Endpoint {
         routes: Option<Routes>,
         mut config: EndpointConfig,
         lifecycle: Lifecycle,
-        shared_body_budget: Option<Arc<BodyBudget>>,
+        shared: Option<ServerShares>,
     ) -> Endpoint {
         let id = PeerId(NEXT_PEER.fetch_add(1, Ordering::Relaxed));
         config.pipe.receive = ReceiveMode::Streaming;
@@ -274,7 +274,10 @@ impl Endpoint {
             config.events.emit_lifecycle(LifecycleEvent::Started);
         }
         let places = (max_handlers as usize).saturating_add(config.max_queued_requests);
-        let admission = Admission::new(places);
+        let (shared_places, shared_body_budget) = shared.map_or((None, None), |shared| {
+            (Some(shared.places), Some(shared.body_budget))
+        });
+        let admission = Admission::new(places, shared_places);
         // A server's connections share its budget; one of its own otherwise.
         let body_budget = shared_body_budget
             .unwrap_or_else(|| BodyBudget::new(config.max_buffered_request_bytes));
@@ -388,4 +391,13 @@ pub(crate) enum Lifecycle {
     Own,
     /// One connection of a server: the server does.
     Server,
+}
+
+/// What a server's connections share instead of holding each their own:
+/// the room for collected request bodies, and request places beyond each
+/// connection's own few.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerShares {
+    pub(crate) body_budget: Arc<BodyBudget>,
+    pub(crate) places: Arc<SharedPlaces>,
 }

@@ -64,6 +64,7 @@
 //! |---|---|---|
 //! | handlers running | [`max_concurrent_handlers`](EndpointConfig::max_concurrent_handlers) (256) | requests wait in the queue |
 //! | requests waiting for a slot | [`max_queued_requests`](EndpointConfig::max_queued_requests) (256) | the reader accepts nothing more from the pipe: the pipe, then the transport, push back on the peer; nothing is refused or lost |
+//! | requests held by all of a server's connections | each connection's [`own_request_places`](ServerConfig::own_request_places) (8), and past them one of the server's [`shared_request_places`](ServerConfig::shared_request_places) (4096) each | as above, for the connection that needs one: it waits its turn (first come, first served) while the others keep their own places |
 //! | request bodies held whole (every route but those taking [`Streamed`]) | [`max_buffered_request_bytes`](EndpointConfig::max_buffered_request_bytes) (64 MiB), from before the body is read until its reply is sent | a body of announced length waits unread for its whole room (flow control holds its sender; its deadline, cancel or the connection's end end the wait); one larger than the budget is refused at once with [`TOO_LARGE`](ReplyCode::TOO_LARGE) and cancelled at its sender, the connection goes on; one of unannounced length grows its room as it arrives, refused with `TOO_LARGE` past the budget, or with [`OVERLOADED`](ReplyCode::OVERLOADED) if it needs room while another such body already waits for some |
 //! | a reply's send | [`reply_timeout`](EndpointConfig::reply_timeout) (30 s) and the call's deadline; for a [streamed reply](Reply::Stream), the deadline until its first byte, then `reply_timeout` without progress | the reply is cancelled, its slot freed, a WARN log and a `MessageCancelled` event say so |
 //! | a call's deadline (`nc-deadline-ms`) | counted from the arrival of the request's OPEN (time unread in the pipe's backlog counts) | covers the wait for a slot, the body, the handler and the reply's send: the caller gets `TIMEOUT`, or nothing once it has given up |
@@ -73,7 +74,9 @@
 //!
 //! No task is spawned for a request before it has a place (a slot or a
 //! queue place), so a flood of calls costs at most
-//! `max_concurrent_handlers + max_queued_requests` tasks per connection.
+//! `max_concurrent_handlers + max_queued_requests` tasks per connection,
+//! and under a server, `connections × own_request_places +
+//! shared_request_places` for all of them.
 //!
 //! A body takes its room in the budget only once its request has a handler
 //! slot, and keeps it until its reply is sent: bodies waiting for room

@@ -10,8 +10,9 @@ use tokio::sync::{oneshot, watch};
 
 use netcore_pipe::{IntoPipe, Listener, Pipe, ReceiveMode};
 
+use crate::admission::SharedPlaces;
 use crate::body_budget::BodyBudget;
-use crate::endpoint::{Endpoint, EndpointConfig, Lifecycle};
+use crate::endpoint::{Endpoint, EndpointConfig, Lifecycle, ServerShares};
 use crate::events::{Events, LifecycleEvent};
 use crate::peer::Peer;
 use crate::peer_id::PeerId;
@@ -77,6 +78,24 @@ pub struct ServerConfig {
     /// [`ReplyCode::TOO_LARGE`](crate::ReplyCode::TOO_LARGE)), so that many
     /// connections cannot each hold their own share. Default 256 MiB.
     pub max_buffered_request_bytes: u64,
+    /// Request places (a request running, or queued for a handler slot)
+    /// each connection has of its own. Past them, up to its
+    /// [`max_concurrent_handlers`](EndpointConfig::max_concurrent_handlers)
+    /// \+ [`max_queued_requests`](EndpointConfig::max_queued_requests), each
+    /// request also takes one of the server's
+    /// [`shared_request_places`](Self::shared_request_places); while none is
+    /// free, the connection stops reading new requests (its peer is held
+    /// back by flow control, nothing is refused or lost) and waits its turn
+    /// (first come, first served). So a connection always has a few places,
+    /// however many others hold. Default 8.
+    pub own_request_places: usize,
+    /// Request places all connections share beyond their own: with them,
+    /// the requests the server holds at once — and the memory each costs,
+    /// about 6 KiB before its body and reply — stay under `connections ×
+    /// own_request_places + shared_request_places`, hostile connections
+    /// included. Default 4096: one connection alone can still use all of
+    /// its 512 places, as many as 4096 calls in flight across connections.
+    pub shared_request_places: usize,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +107,8 @@ impl Default for ServerConfig {
             handshake_timeout: Some(Duration::from_secs(10)),
             max_connections_per_address: None,
             max_buffered_request_bytes: 256 << 20,
+            own_request_places: 8,
+            shared_request_places: 4096,
         }
     }
 }
@@ -169,8 +190,9 @@ fn address_key(address: &str) -> String {
 struct Inner {
     routes: Routes,
     config: ServerConfig,
-    /// Request bodies collected in memory, all connections together.
-    body_budget: Arc<BodyBudget>,
+    /// What all connections share: room for collected request bodies,
+    /// request places beyond their own.
+    shares: ServerShares,
     connections: Mutex<Connections>,
     stop: watch::Sender<bool>,
     scheduler: Scheduler,
@@ -219,7 +241,13 @@ impl Server {
         Server {
             inner: Arc::new(Inner {
                 routes,
-                body_budget: BodyBudget::new(config.max_buffered_request_bytes),
+                shares: ServerShares {
+                    body_budget: BodyBudget::new(config.max_buffered_request_bytes),
+                    places: SharedPlaces::new(
+                        config.shared_request_places,
+                        config.own_request_places,
+                    ),
+                },
                 config,
                 connections: Mutex::new(Connections::default()),
                 stop: watch::channel(false).0,
@@ -360,7 +388,7 @@ impl Server {
             Some(self.inner.routes.clone()),
             self.inner.config.endpoint.clone(),
             Lifecycle::Server,
-            Some(self.inner.body_budget.clone()),
+            Some(self.inner.shares.clone()),
         ));
         let peer = endpoint.peer().clone();
         let id = peer.id();
@@ -401,7 +429,7 @@ impl Server {
             Some(self.inner.routes.clone()),
             self.inner.config.endpoint.clone(),
             Lifecycle::Server,
-            Some(self.inner.body_budget.clone()),
+            Some(self.inner.shares.clone()),
         ));
         let peer = endpoint.peer().clone();
         let id = peer.id();

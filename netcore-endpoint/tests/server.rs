@@ -286,3 +286,88 @@ async fn scheduled_tasks_stop_with_the_server_and_the_connection() {
         "connection tasks stopped"
     );
 }
+
+/// A `/hold` route whose calls wait until `open` has a permit, counting
+/// how many wait at once.
+#[derive(Clone)]
+struct Holding {
+    open: Arc<tokio::sync::Semaphore>,
+    running: Arc<AtomicUsize>,
+}
+
+async fn hold(State(holding): State<Holding>) -> &'static str {
+    holding.running.fetch_add(1, Ordering::SeqCst);
+    let _permit = holding.open.acquire().await.expect("not closed");
+    holding.running.fetch_sub(1, Ordering::SeqCst);
+    "released"
+}
+
+/// Waits until `running` reads `n`, then a little longer to see it stays.
+async fn settles_at(running: &AtomicUsize, n: usize) {
+    guard(async {
+        while running.load(Ordering::SeqCst) != n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(running.load(Ordering::SeqCst), n, "it stays there");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_share_request_places_past_their_own_and_keep_their_own() {
+    let holding = Holding {
+        open: Arc::new(tokio::sync::Semaphore::new(0)),
+        running: Arc::new(AtomicUsize::new(0)),
+    };
+    let routes = Router::with_state(holding.clone())
+        .route("/hold", hold)
+        .route("/whoami", whoami)
+        .build()
+        .expect("routes");
+    let config = ServerConfig::default()
+        .with_own_request_places(2)
+        .with_shared_request_places(4);
+    let server = Server::new(routes, config);
+    let mut clients = Vec::new();
+    for n in 0..3 {
+        let (a, b) = netcore_pipe::transport::memory_pair(64 << 10);
+        let _served = server.adopt(b, format!("memory {n}"));
+        clients.push(Endpoint::new(
+            a,
+            Routes::default(),
+            EndpointConfig::default(),
+        ));
+    }
+    // The first connection makes 20 calls that hold: its own 2 places and
+    // the 4 shared ones run, the rest wait unread.
+    let greedy = clients[0].peer().clone();
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let peer = greedy.clone();
+            tokio::spawn(async move { peer.call("/hold", Bytes::new()).await })
+        })
+        .collect();
+    settles_at(&holding.running, 6).await;
+    // Another connection still has its own places: a call is served, and
+    // two of its holding calls run beside the first one's six.
+    let reply = guard(clients[1].peer().call("/whoami", Bytes::new()))
+        .await
+        .expect("served from its own places");
+    assert!(!reply.body.is_empty());
+    let second = clients[2].peer().clone();
+    let more: Vec<_> = (0..2)
+        .map(|_| {
+            let peer = second.clone();
+            tokio::spawn(async move { peer.call("/hold", Bytes::new()).await })
+        })
+        .collect();
+    settles_at(&holding.running, 8).await;
+    // Released, every call is answered: nothing refused or lost.
+    holding.open.add_permits(1000);
+    for call in calls.into_iter().chain(more) {
+        let reply = guard(call).await.expect("no panic").expect("answered");
+        assert_eq!(reply.body, "released");
+    }
+    server.shutdown(Duration::from_secs(2)).await;
+}
