@@ -29,7 +29,10 @@ use crate::serving::{RequestLimits, Requests};
 pub struct EndpointConfig {
     /// The pipe's settings (its receive mode is set to streaming). Its wire
     /// format decides the dialect: [`PipeConfig::py013`] talks to
-    /// Python netcore 0.1.3 peers (see [`crate::py013`]).
+    /// Python netcore 0.1.3 peers (see [`crate::py013`]). By default its
+    /// [`accept_backlog`](PipeConfig::accept_backlog) is 64 (a bare pipe's
+    /// is 1024): the endpoint takes requests as soon as they have a place,
+    /// so its pipe holds more only when every place is taken.
     pub pipe: PipeConfig,
     /// Handlers running at once on this connection (at least 1); further
     /// requests wait in the queue of [`max_queued_requests`](Self::max_queued_requests).
@@ -115,10 +118,17 @@ pub struct EndpointConfig {
     pub events: Events,
 }
 
+/// The default [`PipeConfig::accept_backlog`] of an endpoint's pipe.
+const ENDPOINT_ACCEPT_BACKLOG: usize = 64;
+
 impl Default for EndpointConfig {
     fn default() -> Self {
         EndpointConfig {
-            pipe: PipeConfig::default(),
+            // The reader takes requests off the pipe as soon as they have a
+            // place, so the pipe's backlog only fills once every place is
+            // taken: a short one then stops reading sooner, and a flood of
+            // calls costs 64 messages there instead of 1024.
+            pipe: PipeConfig::default().with_accept_backlog(ENDPOINT_ACCEPT_BACKLOG),
             max_concurrent_handlers: 256,
             max_queued_requests: 256,
             reply_timeout: Some(Duration::from_secs(30)),
@@ -140,7 +150,7 @@ impl EndpointConfig {
     /// assert!(matches!(config.pipe.wire, WireFormat::Py013(_)));
     /// ```
     pub fn py013() -> EndpointConfig {
-        EndpointConfig::over(PipeConfig::py013())
+        EndpointConfig::over(PipeConfig::py013().with_accept_backlog(ENDPOINT_ACCEPT_BACKLOG))
     }
 
     /// Settings for links that lose, insert or flip bytes — a raw UART, a
@@ -155,7 +165,7 @@ impl EndpointConfig {
     /// assert_eq!(config.pipe.core.chunk_size, 512);
     /// ```
     pub fn lossy_link() -> EndpointConfig {
-        EndpointConfig::over(PipeConfig::lossy_link())
+        EndpointConfig::over(PipeConfig::lossy_link().with_accept_backlog(ENDPOINT_ACCEPT_BACKLOG))
     }
 
     /// The endpoint defaults over the given pipe settings.
