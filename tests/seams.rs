@@ -14,12 +14,9 @@ use netcore::prelude::*;
 use netcore::transports::tcp::TcpTransport;
 use socket2::SockRef;
 
-/// Every wait in these tests ends.
-async fn bounded<F: std::future::Future>(what: &str, future: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(20), future)
-        .await
-        .unwrap_or_else(|_| panic!("{what} took over 20 s"))
-}
+mod links;
+
+use links::bounded;
 
 async fn hello(name: String) -> String {
     format!("hello, {name}")
@@ -32,14 +29,9 @@ fn hello_routes() -> Routes {
         .expect("valid routes")
 }
 
-/// A server on `listener` with the hello route; stops when dropped.
+/// A server on `listener` with the hello route.
 fn serve<L: Listener>(listener: L) -> Server {
-    let server = Server::new(hello_routes(), ServerConfig::default());
-    tokio::spawn({
-        let server = server.clone();
-        async move { server.serve(listener).await }
-    });
-    server
+    links::serve(hello_routes(), listener)
 }
 
 async fn says_hello(client: &Endpoint) {
@@ -269,40 +261,13 @@ async fn a_server_over_the_tcp_listener_tunes_sockets_as_tcp_connect_does() {
 
 #[tokio::test]
 async fn a_server_over_the_unix_listener_serves_unix_connect() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join("seams.sock");
-    let listener =
-        netcore::transports::unix::Listener::bind(&path, PipeConfig::default()).expect("bind");
-    let server = serve(listener);
-    let pipe = unix::connect(&path, &PipeConfig::default())
-        .await
-        .expect("connect");
+    let (server, pipe, _dir) = links::over_unix(hello_routes()).await;
     client_says_hello(pipe, server).await;
 }
 
 #[tokio::test]
 async fn a_server_over_the_quic_listener_serves_quic_connect() {
-    use netcore::transports::quic::{self, QuicClientConfig, QuicListener, QuicServerConfig};
-    let identity =
-        QuicServerConfig::self_signed(&["localhost", "127.0.0.1"]).expect("a certificate");
-    let roots = quic::TrustRoots::new()
-        .add_der(identity.certificate_der().clone())
-        .expect("a trust root");
-    let listener =
-        QuicListener::bind("127.0.0.1:0".parse().expect("an address"), &identity).expect("bind");
-    let address = listener.local_addr().expect("its address");
-    let server = serve(listener);
-    let pipe = bounded(
-        "connect",
-        quic::connect(
-            address,
-            "localhost",
-            &QuicClientConfig::new(roots),
-            PipeConfig::default(),
-        ),
-    )
-    .await
-    .expect("connect");
+    let (server, pipe) = links::over_quic(hello_routes()).await;
     client_says_hello(pipe, server).await;
 }
 

@@ -11,12 +11,9 @@ use bytes::Bytes;
 use futures::StreamExt;
 use netcore::prelude::*;
 
-/// Every wait in these tests ends.
-async fn bounded<F: std::future::Future>(what: &str, future: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(60), future)
-        .await
-        .unwrap_or_else(|_| panic!("{what} took over 60 s"))
-}
+mod links;
+
+use links::bounded;
 
 /// Byte `i` of a test body: varied, so a reordered or dropped chunk shows.
 fn byte(i: u64) -> u8 {
@@ -113,74 +110,31 @@ async fn streams_both_ways(client: &Endpoint, len: u64) {
     tokio::join!(upload, download, duplex);
 }
 
-/// A server for the service on `listener`; stops when dropped.
-fn serve<L: Listener>(listener: L) -> Server {
-    let server = Server::new(routes(), ServerConfig::default());
-    tokio::spawn({
-        let server = server.clone();
-        async move { server.serve(listener).await }
-    });
-    server
-}
-
 const LEN: u64 = 3 << 20;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn streamed_calls_over_tcp() {
-    let listener = tcp::Listener::bind("127.0.0.1:0", TcpOptions::default())
-        .await
-        .expect("bind");
-    let address = listener.local_addr();
-    let server = serve(listener);
-    let pipe = tcp::connect(address, &TcpOptions::default())
-        .await
-        .expect("connect");
+/// The calls through a client over `pipe`, then `server` shuts down.
+async fn through(server: Server, pipe: Pipe) {
     let client = Endpoint::builder().start(pipe).expect("a client");
     streams_both_ways(&client, LEN).await;
     server.shutdown(Duration::from_secs(2)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_calls_over_tcp() {
+    let (server, pipe) = links::over_tcp(routes()).await;
+    through(server, pipe).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streamed_calls_over_a_unix_socket() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join("streams.sock");
-    let listener =
-        netcore::transports::unix::Listener::bind(&path, PipeConfig::default()).expect("bind");
-    let server = serve(listener);
-    let pipe = unix::connect(&path, &PipeConfig::default())
-        .await
-        .expect("connect");
-    let client = Endpoint::builder().start(pipe).expect("a client");
-    streams_both_ways(&client, LEN).await;
-    server.shutdown(Duration::from_secs(2)).await;
+    let (server, pipe, _dir) = links::over_unix(routes()).await;
+    through(server, pipe).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streamed_calls_over_quic() {
-    use netcore::transports::quic::{self, QuicClientConfig, QuicListener, QuicServerConfig};
-    let identity =
-        QuicServerConfig::self_signed(&["localhost", "127.0.0.1"]).expect("a certificate");
-    let roots = quic::TrustRoots::new()
-        .add_der(identity.certificate_der().clone())
-        .expect("a trust root");
-    let listener =
-        QuicListener::bind("127.0.0.1:0".parse().expect("an address"), &identity).expect("bind");
-    let address = listener.local_addr().expect("its address");
-    let server = serve(listener);
-    let pipe = bounded(
-        "connect",
-        quic::connect(
-            address,
-            "localhost",
-            &QuicClientConfig::new(roots),
-            PipeConfig::default(),
-        ),
-    )
-    .await
-    .expect("connect");
-    let client = Endpoint::builder().start(pipe).expect("a client");
-    streams_both_ways(&client, LEN).await;
-    server.shutdown(Duration::from_secs(2)).await;
+    let (server, pipe) = links::over_quic(routes()).await;
+    through(server, pipe).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

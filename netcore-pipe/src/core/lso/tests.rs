@@ -76,6 +76,24 @@ impl Wire {
         moved
     }
 
+    /// `b` reads what arrived while it did not (grants its credit back),
+    /// then consumes as data arrives, and the wire runs to the end.
+    fn resume_reading_at_b(&mut self) {
+        self.b_consumes = true;
+        let backlog: Vec<(u64, u64)> = self
+            .b_events
+            .iter()
+            .filter_map(|e| match e {
+                Event::IncomingData { id, bytes } => Some((*id, bytes.len() as u64)),
+                _ => None,
+            })
+            .collect();
+        for (id, n) in backlog {
+            self.b.consumed(id, n, self.now);
+        }
+        self.run();
+    }
+
     fn drain_events(&mut self) {
         while let Some(event) = self.a.poll_event() {
             self.a_events.push(event);
@@ -329,19 +347,7 @@ fn a_receiver_that_never_reads_stops_the_sender() {
     );
     assert_eq!(wire.a.outgoing_messages(), 42);
     // Reading resumes the flow, to the end.
-    wire.b_consumes = true;
-    let backlog: Vec<(u64, u64)> = wire
-        .b_events
-        .iter()
-        .filter_map(|e| match e {
-            Event::IncomingData { id, bytes } => Some((*id, bytes.len() as u64)),
-            _ => None,
-        })
-        .collect();
-    for (id, n) in backlog {
-        wire.b.consumed(id, n, wire.now);
-    }
-    wire.run();
+    wire.resume_reading_at_b();
     assert_eq!(wire.finished_at_b().len(), 42);
     assert_eq!(wire.body_at_b(one), pattern(64 << 20, 8));
     assert_eq!(wire.body_at_b(others[39]), pattern(4 << 20, 39));
@@ -1231,18 +1237,6 @@ fn a_peer_that_never_reads_gets_only_the_floor_once_the_budget_is_spent() {
     );
     assert!(sent > 64 << 10, "the floor is granted: {sent}");
     // Once read, everything arrives.
-    wire.b_consumes = true;
-    let backlog: Vec<(u64, u64)> = wire
-        .b_events
-        .iter()
-        .filter_map(|e| match e {
-            Event::IncomingData { id, bytes } => Some((*id, bytes.len() as u64)),
-            _ => None,
-        })
-        .collect();
-    for (id, n) in backlog {
-        wire.b.consumed(id, n, wire.now);
-    }
-    wire.run();
+    wire.resume_reading_at_b();
     assert_eq!(wire.finished_at_b().len(), 8);
 }
