@@ -25,7 +25,7 @@
 //!   over the heap before the pipe was built, sampled after every step of
 //!   the script, stays under
 //!   `HEAP_BASE + Σ bodies sent + receive_buffer + connection_window
-//!   + 4 × read_size + 2 × write_batch + header_budget
+//!   + 4 × read_size + 2 × write_batch + header_budget + shared header budget
 //!   + 2 × the largest peer write + HANDLE_COST × steps`:
 //!   what the application handed over to send, what the pipe may keep for
 //!   the peer by its own budgets (collected bodies, the flow-control window,
@@ -43,7 +43,7 @@ use arbitrary::Arbitrary;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use libfuzzer_sys::fuzz_target;
-use netcore_pipe::core::CoreConfig;
+use netcore_pipe::core::{CoreConfig, HeaderBudget};
 use netcore_pipe::transport::memory_pair;
 use netcore_pipe::{Incoming, Message, Pipe, PipeConfig, ReceiveMode, Received, SendHandle};
 use netcore_protocol::{
@@ -223,7 +223,8 @@ fn config(streaming: bool) -> PipeConfig {
         .with_keepalive_timeout(Some(Duration::from_millis(1500)))
         .with_idle_timeout(Some(Duration::from_secs(5)))
         .with_handshake_timeout(Some(Duration::from_secs(1)))
-        .with_header_budget(16 << 10);
+        .with_header_budget(16 << 10)
+        .with_shared_header_budget(HeaderBudget::new(16 << 10));
     PipeConfig::default()
         .with_core(core)
         .with_receive(if streaming {
@@ -260,7 +261,8 @@ async fn run(script: Script) {
         + config.core.connection_window as usize
         + 4 * config.read_size
         + 2 * config.write_batch
-        + config.core.header_budget;
+        + config.core.header_budget
+        + config.core.shared_header_budget.total() as usize;
     let (ours, theirs) = memory_pair(16 << 10);
     let pipe = Arc::new(Pipe::new(ours, config));
     let (mut peer_read, mut peer_write) = tokio::io::split(theirs.into_inner());

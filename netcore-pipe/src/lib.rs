@@ -64,7 +64,7 @@
 //! | what | bound | past it |
 //! |---|---|---|
 //! | body bytes in flight to us | per message `message_window` (512 KiB), per connection `connection_window` (4 MiB), growing towards the bandwidth-delay product (see below) to `max_window` (128 MiB) and `max_connection_window` (256 MiB); a connection's window above `min_connection_window` (256 KiB) — the rest of its initial window and all growth — taken from a [`core::WindowBudget`] shared by clones of one config (512 MiB), so a connection that finds it spent starts at that floor | the peer breaks flow control: GOAWAY `FLOW_CONTROL` |
-//! | header bytes of open incoming messages | `header_budget` (1 MiB) | that OPEN is refused (CANCEL `REFUSED`), the connection goes on |
+//! | header bytes of open incoming messages | `header_budget` (64 KiB) of the connection's own, then a [`core::HeaderBudget`] shared by clones of one config (16 MiB) | that OPEN is refused (CANCEL `REFUSED`), the connection goes on |
 //! | one message's size | `limits.max_message_size` (4 GiB) | that message fails at the sender (or, if sent anyway, at the receiver: [`ReceiveError::TooLarge`]) |
 //! | messages ready and not taken by the application | `accept_backlog` (1024) | the pipe stops reading: the transport pushes back |
 //! | collected bodies ([`ReceiveMode::Complete`]) | `receive_buffer` (64 MiB) in memory, `spill_budget` (1 GiB) on disk | collection waits; a body larger than a budget fails alone |

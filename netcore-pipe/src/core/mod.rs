@@ -71,6 +71,6 @@ mod transmit;
 pub use event::Event;
 pub use flow_stats::FlowStats;
 pub use format::{Core, CoreDecoder, LinkDamage};
-pub use lso::{Connection, CoreConfig, CoreStats, WindowBudget};
+pub use lso::{Connection, CoreConfig, CoreStats, HeaderBudget, WindowBudget};
 pub use state::ConnectionState;
 pub use transmit::{Transmit, WireBytes};

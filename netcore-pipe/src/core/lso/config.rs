@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use netcore_protocol::{DecodeMode, Limits};
 
-use super::WindowBudget;
+use super::{HeaderBudget, WindowBudget};
 
 /// How a [`Connection`](super::Connection) behaves. The defaults suit a fast
 /// reliable stream (TCP, QUIC); [`CoreConfig::lossy_link`] suits serial lines.
@@ -83,13 +83,23 @@ pub struct CoreConfig {
     ///
     /// [`ConnectionError::HandshakeTimeout`]: crate::ConnectionError::HandshakeTimeout
     pub handshake_timeout: Option<Duration>,
-    /// Most header bytes (encoded blocks) of incoming messages that are open
-    /// — opened, body not yet all arrived and read — at once. An OPEN that
-    /// would go past it is refused (a receiver CANCEL with code `REFUSED`:
-    /// the message was not processed, the sender may retry) and the
-    /// connection goes on: a peer cannot make this side hold
-    /// `max_concurrent_messages × max_header_bytes` of headers.
+    /// Header bytes (encoded blocks) of incoming messages that are open —
+    /// opened, body not yet all arrived and read — that this connection
+    /// holds of its own. Past it, an OPEN's headers are taken from the
+    /// [`shared_header_budget`](Self::shared_header_budget); an OPEN that
+    /// finds no room in either is refused (a receiver CANCEL with code
+    /// `REFUSED`: the message was not processed, the sender may retry) and
+    /// the connection goes on. So a peer cannot make this side hold
+    /// `max_concurrent_messages × max_header_bytes` of headers, and many
+    /// peers together hold at most `connections × header_budget + shared`.
+    /// Default 64 KiB: four blocks of the largest default size, hundreds of
+    /// typical ones.
     pub header_budget: usize,
+    /// Where open headers past a connection's own
+    /// [`header_budget`](Self::header_budget) come from: shared by every
+    /// connection made from clones of this configuration. See
+    /// [`HeaderBudget`].
+    pub shared_header_budget: HeaderBudget,
     /// The `agent` header of our HELLO.
     pub agent: String,
 }
@@ -124,7 +134,8 @@ impl Default for CoreConfig {
             keepalive_timeout: Some(Duration::from_secs(25)),
             idle_timeout: Some(Duration::from_secs(300)),
             handshake_timeout: Some(Duration::from_secs(10)),
-            header_budget: 1 << 20,
+            header_budget: 64 << 10,
+            shared_header_budget: HeaderBudget::default(),
             agent: concat!("netcore-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }

@@ -19,6 +19,7 @@
 //! | `send.rs` | the send scheduler: priority tiers, deficit round robin, a message's own states |
 //! | `flow.rs` | receive windows and their growth |
 //! | `window_budget.rs` | [`WindowBudget`], the memory windows grow into, shared |
+//! | `header_budget.rs` | [`HeaderBudget`], open headers past each connection's own, shared |
 //! | `keepalive.rs` | PING/PONG, the round-trip estimate, the idle timer |
 //! | `config.rs` | [`CoreConfig`] |
 //!
@@ -34,6 +35,7 @@
 mod config;
 mod credit_reserve;
 mod flow;
+mod header_budget;
 mod keepalive;
 mod lifecycle;
 mod recv;
@@ -50,6 +52,7 @@ use netcore_protocol::{
 };
 
 pub use config::CoreConfig;
+pub use header_budget::HeaderBudget;
 pub use window_budget::WindowBudget;
 
 use crate::core::{ConnectionState, Core, CoreDecoder, Event, FlowStats, LinkDamage, Transmit};
@@ -125,8 +128,12 @@ pub struct Connection {
     send_total: u64,
     tracker: InboundTracker,
     incoming: HashMap<u64, IncomingState>,
-    /// Header bytes of the messages in `incoming` (see `header_budget`).
+    /// Header bytes of the messages in `incoming` held in the connection's
+    /// own `header_budget`.
     header_bytes: usize,
+    /// Header bytes of the messages in `incoming` taken from the shared
+    /// header budget (given back when they go, or with the connection).
+    shared_header_bytes: window_budget::Reservation,
     /// Connection-level receive window (`None` in resync mode).
     recv_window: Option<RecvWindow>,
     /// Body bytes received by the previous keepalive tick: none since, and
@@ -195,6 +202,7 @@ impl Connection {
             tracker: InboundTracker::new(config.limits),
             incoming: HashMap::new(),
             header_bytes: 0,
+            shared_header_bytes: config.shared_header_budget.reservation(),
             recv_window: (!lossy).then(|| RecvWindow::with_reserved_start(floor, reservation)),
             received_at_tick: 0,
             last_message_window: 0,

@@ -23,14 +23,34 @@ pub(super) struct IncomingState {
     pub(super) complete: bool,
     /// Bytes of its header block, counted against `header_budget`.
     pub(super) header_bytes: usize,
+    /// Whether they were taken from the shared header budget instead.
+    pub(super) header_shared: bool,
 }
 
 impl Connection {
     /// Stops tracking incoming message `id`; its headers leave the budget.
     pub(super) fn forget_incoming(&mut self, id: u64) -> Option<IncomingState> {
         let state = self.incoming.remove(&id)?;
-        self.header_bytes = self.header_bytes.saturating_sub(state.header_bytes);
+        if state.header_shared {
+            let held = self.shared_header_bytes.held();
+            self.shared_header_bytes
+                .shrink_to(held.saturating_sub(state.header_bytes as u64));
+        } else {
+            self.header_bytes = self.header_bytes.saturating_sub(state.header_bytes);
+        }
         Some(state)
+    }
+
+    /// Takes `n` header bytes from the shared header budget, all or none.
+    fn take_shared_header_bytes(&mut self, n: usize) -> bool {
+        let held = self.shared_header_bytes.held();
+        let want = held + n as u64;
+        if self.shared_header_bytes.grow_to(want) == want {
+            true
+        } else {
+            self.shared_header_bytes.shrink_to(held);
+            false
+        }
     }
 
     /// Incoming messages announced to the application and still arriving.
@@ -358,23 +378,31 @@ impl Connection {
             self.highest_incoming = self.highest_incoming.max(id);
             let header_bytes = open.headers.encoded_len();
             let budget = self.config.header_budget;
-            if !complete && self.header_bytes + header_bytes > budget {
+            // The connection's own budget first, then the shared one.
+            let header_shared = self.header_bytes + header_bytes > budget;
+            if !complete && header_shared && !self.take_shared_header_bytes(header_bytes) {
                 tracing::debug!(
                     message_id = id,
                     header_bytes,
                     budget,
-                    "message refused: the header budget is full"
+                    "message refused: the header budgets are full"
                 );
                 self.tracker.cancel(id);
                 self.queue_refusal(
                     id,
                     ErrorCode::REFUSED,
-                    format!("header budget of {budget} bytes is full"),
+                    format!(
+                        "header budget of {budget} bytes is full, and so is the shared one of {} bytes",
+                        self.config.shared_header_budget.total()
+                    ),
                 );
                 self.received_and_released(body.len() as u64);
                 return Ok(());
             }
-            self.header_bytes += header_bytes;
+            let header_shared = !complete && header_shared;
+            if !header_shared {
+                self.header_bytes += header_bytes;
+            }
             self.incoming.insert(
                 id,
                 IncomingState {
@@ -382,6 +410,7 @@ impl Connection {
                     total_len: open.total_len,
                     complete: false,
                     header_bytes,
+                    header_shared,
                 },
             );
             self.events.push_back(Event::IncomingOpened {

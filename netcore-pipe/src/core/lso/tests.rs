@@ -1024,7 +1024,11 @@ fn a_blackholed_link_fails_at_the_keepalive_timeout() {
 
 #[test]
 fn opens_past_the_header_budget_are_refused_and_the_connection_goes_on() {
-    let mut wire = Wire::new(CoreConfig::default().with_header_budget(4096));
+    let mut wire = Wire::new(
+        CoreConfig::default()
+            .with_header_budget(4096)
+            .with_shared_header_budget(HeaderBudget::new(0)),
+    );
     wire.b_consumes = false;
     let mut ids = Vec::new();
     for n in 0..8u8 {
@@ -1239,4 +1243,45 @@ fn a_peer_that_never_reads_gets_only_the_floor_once_the_budget_is_spent() {
     // Once read, everything arrives.
     wire.resume_reading_at_b();
     assert_eq!(wire.finished_at_b().len(), 8);
+}
+
+/// Opens `count` messages of ~1 KiB of headers from `wire.a` whose bodies
+/// never come; returns how many `wire.b` took.
+fn open_padded(wire: &mut Wire, count: u8) -> usize {
+    wire.b_consumes = false;
+    for n in 0..count {
+        let mut headers = Headers::new();
+        headers
+            .insert("pad", Bytes::from(vec![n; 1000]))
+            .expect("header");
+        wire.a
+            .open(Priority::NORMAL, headers, Some(10))
+            .expect("open");
+    }
+    wire.run();
+    wire.b_events
+        .iter()
+        .filter(|e| matches!(e, Event::IncomingOpened { .. }))
+        .count()
+}
+
+#[test]
+fn open_headers_past_a_connection_s_own_budget_come_from_the_shared_one() {
+    let shared = HeaderBudget::new(2100);
+    let config = CoreConfig::default()
+        .with_header_budget(2100)
+        .with_shared_header_budget(shared.clone());
+    let mut first = Wire::new(config.clone());
+    assert_eq!(open_padded(&mut first, 8), 4, "two of its own, two shared");
+    assert!(shared.in_use() > 2000, "{shared:?}");
+    let mut second = Wire::new(config.clone());
+    assert_eq!(
+        open_padded(&mut second, 8),
+        2,
+        "its own two: the shared ones are taken"
+    );
+    drop(first);
+    assert_eq!(shared.in_use(), 0, "given back with the connection");
+    let mut third = Wire::new(config);
+    assert_eq!(open_padded(&mut third, 8), 4);
 }
