@@ -19,7 +19,11 @@
 //!    rounds; the server's RSS after each round against round 1's (goal
 //!    within 20 %). `max_connections` is raised to 5000. If the default
 //!    allocator misses the goal, the rounds are run again with
-//!    `MALLOC_ARENA_MAX=2` (not in `--quick` runs).
+//!    `MALLOC_ARENA_MAX=2` (not in `--quick` runs). Built with
+//!    `--features netcore-hostile/mimalloc`, every process of the bench
+//!    runs on mimalloc (`cargo xtask bench --bench resources` runs the
+//!    churn so too, after the rest; figures in
+//!    `target/bench/resources-mimalloc.json`).
 //! 4. **Hostile**: one attacking connection per attack of the hostile suite
 //!    that is about memory (`tests/hostile`), each against a fresh server;
 //!    the peak heap growth, the worst of them, and that × 1024 (the default
@@ -1071,7 +1075,7 @@ fn drive(quick: bool, only: Option<&str>) -> io::Result<()> {
     };
     let mut churns = Vec::new();
     if run("churn") {
-        churns.push(churn(churn_n, 6, &[], "default malloc")?);
+        churns.push(churn(churn_n, 6, &[], netcore_hostile::meter::BASE_NAME)?);
     }
     // The allocator variant only in full runs (it doubles the churn's time).
     if !quick
@@ -1104,10 +1108,13 @@ fn drive(quick: bool, only: Option<&str>) -> io::Result<()> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
     std::fs::create_dir_all(&dir)?;
     let text = serde_json::to_string_pretty(&report).map_err(io::Error::other)?;
-    std::fs::write(dir.join("resources.json"), text + "\n")?;
-    println!(
-        "figures written to {}",
-        dir.join("resources.json").display()
-    );
+    // A run built for another allocator keeps its figures apart.
+    let file = if netcore_hostile::meter::BASE_NAME == "mimalloc" {
+        "resources-mimalloc.json"
+    } else {
+        "resources.json"
+    };
+    std::fs::write(dir.join(file), text + "\n")?;
+    println!("figures written to {}", dir.join(file).display());
     Ok(())
 }

@@ -658,6 +658,24 @@ fn bench(root: &Path, only: Option<&str>, extra_args: &[String]) -> Result<(), F
             step = step.env(key, value);
         }
         step.run()?;
+        if name == "resources" && extra_args.is_empty() {
+            // The churn again, every process on an allocator that returns
+            // freed pages (docs/resources.md, "Churn").
+            let args: Vec<String> = [
+                "bench",
+                "--all-features",
+                "--features",
+                "netcore-hostile/mimalloc",
+                "--bench",
+                "resources",
+                "--",
+                "--only",
+                "churn",
+            ]
+            .map(String::from)
+            .to_vec();
+            Step::cargo(root, format!("cargo {}", args.join(" ")), args).run()?;
+        }
     }
     Ok(())
 }

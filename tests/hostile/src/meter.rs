@@ -28,8 +28,8 @@
 macro_rules! heap_meter {
     () => {
         #[global_allocator]
-        static HEAP: $crate::meter::cap::Cap<::std::alloc::System> =
-            $crate::meter::cap::Cap::new(::std::alloc::System, usize::MAX);
+        static HEAP: $crate::meter::cap::Cap<$crate::meter::Base> =
+            $crate::meter::cap::Cap::new($crate::meter::BASE, usize::MAX);
 
         /// Bytes live on this process's heap now.
         fn heap_bytes() -> usize {
@@ -39,6 +39,29 @@ macro_rules! heap_meter {
 }
 
 pub use cap;
+
+/// The allocator the meter counts for: the system's (glibc `malloc` on
+/// Linux), or with this crate's `mimalloc` feature, mimalloc — an
+/// allocator that gives freed pages back to the system, for the resources
+/// bench's churn (`docs/resources.md`).
+#[cfg(not(feature = "mimalloc"))]
+pub type Base = std::alloc::System;
+/// The allocator value [`heap_meter!`](crate::heap_meter) wraps.
+#[cfg(not(feature = "mimalloc"))]
+pub const BASE: Base = std::alloc::System;
+/// The allocator's name, for reports.
+#[cfg(not(feature = "mimalloc"))]
+pub const BASE_NAME: &str = "system malloc";
+
+/// The allocator the meter counts for (see the other cfg).
+#[cfg(feature = "mimalloc")]
+pub type Base = mimalloc::MiMalloc;
+/// The allocator value [`heap_meter!`](crate::heap_meter) wraps.
+#[cfg(feature = "mimalloc")]
+pub const BASE: Base = mimalloc::MiMalloc;
+/// The allocator's name, for reports.
+#[cfg(feature = "mimalloc")]
+pub const BASE_NAME: &str = "mimalloc";
 
 /// Heap growth over a baseline, sampled during an attack.
 #[derive(Debug, Clone, Copy)]
