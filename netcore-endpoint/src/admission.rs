@@ -98,8 +98,10 @@ impl Admission {
             Some((permit, from_pool))
         };
         // Either wait is cancel-safe: the one that loses gives back
-        // whatever it had taken.
+        // whatever it had taken. An own place first, when both are free,
+        // so that a pool place is not held while an own one idles.
         tokio::select! {
+            biased;
             permit = own => Some(self.taken(permit.ok()?, None)),
             taken = past_own => {
                 let (permit, from_pool) = taken?;

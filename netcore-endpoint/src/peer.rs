@@ -280,7 +280,8 @@ impl Peer {
                         // cancel went out) says what went wrong.
                         if reply.is_err()
                             && request.is_finished()
-                            && let Err(error @ SendError::Body(_)) = request.finished().await
+                            && let Err(error @ (SendError::Body(_) | SendError::LengthMismatch { .. })) =
+                                request.finished().await
                         {
                             return Err(CallError::from(error));
                         }

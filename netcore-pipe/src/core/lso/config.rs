@@ -28,10 +28,11 @@ pub struct CoreConfig {
     pub message_window: u32,
     /// Initial receive window of the connection, in bytes (ignored in resync
     /// mode, where bytes lost on the link would make it drift). The part
-    /// above [`min_connection_window`](Self::min_connection_window) is taken
-    /// from the [`window_budget`](Self::window_budget) when the connection
-    /// starts; with the budget spent, the HELLO grants less, down to that
-    /// floor.
+    /// above [`min_connection_window`](Self::min_connection_window) — the
+    /// floor the HELLO grants — is taken from the
+    /// [`window_budget`](Self::window_budget) once the peer's HELLO has
+    /// come, and granted by CREDIT; with the budget spent, the window stays
+    /// nearer that floor.
     pub connection_window: u32,
     /// The part of `connection_window` every connection gets whatever the
     /// budget holds: the floor a connection's window starts from when many

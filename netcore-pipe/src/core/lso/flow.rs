@@ -216,18 +216,35 @@ impl RecvWindow {
         }
     }
 
-    /// A window of `floor` bytes plus what `reservation` already holds:
-    /// the part above the floor, its initial window included, belongs to
-    /// the budget. It keeps that initial part while the connection lives
-    /// (it shrinks back to it, not to the floor), and grows from the budget
-    /// as [`with_reservation`](Self::with_reservation)'s does.
-    pub(crate) fn with_reserved_start(floor: u64, reservation: Reservation) -> RecvWindow {
-        let window = floor + reservation.held();
+    /// A window that starts at `floor` bytes, its own, and is meant to be
+    /// `initial` bytes: the part above the floor is taken from the budget
+    /// by [`restore_initial`](Self::restore_initial) once the peer has
+    /// said HELLO (and when bytes flow again after a quiet spell), and
+    /// given back when
+    /// it goes quiet ([`reset`](Self::reset) shrinks it to the floor) once
+    /// the credit granted under it is used. It grows from the
+    /// budget as [`with_reservation`](Self::with_reservation)'s does.
+    pub(crate) fn with_floor(floor: u64, initial: u64, reservation: Reservation) -> RecvWindow {
         RecvWindow {
+            initial: initial.max(floor),
             unreserved: floor,
             reservation: Some(reservation),
-            ..RecvWindow::new(window)
+            ..RecvWindow::new(floor)
         }
+    }
+
+    /// Grows a window below its initial size back to it, as far as the
+    /// budget allows; returns the new limit to announce, if it rose.
+    pub(crate) fn restore_initial(&mut self, now: Instant) -> Option<u64> {
+        if self.window >= self.initial {
+            return None;
+        }
+        self.grow_to(self.initial, self.initial, now);
+        let limit = self.consumed.saturating_add(self.window);
+        (limit > self.limit).then(|| {
+            self.limit = limit;
+            limit
+        })
     }
 
     /// Bytes of budget held.
@@ -466,10 +483,11 @@ impl RecvWindow {
         self.last_sample = Some((now, self.consumed));
     }
 
-    /// Shrinks the window back to its initial size (the connection went
-    /// quiet); credit already granted stays granted.
+    /// Shrinks the window back to its initial size, or for a window with
+    /// a floor, to the floor (the connection went quiet: the budget gets
+    /// its part back); credit already granted stays granted.
     pub(crate) fn reset(&mut self) {
-        self.window = self.initial.min(self.window);
+        self.window = self.unreserved.min(self.initial).min(self.window);
         self.stretch = None;
         self.longest_pause = Duration::ZERO;
         self.path_per_round_trip = None;

@@ -126,6 +126,11 @@ pub struct Connection {
     send_limit: Option<u64>,
     /// Body bytes sent on all messages.
     send_total: u64,
+    /// The largest connection window the peer has granted so far (its
+    /// HELLO's, or more credit than that at once): what the credit kept
+    /// for HIGH messages is a share of. A receiver may start at a floor
+    /// and open its window once the connection is in use.
+    peer_window: u64,
     tracker: InboundTracker,
     incoming: HashMap<u64, IncomingState>,
     /// Header bytes of the messages in `incoming` held in the connection's
@@ -160,22 +165,17 @@ impl Connection {
     /// A new connection; its HELLO is the first frame `poll_transmit` returns.
     pub fn new(config: CoreConfig, now: Instant) -> Connection {
         let lossy = config.is_lossy_link();
-        // The connection window: its floor is this connection's own, the
-        // rest of the initial window comes from the shared budget (all of
-        // it while the budget lasts).
-        let mut reservation = window_budget::Reservation::new(config.window_budget.clone());
+        // The connection window: its floor is this connection's own and is
+        // what the HELLO grants; the rest of the initial window is taken
+        // from the shared budget once the peer's HELLO has come (so peers
+        // that never finish a handshake hold none of it), and given back
+        // with the connection, or when a quiet window shrinks once the peer
+        // has used the credit it had.
         let connection_window = if lossy {
             UNLIMITED_WINDOW
         } else {
             let initial = config.connection_window.min(UNLIMITED_WINDOW - 1);
-            let floor = config.min_connection_window.min(initial);
-            let above = reservation.grow_to(u64::from(initial - floor));
-            floor + u32::try_from(above).unwrap_or(0)
-        };
-        let floor = if lossy {
-            0
-        } else {
-            u64::from(connection_window) - reservation.held()
+            config.min_connection_window.min(initial)
         };
         let mut hello = Hello::new(config.limits);
         hello.message_window = config.message_window;
@@ -199,11 +199,18 @@ impl Connection {
             peer_has_our_hello: false,
             send_limit: Some(0),
             send_total: 0,
+            peer_window: 0,
             tracker: InboundTracker::new(config.limits),
             incoming: HashMap::new(),
             header_bytes: 0,
             shared_header_bytes: config.shared_header_budget.reservation(),
-            recv_window: (!lossy).then(|| RecvWindow::with_reserved_start(floor, reservation)),
+            recv_window: (!lossy).then(|| {
+                RecvWindow::with_floor(
+                    connection_window.into(),
+                    u64::from(config.connection_window.min(UNLIMITED_WINDOW - 1)),
+                    window_budget::Reservation::new(config.window_budget.clone()),
+                )
+            }),
             received_at_tick: 0,
             last_message_window: 0,
             highest_incoming: 0,
@@ -418,7 +425,8 @@ impl Connection {
                 .config
                 .chunk_size
                 .clamp(1, max_payload - netcore_protocol::Data::PREFIX_LEN);
-            let full_reserve = (u64::from(peer.connection_window) / CREDIT_RESERVE_FRACTION)
+            let full_reserve = (u64::from(peer.connection_window).max(self.peer_window)
+                / CREDIT_RESERVE_FRACTION)
                 .min(chunk as u64 * CREDIT_RESERVE_CHUNKS);
             let can_open = self.send.open_at_peer < peer.limits.max_concurrent_messages as usize;
             let connection = self

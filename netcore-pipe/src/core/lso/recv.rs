@@ -106,8 +106,11 @@ impl Connection {
         let Some(window) = &mut self.recv_window else {
             return;
         };
+        // Bytes flow again after a quiet spell shrank it to its floor: it
+        // opens to its initial size again, from the budget.
+        let restored = window.restore_initial(now);
         let before = window.window;
-        let raised = window.consume(n, now, growth, None);
+        let raised = window.consume(n, now, growth, None).max(restored);
         if window.window < before {
             // Too large for the path: no message needs more than the
             // connection can have in flight.
@@ -271,6 +274,9 @@ impl Connection {
             }
             Frame::Credit(credit) => {
                 if credit.message_id == 0 {
+                    self.peer_window = self
+                        .peer_window
+                        .max(credit.limit.saturating_sub(self.send_total));
                     if let Some(limit) = &mut self.send_limit {
                         *limit = (*limit).max(credit.limit);
                     }
@@ -310,6 +316,17 @@ impl Connection {
             agent: hello.headers.get_str("agent").map(str::to_owned),
         });
         self.peer = Some(hello);
+        // The peer is real: the connection window opens to its initial
+        // size, the part above the floor from the shared budget (a peer
+        // that never says HELLO holds none of it).
+        let now = self.now;
+        if let Some(limit) = self
+            .recv_window
+            .as_mut()
+            .and_then(|window| window.restore_initial(now))
+        {
+            self.queue_credit(0, limit);
+        }
         // The round trip is measured from the start, not from the first
         // keepalive tick after the handshake: windows grow from it.
         if self.keepalive.wants_first_sample() {

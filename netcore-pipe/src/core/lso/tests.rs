@@ -1195,30 +1195,57 @@ fn hello_window(conn: &mut Connection, now: Instant) -> u32 {
 
 #[test]
 fn connections_past_the_window_budget_start_at_the_floor() {
-    let config = CoreConfig {
-        connection_window: 1 << 20,
-        min_connection_window: 64 << 10,
-        // Room for one and a half initial windows above the floor.
-        window_budget: WindowBudget::new(((1 << 20) - (64 << 10)) * 3 / 2),
-        ..CoreConfig::default()
-    };
+    let floor = 64u64 << 10;
+    let initial = 1u64 << 20;
+    let budget = WindowBudget::new((initial - floor) * 3 / 2);
+    let config = CoreConfig::default()
+        .with_connection_window(initial as u32)
+        .with_min_connection_window(floor as u32)
+        .with_window_budget(budget.clone());
     let now = Instant::now();
-    let mut first = Connection::new(config.clone(), now);
-    assert_eq!(hello_window(&mut first, now), 1 << 20, "the whole window");
-    let mut second = Connection::new(config.clone(), now);
-    let half = (64 << 10) + ((1 << 20) - (64 << 10)) / 2;
+    // The HELLO grants the floor; nothing is taken from the budget yet.
+    let mut fresh = Connection::new(config.clone(), now);
+    assert_eq!(u64::from(hello_window(&mut fresh, now)), floor);
+    // Peers that never say HELLO take nothing.
+    let silent: Vec<Connection> = (0..4)
+        .map(|_| Connection::new(config.clone(), now))
+        .collect();
     assert_eq!(
-        hello_window(&mut second, now),
-        half,
-        "what the budget had left"
+        budget.in_use(),
+        0,
+        "half-open peers hold none of the budget"
     );
-    let mut third = Connection::new(config.clone(), now);
-    assert_eq!(hello_window(&mut third, now), 64 << 10, "the floor");
-    assert_eq!(config.window_budget.in_use(), config.window_budget.total());
-    // A connection that ends gives its part back to the next one.
-    drop(first);
-    let mut fourth = Connection::new(config.clone(), now);
-    assert_eq!(hello_window(&mut fourth, now), 1 << 20);
+    // Once the peer has said HELLO the window opens to its initial size,
+    // from the budget while it lasts: `b` of the first wire takes its
+    // whole part, `a` the half left; the second wire gets the floor.
+    let mut first = Wire::new(config.clone());
+    let windows = |wire: &Wire| {
+        let mut both = [wire.a.flow().recv_window, wire.b.flow().recv_window]
+            .map(|window| window.expect("a window"));
+        both.sort_unstable();
+        both
+    };
+    assert_eq!(windows(&first), [floor + (initial - floor) / 2, initial]);
+    assert_eq!(budget.in_use(), budget.total());
+    let mut second = Wire::new(config.clone());
+    assert_eq!(
+        windows(&second),
+        [floor, floor],
+        "the floor: slower, never stuck"
+    );
+    // Either moves bulk all the same.
+    for wire in [&mut first, &mut second] {
+        let id = wire.send(Priority::NORMAL, pattern(3 << 20, 1));
+        wire.run();
+        assert_eq!(wire.body_at_b(id), pattern(3 << 20, 1), "all arrives");
+    }
+    // Connections that end give their part back to the next ones.
+    drop((first, second, silent));
+    assert_eq!(budget.in_use(), 0);
+    assert_eq!(
+        windows(&Wire::new(config)),
+        [floor + (initial - floor) / 2, initial]
+    );
 }
 
 #[test]

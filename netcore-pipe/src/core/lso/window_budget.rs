@@ -11,12 +11,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 ///
 /// A connection's receive window is the most unread body bytes its peer may
 /// make it hold. Its floor, `CoreConfig::min_connection_window`, is its
-/// own; the rest of its initial window (`CoreConfig::connection_window`,
-/// granted in the HELLO) is taken from this budget when it starts, and so
-/// is its growth towards the bandwidth-delay product on long paths, up to
-/// `CoreConfig::max_connection_window`. Growth is given back when the
-/// window shrinks (after a quiet keepalive interval, once the peer used the
-/// credit), the initial part when the connection ends. When the budget is
+/// own and is what its HELLO grants; the rest of its initial window
+/// (`CoreConfig::connection_window`) is taken from this budget once the
+/// peer's HELLO has come (a peer that never finishes the handshake holds
+/// none of it) and granted by CREDIT, and so is its growth towards the
+/// bandwidth-delay product on long paths, up to
+/// `CoreConfig::max_connection_window`. What is above the floor is given
+/// back when the window shrinks (after a quiet keepalive interval, once the
+/// peer used the credit granted under it; it is taken again when bytes
+/// flow), or when the connection ends. When the budget is
 /// spent, new connections start from their floor and windows stop growing:
 /// transfers then run at what the windows they have allow, and no peers —
 /// 1024 hostile ones included — can make the process hold more than
