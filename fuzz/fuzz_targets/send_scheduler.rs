@@ -135,6 +135,10 @@ struct Harness {
     /// it framed in all.
     connection_limit: u64,
     connection_sent: u64,
+    /// The largest connection window the peer granted at once (its HELLO's,
+    /// or a CREDIT's limit past what was sent by then): what the sender's
+    /// credit reserve is a share of.
+    peer_window: u64,
     max_concurrent: usize,
     chunk: usize,
     /// Unread body bytes per incoming message of the peer.
@@ -171,12 +175,13 @@ impl Harness {
     }
 
     /// The most connection credit the sender keeps for HIGH messages: an
-    /// eighth of the peer's HELLO window, at most two chunks (the chunk
-    /// the sender uses is at most `self.chunk`).
+    /// eighth of the largest window the peer granted at once, at most two
+    /// chunks (the chunk the sender uses is at most `self.chunk`).
     fn credit_reserve(&self) -> u64 {
-        self.hello.map_or(0, |(_, connection)| {
-            (connection / 8).min(2 * self.chunk as u64)
-        })
+        if self.hello.is_none() {
+            return 0;
+        }
+        (self.peer_window / 8).min(2 * self.chunk as u64)
     }
 
     fn model(&mut self, id: u64) -> &mut Model {
@@ -383,12 +388,16 @@ impl Harness {
                         let connection = u64::from(hello.connection_window);
                         self.hello = Some((message, connection));
                         self.connection_limit = self.connection_limit.max(connection);
+                        self.peer_window = self.peer_window.max(connection);
                         for m in self.messages.values_mut() {
                             m.limit = m.limit.max(message);
                         }
                     }
                     Frame::Credit(credit) if credit.message_id == 0 => {
                         self.connection_limit = self.connection_limit.max(credit.limit);
+                        self.peer_window = self
+                            .peer_window
+                            .max(credit.limit.saturating_sub(self.connection_sent));
                     }
                     Frame::Credit(credit) => {
                         if let Some(m) = self.messages.get_mut(&credit.message_id)
@@ -503,6 +512,7 @@ fuzz_target!(|script: Script| {
         order: Vec::new(),
         hello: None,
         connection_limit: 0,
+        peer_window: 0,
         connection_sent: 0,
         max_concurrent: peer_limits.max_concurrent_messages as usize,
         chunk,
