@@ -14,6 +14,10 @@
 //! [`netcore_pipe::Pipe`] tuned for the medium and wire format) → an
 //! endpoint → the call, or a `Server` over the medium's listener.
 
+// A command line tool talks to its user on standard error: the workspace's
+// ban on printing is for the libraries.
+#![allow(clippy::print_stderr)]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
