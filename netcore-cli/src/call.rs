@@ -6,10 +6,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use netcore_endpoint::{CallError, CallOptions, Endpoint};
 
-use crate::Wire;
 use crate::address::Address;
 use crate::failure::Failure;
-use crate::link;
+use crate::link::{self, LinkArgs};
+use crate::stats::Reporter;
 
 /// Calls ROUTE at ADDR and prints the reply: pretty JSON on a terminal,
 /// the bytes as they came when piped.
@@ -20,12 +20,13 @@ Examples:
   netcore call tcp://127.0.0.1:7000 /users/get --json '{\"id\": 7}' --timeout 2s
   netcore call unix:///run/app.sock upload --data @photo.jpg
   netcore call serial:///dev/ttyUSB0?baud=115200 status --wire python013 --json '{}'
+  netcore call quic://127.0.0.1:7443 /echo --data hi --ca cert.pem
   echo hi | netcore call tcp://127.0.0.1:7000 echo --stdin
 
 Exit codes: 0 answered, 1 the peer answered with an error, 2 bad arguments,
 3 no connection, 4 no reply in time.")]
 pub(crate) struct CallArgs {
-    /// Where the peer is: tcp://host:port, unix:///path, serial:///dev/tty?baud=N&parity=P.
+    /// Where the peer is: tcp://host:port, unix:///path, serial:///dev/tty?baud=N&parity=P, quic://host:port.
     address: Address,
     /// The route to call (`/users/get`; a Python 0.1.3 peer's routes have no slash).
     route: String,
@@ -44,9 +45,8 @@ pub(crate) struct CallArgs {
     /// A request header, NAME=VALUE (repeatable).
     #[arg(long = "header", value_name = "NAME=VALUE")]
     headers: Vec<String>,
-    /// The wire format the peer speaks.
-    #[arg(long, value_enum, default_value_t = Wire::Lso2)]
-    wire: Wire,
+    #[command(flatten)]
+    link: LinkArgs,
 }
 
 /// The request body the arguments give.
@@ -89,33 +89,37 @@ fn options(args: &CallArgs) -> Result<CallOptions, Failure> {
     Ok(options)
 }
 
-pub(crate) async fn run(args: CallArgs) -> Result<(), Failure> {
+pub(crate) async fn run(args: CallArgs, show_stats: bool) -> Result<(), Failure> {
     let body = body(&args)?;
     let options = options(&args)?;
-    let pipe = link::connect(&args.address, args.wire).await?;
+    let pipe = link::connect(&args.address, &args.link).await?;
     let endpoint = Endpoint::builder()
-        .config(link::endpoint_config(args.wire, &args.address))
+        .config(link::endpoint_config(args.link.wire, &args.address))
         .start(pipe)
         .map_err(|error| Failure::Usage(error.to_string()))?;
+    let _reporter = Reporter::one(show_stats, args.address.to_string(), endpoint.peer());
     let reply = endpoint
         .peer()
         .call_with(&args.route, body, options)
         .await
-        .map_err(|error| match error {
-            CallError::Timeout(after) => Failure::Timeout(after),
-            CallError::Remote(error) => Failure::Remote(error.to_string()),
-            CallError::Connection(error) => {
-                Failure::Connection(format!("{}: {error}", args.address))
-            }
-            other => Failure::Local(other.to_string()),
-        })?;
+        .map_err(|error| call_failure(error, &args.address))?;
     print_reply(&reply.body)?;
     let _ = endpoint.peer().close().await;
     Ok(())
 }
 
+/// The command's failure for a call's error.
+pub(crate) fn call_failure(error: CallError, address: &Address) -> Failure {
+    match error {
+        CallError::Timeout(after) => Failure::Timeout(after),
+        CallError::Remote(error) => Failure::Remote(error.to_string()),
+        CallError::Connection(error) => Failure::Connection(format!("{address}: {error}")),
+        other => Failure::Local(other.to_string()),
+    }
+}
+
 /// Pretty JSON on a terminal, the bytes as they came otherwise.
-fn print_reply(body: &[u8]) -> Result<(), Failure> {
+pub(crate) fn print_reply(body: &[u8]) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     let terminal = stdout.is_terminal();
     let written = match serde_json::from_slice::<serde_json::Value>(body) {

@@ -7,7 +7,11 @@
 //! | `address.rs` | one address syntax for every medium: `tcp://`, `unix://`, `serial://`, `quic://` |
 //! | `link.rs` | from an address and a wire format to a pipe, with each medium's settings |
 //! | `call.rs` | `netcore call`: one call, its reply printed |
-//! | `serve.rs` | `netcore serve`: `echo`, `size`, `sink` and static files |
+//! | `serve.rs` | `netcore serve`: `echo`, `size`, `sink`, static files and shell commands |
+//! | `listen.rs` | `netcore listen`: every incoming message printed |
+//! | `send.rs` | `netcore send`: an upload with a progress bar |
+//! | `stats.rs` | `netcore stats` and `--stats`: live pipe figures |
+//! | `bench.rs` | `netcore bench`: throughput, round trip under bulk, calls/s |
 //! | `failure.rs` | why a command failed, one exit code per kind |
 //!
 //! Data flows: arguments → [`address::Address`] → `link::connect` (a
@@ -23,10 +27,14 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod address;
+mod bench;
 mod call;
 mod failure;
 mod link;
+mod listen;
+mod send;
 mod serve;
+mod stats;
 
 /// Talk to Netcore and Python netcore 0.1.3 peers from a shell.
 #[derive(Debug, Parser)]
@@ -39,10 +47,22 @@ Examples:
   netcore serve tcp://127.0.0.1:7000 &
   netcore call tcp://127.0.0.1:7000 /echo --data hello
   netcore call tcp://127.0.0.1:7000 /size --data @big.bin
+  netcore send tcp://127.0.0.1:7000 --file big.bin
+  netcore listen tcp://127.0.0.1:7001 --show 64
+  netcore bench tcp://127.0.0.1:7000
+  netcore serve quic://127.0.0.1:7443 &     # prints `certificate PATH`
+  netcore call quic://127.0.0.1:7443 /echo --data hi --ca PATH
+  netcore completions bash > /etc/bash_completion.d/netcore
 
-Addresses: tcp://host:port, unix:///path, serial:///dev/ttyUSB0?baud=115200&parity=even."
+Addresses: tcp://host:port, unix:///path, serial:///dev/ttyUSB0?baud=115200&parity=even,
+quic://host:port (with --ca, and --cert/--key for client certificates).
+Wire formats: --wire lso2 (Netcore, the default) or --wire python013.
+Each command's --help has its own examples."
 )]
 struct Cli {
+    /// Print the connection's live figures on standard error once a second.
+    #[arg(long, global = true)]
+    stats: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -51,8 +71,26 @@ struct Cli {
 enum Command {
     /// Call a route and print its reply.
     Call(call::CallArgs),
-    /// Answer echo, size, sink and static files.
+    /// Answer echo, size, sink, static files and shell commands.
     Serve(serve::ServeArgs),
+    /// Accept connections and print every incoming message.
+    Listen(listen::ListenArgs),
+    /// Upload a file, with a progress bar on a terminal.
+    Send(send::SendArgs),
+    /// Print a connection's live figures once a second.
+    Stats(stats::StatsArgs),
+    /// Measure throughput, round trip under bulk and calls/s against a `netcore serve`.
+    Bench(bench::BenchArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "\
+Examples:
+  netcore completions bash > ~/.local/share/bash-completion/completions/netcore
+  netcore completions zsh > ~/.zfunc/_netcore
+  netcore completions fish > ~/.config/fish/completions/netcore.fish")]
+    Completions {
+        /// The shell to write the script for.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// The wire format a peer speaks.
@@ -66,6 +104,11 @@ enum Wire {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Completions { shell } = cli.command {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(shell, &mut command, "netcore", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -79,8 +122,13 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Call(args) => call::run(args).await,
-            Command::Serve(args) => serve::run(args).await,
+            Command::Call(args) => call::run(args, cli.stats).await,
+            Command::Serve(args) => serve::run(args, cli.stats).await,
+            Command::Listen(args) => listen::run(args, cli.stats).await,
+            Command::Send(args) => send::run(args, cli.stats).await,
+            Command::Stats(args) => stats::run(args).await,
+            Command::Bench(args) => bench::run(args, cli.stats).await,
+            Command::Completions { .. } => Ok(()),
         }
     });
     match outcome {

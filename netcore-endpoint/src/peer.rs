@@ -349,6 +349,13 @@ impl Peer {
         self.inner.pipe.is_closed()
     }
 
+    /// The connection's counters: bytes and messages each way, messages in
+    /// flight, the round trip, the flow-control windows, resyncs and
+    /// damaged bytes (see [`PipeStats`](netcore_pipe::PipeStats)).
+    pub fn stats(&self) -> netcore_pipe::PipeStats {
+        self.inner.pipe.stats()
+    }
+
     /// Calls waiting for a reply.
     pub fn pending_calls(&self) -> usize {
         self.lock_pending().len()

@@ -93,6 +93,9 @@ impl<C: Core> Driver<C> {
             self.dispatch_events();
             self.fill_batch();
             self.shared.counters.set_flow(&self.core.flow());
+            self.shared
+                .counters
+                .set_in_flight(self.outgoing.len(), self.incoming.len());
             if self.core.is_closed() && self.batch.is_empty() {
                 break;
             }

@@ -34,6 +34,12 @@ pub struct PipeStats {
     pub messages_received: u64,
     /// Messages cancelled by either side.
     pub cancels: u64,
+    /// Outgoing messages on their way now: queued or partly sent (as of
+    /// the driver's latest turn).
+    pub outgoing_in_flight: u64,
+    /// Incoming messages on their way now: opened by the peer and not yet
+    /// complete (as of the driver's latest turn).
+    pub incoming_in_flight: u64,
     /// Times the resync decoder lost and found the frame boundary again.
     pub resyncs: u64,
     /// Bytes skipped or discarded as damaged by the resync decoder.
@@ -55,6 +61,8 @@ pub(crate) struct Counters {
     pub(crate) messages_sent: AtomicU64,
     pub(crate) messages_received: AtomicU64,
     pub(crate) cancels: AtomicU64,
+    outgoing_in_flight: AtomicU64,
+    incoming_in_flight: AtomicU64,
     pub(crate) resyncs: AtomicU64,
     pub(crate) damaged_bytes: AtomicU64,
     /// Round-trip time in nanoseconds; 0 until measured.
@@ -87,6 +95,15 @@ impl Counters {
         set(&self.recv_buffered, flow.recv_buffered);
     }
 
+    /// Records how many messages are on their way each way.
+    pub(crate) fn set_in_flight(&self, outgoing: usize, incoming: usize) {
+        let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        self.outgoing_in_flight
+            .store(as_u64(outgoing), Ordering::Relaxed);
+        self.incoming_in_flight
+            .store(as_u64(incoming), Ordering::Relaxed);
+    }
+
     pub(crate) fn snapshot(&self) -> PipeStats {
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let optional = |counter: &AtomicU64| Some(get(counter)).filter(|value| *value != NONE);
@@ -99,6 +116,8 @@ impl Counters {
             messages_sent: get(&self.messages_sent),
             messages_received: get(&self.messages_received),
             cancels: get(&self.cancels),
+            outgoing_in_flight: get(&self.outgoing_in_flight),
+            incoming_in_flight: get(&self.incoming_in_flight),
             resyncs: get(&self.resyncs),
             damaged_bytes: get(&self.damaged_bytes),
             rtt: (rtt > 0).then(|| Duration::from_nanos(rtt)),
@@ -124,6 +143,8 @@ impl Default for Counters {
             messages_sent: AtomicU64::default(),
             messages_received: AtomicU64::default(),
             cancels: AtomicU64::default(),
+            outgoing_in_flight: AtomicU64::default(),
+            incoming_in_flight: AtomicU64::default(),
             resyncs: AtomicU64::default(),
             damaged_bytes: AtomicU64::default(),
             rtt_nanos: AtomicU64::default(),
