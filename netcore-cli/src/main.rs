@@ -57,12 +57,18 @@ Examples:
 Addresses: tcp://host:port, unix:///path, serial:///dev/ttyUSB0?baud=115200&parity=even,
 quic://host:port (with --ca, and --cert/--key for client certificates).
 Wire formats: --wire lso2 (Netcore, the default) or --wire python013.
+Logs: -v the connection's life, -vv each call and message, -vvv frames
+(or RUST_LOG=netcore_pipe=debug and the like).
 Each command's --help has its own examples."
 )]
 struct Cli {
     /// Print the connection's live figures on standard error once a second.
     #[arg(long, global = true)]
     stats: bool,
+    /// More log lines on standard error: -v the connection's life, -vv each
+    /// call and message, -vvv each batch of frames (RUST_LOG, if set, wins).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -102,6 +108,28 @@ enum Wire {
     Python013,
 }
 
+/// Sends the libraries' `tracing` events to standard error: warnings by
+/// default, more with each `-v`, or what `RUST_LOG` says.
+fn logs(verbose: u8) {
+    use std::io::IsTerminal;
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!(
+            "warn,netcore_pipe={level},netcore_endpoint={level},netcore_transports={level}"
+        ))
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Completions { shell } = cli.command {
@@ -109,6 +137,7 @@ fn main() -> ExitCode {
         clap_complete::generate(shell, &mut command, "netcore", &mut std::io::stdout());
         return ExitCode::SUCCESS;
     }
+    logs(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -512,3 +512,23 @@ fn call_reaches_a_device_on_a_pseudo_terminal_in_both_wire_formats() {
         drop(theirs);
     }
 }
+
+#[test]
+fn verbose_logs_show_the_connection_and_each_call_in_its_span() {
+    let served = serve(&["tcp://127.0.0.1:0"]);
+    let quiet = netcore(&["call", &served.address, "/echo", "--data", "hi"]);
+    assert_eq!(stderr(&quiet), "", "no logs without -v");
+    let info = netcore(&["-v", "call", &served.address, "/echo", "--data", "hi"]);
+    assert!(info.status.success(), "{}", stderr(&info));
+    let said = stderr(&info);
+    assert!(said.contains("connection open"), "{said}");
+    assert!(!said.contains("DEBUG"), "-v stops at INFO: {said}");
+    let debug = netcore(&["-vv", "call", &served.address, "/echo", "--data", "hi"]);
+    let said = stderr(&debug);
+    assert!(said.contains("call{route=\"/echo\""), "a call span: {said}");
+    assert!(said.contains("msg.id="), "messages carry their id: {said}");
+    assert!(
+        !said.contains(" message="),
+        "no field named like tracing's own: {said}"
+    );
+}

@@ -141,7 +141,7 @@ impl Reader {
                 }
                 Classified::Cancel { call_id } => self.requests.cancel(call_id, incoming.id),
                 Classified::Ignored(why) => {
-                    tracing::debug!(message = incoming.id, why, "incoming message dropped");
+                    tracing::debug!(msg.id = incoming.id, why, "incoming message dropped");
                 }
             }
         };

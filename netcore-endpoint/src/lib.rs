@@ -159,6 +159,23 @@
 //! a streamed reply then goes on as long as it makes progress (no byte for
 //! [`reply_timeout`](EndpointConfig::reply_timeout) gives it up).
 //!
+//! ## Observability
+//!
+//! Each call runs in a DEBUG `call` span (`route`, `peer`, `call.id`,
+//! `msg.priority`, `msg.size`) and each request served in a DEBUG `request`
+//! span (`route`, `peer`, `msg.id`, `msg.size`), so the pipe's per-message
+//! events inside them (see netcore-pipe's Observability) carry the route
+//! and the peer. A server logs peers connecting and leaving at INFO, and
+//! connections refused or dropped (a full server, a failed handshake) at
+//! WARN. With the `metrics` feature the endpoint also counts, through the
+//! [`metrics`](https://docs.rs/metrics) facade (beside every pipe's figures):
+//!
+//! | metric | kind | what |
+//! |---|---|---|
+//! | `netcore_calls_total{outcome}` | counter | calls made; `outcome` is `ok`, `remote_error`, `timeout`, `connection` or `local` |
+//! | `netcore_call_duration_seconds{outcome}` | histogram | from the call to its reply or failure |
+//! | `netcore_requests_total{outcome}` | counter | requests served; `outcome` is `ok` or `error` (an error reply, a panic, a refusal) |
+//!
 //! Endpoints and servers report their lifecycle to an [`Events`] hub; each
 //! has a [`Scheduler`] whose tasks stop with it; the [`Cache`] is yours to
 //! share through the router state.
@@ -204,6 +221,8 @@ pub mod fuzzing;
 pub mod guide;
 mod handler;
 mod inbound;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod peer;
 mod peer_id;
 mod priority;

@@ -232,7 +232,42 @@ impl Peer {
 
     /// A call whose reply comes as `T` (how `pending` registers it): `T`,
     /// and the request's handle if it may still be being sent.
+    /// One call, in a `call` span (DEBUG: route, peer, call id, priority,
+    /// size) and, with the `metrics` feature, counted by outcome and timed.
     async fn call_for<T>(
+        &self,
+        route: &str,
+        body: Body,
+        options: CallOptions,
+        pending: fn(oneshot::Sender<Result<T, CallError>>) -> PendingReply,
+    ) -> Result<(T, Option<SendHandle>), CallError> {
+        use tracing::Instrument;
+        let span = tracing::debug_span!(
+            "call",
+            route,
+            peer = %self.id(),
+            call.id = tracing::field::Empty,
+            msg.priority = tracing::field::Empty,
+            msg.size = body.len(),
+        );
+        #[cfg(feature = "metrics")]
+        let started = std::time::Instant::now();
+        let outcome = async {
+            let outcome = self.call_traced(route, body, options, pending).await;
+            match &outcome {
+                Ok(_) => tracing::debug!("call answered"),
+                Err(error) => tracing::debug!(%error, "call failed"),
+            }
+            outcome
+        }
+        .instrument(span)
+        .await;
+        #[cfg(feature = "metrics")]
+        crate::metrics::call_done(started.elapsed(), outcome.as_ref().err());
+        outcome
+    }
+
+    async fn call_traced<T>(
         &self,
         route: &str,
         body: Body,
@@ -264,6 +299,10 @@ impl Peer {
         message.priority = options
             .priority
             .unwrap_or_else(|| default_priority(&message.body));
+        let span = tracing::Span::current();
+        span.record("call.id", call_id);
+        span.record("msg.priority", tracing::field::debug(message.priority));
+        tracing::debug!("call sent");
         guard.request = Some(self.inner.pipe.send(message).map_err(CallError::from)?);
         // Wait for the reply — or for the request to fail on its way out
         // (too large for the peer, refused, link gone): then no reply comes.

@@ -392,7 +392,7 @@ impl Server {
         ));
         let peer = endpoint.peer().clone();
         let id = peer.id();
-        tracing::debug!(%id, address, "peer connected");
+        tracing::info!(%id, address, "peer connected");
         {
             let mut connections = self.connections();
             connections.starting = connections.starting.saturating_sub(1);
@@ -403,7 +403,7 @@ impl Server {
             self.connections().live.remove(&id);
         }
         let outcome = peer.closed().await;
-        tracing::debug!(%id, ?outcome, "peer disconnected");
+        tracing::info!(%id, ?outcome, "peer disconnected");
         let mut connections = self.connections();
         connections.live.remove(&id);
         connections.address_gone(&key);
@@ -460,7 +460,7 @@ impl Server {
                 }
             }
             let outcome = watcher.closed().await;
-            tracing::debug!(%id, ?outcome, "peer disconnected");
+            tracing::info!(%id, ?outcome, "peer disconnected");
             let mut connections = server.connections();
             connections.live.remove(&id);
             connections.address_gone(&key);

@@ -199,7 +199,14 @@ impl Requests {
                 let Ok(_slot) = handlers.acquire_owned().await else {
                     return;
                 };
-                serving.serve(incoming, call).await;
+                let span = tracing::debug_span!(
+                    "request",
+                    route = call.route.as_str(),
+                    peer = %serving.peer.id(),
+                    msg.id = incoming.id,
+                    msg.size = incoming.total_len,
+                );
+                tracing::Instrument::instrument(serving.serve(incoming, call), span).await;
             };
             match registration {
                 None => work.await,
@@ -372,6 +379,8 @@ impl Serving {
                 }
             }
         };
+        #[cfg(feature = "metrics")]
+        crate::metrics::request_done(!reply.is_err());
         let Some(reply_to) = reply_to else {
             if let Reply::Err(error) = reply {
                 tracing::debug!(route, %error, "notification handler failed");

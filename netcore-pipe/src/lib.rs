@@ -108,10 +108,43 @@
 //! windows, the credit and the unread bytes, [`PipeStats::rtt`] the round
 //! trip: what limits a slow transfer is visible from the API.
 //!
+//! ## Observability
+//!
+//! Logs and spans go through [`tracing`], at levels a production filter can
+//! use: INFO for the connection's life (open with the peer's agent, the
+//! peer going away, closed or ended and why), WARN for what a peer did wrong
+//! or the link did to us (damage skipped by a resync, an abort for a
+//! protocol violation, control frames dropped), DEBUG per message (queued,
+//! opened, complete, cancelled, failed; each send in a `send` span) and
+//! TRACE per batch of frames read or written. Field names are dotted and
+//! never one of tracing's own (`message` is reserved): `msg.id`,
+//! `msg.priority`, `msg.size`, `code`, `reason`, `error`.
+//!
+//! [`Pipe::stats`] reads one pipe's figures ([`PipeStats`]). With the
+//! `metrics` feature the same figures, summed over every pipe in the
+//! process, go to the [`metrics`](https://docs.rs/metrics) facade — at most
+//! every 250 ms per pipe, and once more when it ends — so whatever recorder
+//! the application installs (Prometheus, StatsD, …) exports them with no
+//! code of ours. No label names a connection, so 10 000 pipes are still a
+//! dozen time series:
+//!
+//! | metric | kind | what |
+//! |---|---|---|
+//! | `netcore_pipes_open` | gauge | pipes whose driver runs |
+//! | `netcore_pipe_bytes_total{direction="sent"\|"received"}` | counter | bytes written to / read from transports |
+//! | `netcore_pipe_frames_total{direction}` | counter | frames sent / received |
+//! | `netcore_pipe_messages_total{direction}` | counter | messages sent / received whole |
+//! | `netcore_pipe_messages_in_flight{direction="outgoing"\|"incoming"}` | gauge | messages started and not yet finished |
+//! | `netcore_pipe_cancels_total` | counter | messages cancelled, by either side |
+//! | `netcore_pipe_resyncs_total` | counter | times a decoder skipped damaged bytes to the next frame |
+//! | `netcore_pipe_damaged_bytes_total` | counter | bytes skipped that way |
+//! | `netcore_pipe_rtt_seconds` | histogram | each pipe's smoothed round trip, once per export |
+//!
 //! ## Cargo features
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
+//! | `metrics` | off | the pipes' figures through the `metrics` facade (see [Observability](#observability)) |
 //! | `test-util` | off | test utilities: the seeded [`transport::Faulty`](transport#test-utilities) wrapper (with `FaultConfig`, `FaultStats`, `FaultyReader`, `FaultyWriter`) that damages or cuts a link on purpose, and [`transport::DelayLine`](transport#test-utilities) (with `DelayConfig`, `DelayLineWriter`) that delays it as a network path with a delay, a rate and a bounded queue does, in tokio time; enable it from `[dev-dependencies]` |
 //!
 //! The wire format is `netcore-protocol` (re-exported as [`protocol`]): LSO

@@ -16,6 +16,9 @@ pub(crate) enum Command {
         headers: Headers,
         body: Body,
         entry: OutgoingEntry,
+        /// The sender's span (a call's, say): the message's `send` span
+        /// is its child, so its events carry the route and the peer.
+        span: tracing::Span,
     },
     /// Abandon an outgoing message.
     CancelOutgoing(u64),

@@ -58,6 +58,9 @@ pub(crate) struct Driver<C: Core> {
     /// reader may still say how it left (see `WRITE_FAILURE_GRACE`).
     pub(crate) write_failure: Option<(ConnectionError, tokio::time::Instant)>,
     pub(crate) reads_open: bool,
+    /// This pipe's share of the `metrics` figures.
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: super::metrics::MetricsExport,
 }
 
 fn now() -> Instant {
@@ -96,6 +99,9 @@ impl<C: Core> Driver<C> {
             self.shared
                 .counters
                 .set_in_flight(self.outgoing.len(), self.incoming.len());
+            #[cfg(feature = "metrics")]
+            self.metrics
+                .maybe_export(|| self.shared.counters.snapshot());
             if self.core.is_closed() && self.batch.is_empty() {
                 break;
             }
@@ -172,6 +178,7 @@ impl<C: Core> Driver<C> {
                     .iter()
                     .filter(|item| C::Decoder::is_frame(item))
                     .count();
+                tracing::trace!(frames, "frames read");
                 Counters::add(&self.shared.counters.frames_received, frames as u64);
                 for item in items.drain(..) {
                     self.core.handle_item(item, now);
@@ -214,7 +221,7 @@ impl<C: Core> Driver<C> {
         }
         if self.close_deadline.is_some_and(|deadline| now >= deadline) {
             self.close_deadline = None;
-            tracing::debug!("graceful close timed out; aborting");
+            tracing::warn!("graceful close timed out; aborting");
             self.core.abort(ConnectionError::Closed);
         }
         self.core.handle_timeout(now.into_std());
@@ -235,12 +242,18 @@ impl<C: Core> Driver<C> {
                 headers,
                 body,
                 entry,
+                span: sender,
             } => {
-                let span = tracing::debug_span!("send", message = id);
+                let span = tracing::debug_span!(
+                    parent: &sender,
+                    "send",
+                    msg.id = id,
+                    msg.priority = ?priority
+                );
                 let _enter = span.enter();
                 match self.core.open_with_id(id, priority, headers, body.len()) {
                     Ok(()) => {
-                        tracing::debug!(len = ?body.len(), "message queued");
+                        tracing::debug!(msg.size = ?body.len(), "message queued");
                         self.outgoing.insert(id, entry);
                         self.start_body(id, body);
                     }
@@ -252,7 +265,7 @@ impl<C: Core> Driver<C> {
             Command::CancelOutgoing(id) => {
                 self.feeders.remove(&id);
                 if self.core.cancel_outgoing(id) {
-                    tracing::debug!(message = id, "outgoing message cancelled");
+                    tracing::debug!(msg.id = id, "outgoing message cancelled");
                     Counters::add(&self.shared.counters.cancels, 1);
                     if let Some(entry) = self.outgoing.remove(&id) {
                         let _ = entry.done.send(Err(SendError::Cancelled));
@@ -268,7 +281,7 @@ impl<C: Core> Driver<C> {
             Command::DropIncoming(id) => {
                 self.incoming.remove(&id);
                 if self.core.cancel_incoming(id, now()) {
-                    tracing::debug!(message = id, "incoming message dropped by the application");
+                    tracing::debug!(msg.id = id, "incoming message dropped by the application");
                 }
             }
             Command::Stream(accepted) => {
@@ -338,7 +351,7 @@ impl<C: Core> Driver<C> {
                     }
                 }
                 (Some(open), Event::IncomingFinished { id }) if id == open.id => {
-                    tracing::debug!(message = id, "incoming message complete");
+                    tracing::debug!(msg.id = id, "incoming message complete");
                     Counters::add(&self.shared.counters.messages_received, 1);
                     let incoming = open.into_whole(self.shared.clone());
                     self.deliver(incoming);
@@ -352,7 +365,7 @@ impl<C: Core> Driver<C> {
             };
             match event {
                 Event::Connected { agent } => {
-                    tracing::debug!(agent, "peer known");
+                    tracing::info!(agent, "connection open: peer known");
                     self.shared.said_hello();
                 }
                 Event::IncomingOpened {
@@ -361,7 +374,7 @@ impl<C: Core> Driver<C> {
                     headers,
                     total_len,
                 } => {
-                    tracing::debug!(message = id, ?total_len, "incoming message opened");
+                    tracing::debug!(msg.id = id, ?total_len, "incoming message opened");
                     opening = Some(Opening::new(
                         id,
                         priority,
@@ -376,14 +389,14 @@ impl<C: Core> Driver<C> {
                     }
                 }
                 Event::IncomingFinished { id } => {
-                    tracing::debug!(message = id, "incoming message complete");
+                    tracing::debug!(msg.id = id, "incoming message complete");
                     Counters::add(&self.shared.counters.messages_received, 1);
                     if let Some(sink) = self.incoming.remove(&id) {
                         sink.finish(Piece::End);
                     }
                 }
                 Event::IncomingFailed { id, error } => {
-                    tracing::debug!(message = id, %error, "incoming message failed");
+                    tracing::debug!(msg.id = id, %error, "incoming message failed");
                     if matches!(error, ReceiveError::CancelledByPeer { .. }) {
                         Counters::add(&self.shared.counters.cancels, 1);
                     }
@@ -393,7 +406,7 @@ impl<C: Core> Driver<C> {
                 }
                 Event::OutgoingFramed { .. } => {}
                 Event::OutgoingFailed { id, error } => {
-                    tracing::debug!(message = id, %error, "outgoing message failed");
+                    tracing::debug!(msg.id = id, %error, "outgoing message failed");
                     if matches!(error, SendError::CancelledByPeer { .. }) {
                         Counters::add(&self.shared.counters.cancels, 1);
                     }
@@ -403,7 +416,7 @@ impl<C: Core> Driver<C> {
                     }
                 }
                 Event::PeerGoingAway { code, reason } => {
-                    tracing::debug!(%code, reason, "peer is going away");
+                    tracing::info!(%code, reason, "peer is going away");
                 }
                 Event::Rtt(_) => {
                     if let Some(rtt) = self.core.rtt() {
@@ -416,8 +429,8 @@ impl<C: Core> Driver<C> {
                 }
                 Event::Closed { error, by_peer } => {
                     match &error {
-                        None => tracing::debug!("connection closed"),
-                        Some(error) => tracing::debug!(%error, "connection ended"),
+                        None => tracing::info!("connection closed"),
+                        Some(error) => tracing::info!(%error, "connection ended"),
                     }
                     self.shared.end(error, by_peer);
                     // No more messages will come.
@@ -491,6 +504,13 @@ impl<C: Core> Driver<C> {
         }
         if !self.shared.is_ended() {
             self.shared.end(Some(ConnectionError::Closed), false);
+        }
+        #[cfg(feature = "metrics")]
+        {
+            self.shared
+                .counters
+                .set_in_flight(self.outgoing.len(), self.incoming.len());
+            self.metrics.finish(&self.shared.counters.snapshot());
         }
         // Only now: the final frames (GOAWAY) are written and the transport
         // closed, so a program may exit as soon as `closed()` returns.

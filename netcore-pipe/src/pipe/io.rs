@@ -354,6 +354,11 @@ pub(crate) async fn write_loop<W: TransportWrite>(
             return Err(error);
         }
         let counters = &shared.counters;
+        tracing::trace!(
+            frames = batch.frames.len(),
+            bytes = batch.bytes,
+            "frames written"
+        );
         Counters::add(&counters.bytes_written, batch.bytes as u64);
         Counters::add(&counters.frames_sent, batch.frames.len() as u64);
         Counters::add(&counters.messages_sent, batch.messages_done);

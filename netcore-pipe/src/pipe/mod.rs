@@ -14,6 +14,8 @@ mod feed;
 mod incoming;
 mod into_pipe;
 mod io;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod opening;
 mod outgoing;
 mod shared;
@@ -175,6 +177,8 @@ impl Pipe {
             close_deadline: None,
             write_failure: None,
             reads_open: true,
+            #[cfg(feature = "metrics")]
+            metrics: metrics::MetricsExport::new(),
         };
         tokio::spawn(driver.run());
         Pipe {
@@ -224,6 +228,7 @@ impl Pipe {
             headers: message.headers,
             body: message.body,
             entry,
+            span: tracing::Span::current(),
         });
         if !sent {
             return Err(self.shared.end_error().into());

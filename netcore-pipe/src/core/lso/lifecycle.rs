@@ -218,7 +218,13 @@ impl Connection {
         if self.phase.is_closed() {
             return;
         }
-        tracing::debug!(%error, "connection aborted");
+        // A violation by the peer (or a local failure) is worth a warning;
+        // an application's own abort is not.
+        if matches!(error, ConnectionError::Closed) {
+            tracing::debug!(%error, "connection aborted");
+        } else {
+            tracing::warn!(%error, code = %error.code(), "connection aborted");
+        }
         if !self.phase.goaway_sent() {
             self.queue_goaway(error.code(), error.to_string());
         }

@@ -399,7 +399,7 @@ impl Connection {
             let header_shared = self.header_bytes + header_bytes > budget;
             if !complete && header_shared && !self.take_shared_header_bytes(header_bytes) {
                 tracing::debug!(
-                    message_id = id,
+                    msg.id = id,
                     header_bytes,
                     budget,
                     "message refused: the header budgets are full"
@@ -502,7 +502,7 @@ impl Connection {
 
     fn handle_damage(&mut self, damage: Damage) {
         self.stats.damage_reports += 1;
-        tracing::debug!(?damage, "damage on the link");
+        tracing::warn!(?damage, "damage on the link: resynchronised past it");
         match damage {
             // OPEN, DATA and END (or a kind we cannot tell) name the peer's
             // message; CREDIT and CANCEL may name ours, whose credit the

@@ -146,7 +146,7 @@ impl Collect {
         }
         let disk = self.disk.as_deref().filter(|disk| len <= disk.limit());
         if let Some(reservation) = disk.and_then(|disk| disk.try_reserve(len)) {
-            tracing::trace!(message = id, len, "receive buffer full: the body spills");
+            tracing::trace!(msg.id = id, len, "receive buffer full: the body spills");
             return Ok(Place::Disk(reservation));
         }
         tracing::debug!(
