@@ -16,7 +16,9 @@
 //! | `transports` | `transports` | `netcore-transports`: TCP, Unix, serial, QUIC |
 //!
 //! `full` turns them all on; `unix`, `serial` and `quic` add those media
-//! to `transports`.
+//! to `transports`. `metrics` (not in `full`) exports call, request and
+//! pipe figures through the `metrics` facade crate (see "Observability" in
+//! `netcore::endpoint` and `netcore::pipe`).
 //!
 //! ## Depending on `netcore` alone
 //!

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use netcore_endpoint::{Endpoint, Peer};
+use netcore_endpoint::Peer;
 
 use crate::address::Address;
 use crate::call::call_failure;
@@ -85,11 +85,7 @@ impl Latencies {
 }
 
 pub(crate) async fn run(args: BenchArgs, show_stats: bool) -> Result<(), Failure> {
-    let pipe = link::connect(&args.address, &args.link).await?;
-    let endpoint = Endpoint::builder()
-        .config(link::endpoint_config(args.link.wire, &args.address))
-        .start(pipe)
-        .map_err(|error| Failure::Usage(error.to_string()))?;
+    let endpoint = link::client(&args.address, &args.link).await?;
     let peer = endpoint.peer().clone();
     let _reporter = Reporter::one(show_stats, args.address.to_string(), &peer);
     let echo = route_name(args.link.wire, "echo");

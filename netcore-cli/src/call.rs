@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::time::Duration;
 
 use bytes::Bytes;
-use netcore_endpoint::{CallError, CallOptions, Endpoint};
+use netcore_endpoint::{CallError, CallOptions};
 
 use crate::address::Address;
 use crate::failure::Failure;
@@ -92,11 +92,7 @@ fn options(args: &CallArgs) -> Result<CallOptions, Failure> {
 pub(crate) async fn run(args: CallArgs, show_stats: bool) -> Result<(), Failure> {
     let body = body(&args)?;
     let options = options(&args)?;
-    let pipe = link::connect(&args.address, &args.link).await?;
-    let endpoint = Endpoint::builder()
-        .config(link::endpoint_config(args.link.wire, &args.address))
-        .start(pipe)
-        .map_err(|error| Failure::Usage(error.to_string()))?;
+    let endpoint = link::client(&args.address, &args.link).await?;
     let _reporter = Reporter::one(show_stats, args.address.to_string(), endpoint.peer());
     let reply = endpoint
         .peer()

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use netcore_endpoint::EndpointConfig;
+use netcore_endpoint::{Endpoint, EndpointConfig};
 use netcore_pipe::{Pipe, PipeConfig};
 use netcore_transports::quic::{self, Identity, QuicClientConfig, QuicServerConfig, TrustRoots};
 use netcore_transports::serial::{self, SerialOptions};
@@ -98,6 +98,15 @@ pub(crate) async fn connect(address: &Address, link: &LinkArgs) -> Result<Pipe, 
                 .map_err(|error| Failure::Connection(format!("quic://{host_port}: {error}")))
         }
     }
+}
+
+/// A client endpoint (no routes) connected to `address`.
+pub(crate) async fn client(address: &Address, link: &LinkArgs) -> Result<Endpoint, Failure> {
+    let pipe = connect(address, link).await?;
+    Endpoint::builder()
+        .config(endpoint_config(link.wire, address))
+        .start(pipe)
+        .map_err(|error| Failure::Usage(error.to_string()))
 }
 
 /// The QUIC server settings the link options give: --cert/--key, or a

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use netcore_endpoint::{CallOptions, Endpoint};
+use netcore_endpoint::CallOptions;
 use netcore_pipe::Body;
 use tokio::io::AsyncReadExt;
 
@@ -65,11 +65,7 @@ pub(crate) async fn run(args: SendArgs, show_stats: bool) -> Result<(), Failure>
         .route
         .clone()
         .unwrap_or_else(|| route_name(args.link.wire, "sink"));
-    let pipe = link::connect(&args.address, &args.link).await?;
-    let endpoint = Endpoint::builder()
-        .config(link::endpoint_config(args.link.wire, &args.address))
-        .start(pipe)
-        .map_err(|error| Failure::Usage(error.to_string()))?;
+    let endpoint = link::client(&args.address, &args.link).await?;
     let _reporter = Reporter::one(show_stats, args.address.to_string(), endpoint.peer());
     let bar = progress_bar(len);
     let started = Instant::now();

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use netcore_endpoint::{Endpoint, Peer};
+use netcore_endpoint::Peer;
 use netcore_pipe::PipeStats;
 
 use crate::address::Address;
@@ -37,11 +37,7 @@ pub(crate) struct StatsArgs {
 }
 
 pub(crate) async fn run(args: StatsArgs) -> Result<(), Failure> {
-    let pipe = link::connect(&args.address, &args.link).await?;
-    let endpoint = Endpoint::builder()
-        .config(link::endpoint_config(args.link.wire, &args.address))
-        .start(pipe)
-        .map_err(|error| Failure::Usage(error.to_string()))?;
+    let endpoint = link::client(&args.address, &args.link).await?;
     let peer = endpoint.peer().clone();
     let every = args.every.max(Duration::from_millis(10));
     let watch = async {

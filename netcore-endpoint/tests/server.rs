@@ -206,14 +206,22 @@ async fn lifecycle_events_report_connections_requests_and_replies() {
     .await;
     guard(server.shutdown(Duration::from_secs(5))).await;
     guard(serving).await.expect("task").expect("serve ended");
-    // Listeners run as tasks: wait for the last one.
+    // Listeners run as tasks, in no set order (a task spawned later may run
+    // first): wait for `Stopped` and for both replies' events.
     guard(async {
-        while !seen
-            .lock()
-            .expect("lock")
-            .iter()
-            .any(|e| matches!(e, LifecycleEvent::Stopped))
-        {
+        loop {
+            let (stopped, replies) = {
+                let seen = seen.lock().expect("lock");
+                let stopped = seen.iter().any(|e| matches!(e, LifecycleEvent::Stopped));
+                let replies = seen
+                    .iter()
+                    .filter(|e| matches!(e, LifecycleEvent::Reply { .. }))
+                    .count();
+                (stopped, replies)
+            };
+            if stopped && replies >= 2 {
+                break;
+            }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     })
