@@ -235,6 +235,7 @@ mod server;
 mod serving;
 mod streamed;
 mod typed;
+mod workers;
 
 pub use builder::{EndpointBuilder, StartError};
 pub use cache::{Cache, CacheBuilder};

@@ -1,4 +1,5 @@
-//! Serving the peer's requests: one task per admitted request (it holds one
+//! Serving the peer's requests: one task per admitted request, reused for
+//! later ones ([`workers`](crate::workers)) (it holds one
 //! of the connection's [request places](crate::admission); the handler runs
 //! inside it, not in a task of its own, a panic caught there — so a handler
 //! that blocks its thread without yielding also holds back its own deadline
@@ -29,10 +30,18 @@ use crate::peer::Peer;
 use crate::reply::{Reply, ReplyCode};
 use crate::request::Request;
 use crate::router::Routes;
+use crate::workers::{Job, Workers};
 
 /// The least time an error reply made because the deadline passed gets to
 /// go out (the deadline itself has no time left to give it).
 const LATE_REPLY_GRACE: Duration = Duration::from_secs(1);
+
+/// The most request tasks a connection keeps waiting for its next
+/// requests (see [`Workers`]): as many as its own request places
+/// ([`ServerConfig::own_request_places`](crate::ServerConfig::own_request_places)'s
+/// default), a few KiB each, and each for at most half a second without
+/// work (so an idle connection holds none).
+const IDLE_REQUEST_TASKS: usize = 8;
 
 /// The calls being served, by call id: how to cancel each.
 type Running = Arc<Mutex<HashMap<u64, Registration>>>;
@@ -60,6 +69,8 @@ pub(crate) struct Requests {
     pub(crate) closing: Arc<AtomicBool>,
     pub(crate) events: Events,
     pub(crate) limits: RequestLimits,
+    /// The tasks that run requests, kept from one request to the next.
+    workers: Workers<RequestJob>,
 }
 
 /// What bounds the serving of one connection's requests.
@@ -92,6 +103,7 @@ impl Requests {
             closing,
             events,
             limits,
+            workers: Workers::new(IDLE_REQUEST_TASKS),
         }
     }
 
@@ -180,7 +192,6 @@ impl Requests {
             }
             (reply_to.call_id, token, cancelled)
         });
-        let handlers = self.handlers.clone();
         let serving = Serving {
             peer: self.peer.clone(),
             routes,
@@ -188,12 +199,49 @@ impl Requests {
             limits: self.limits.clone(),
             replying,
         };
-        let running = self.running.clone();
-        // Nothing was spawned for this request before it had its place;
-        // its task now waits for a handler slot while the reader goes on
-        // (replies and cancels still get through when every slot is busy).
-        // Its body is not read meanwhile, so flow control holds the sender.
-        tokio::spawn(async move {
+        // Nothing ran for this request before it had its place; a task
+        // (reused: see `workers`) now waits for a handler slot while the
+        // reader goes on (replies and cancels still get through when every
+        // slot is busy). Its body is not read meanwhile, so flow control
+        // holds the sender.
+        self.workers.run(RequestJob {
+            place,
+            registration,
+            handlers: self.handlers.clone(),
+            serving,
+            incoming,
+            call,
+            running: self.running.clone(),
+        });
+    }
+}
+
+/// One admitted request, run to its end in a [`Workers`] task.
+pub(crate) struct RequestJob {
+    /// Held until the request is over.
+    place: Place,
+    /// A call's id, its entry's token in [`Running`] and its cancel;
+    /// `None` for a notification.
+    registration: Option<(u64, u64, oneshot::Receiver<()>)>,
+    handlers: Arc<Semaphore>,
+    serving: Serving,
+    incoming: Incoming,
+    call: Call,
+    running: Running,
+}
+
+impl Job for RequestJob {
+    fn run(self) -> impl std::future::Future<Output = ()> + Send {
+        let RequestJob {
+            place,
+            registration,
+            handlers,
+            serving,
+            incoming,
+            call,
+            running,
+        } = self;
+        async move {
             let _place = place;
             let work = async move {
                 let Ok(_slot) = handlers.acquire_owned().await else {
@@ -224,7 +272,7 @@ impl Requests {
                     }
                 }
             }
-        });
+        }
     }
 }
 
@@ -276,7 +324,11 @@ struct Serving {
 
 impl Serving {
     /// Runs one request through the routes and answers it (for calls).
-    async fn serve(self, incoming: Incoming, call: Call) {
+    ///
+    /// Not an `async fn`: its parts are taken apart before the future is
+    /// made, so the future holds each once (an `async fn` would keep its
+    /// arguments beside what it moved out of them).
+    fn serve(self, incoming: Incoming, call: Call) -> impl std::future::Future<Output = ()> {
         let Serving {
             peer,
             routes,
@@ -290,156 +342,168 @@ impl Serving {
             deadline,
             reply: reply_to,
         } = call;
-        let call_id = reply_to.as_ref().map(|reply_to| reply_to.call_id);
-        let message_id = incoming.id;
-        if events.has_lifecycle_listener(LifecycleKind::Request) {
-            events.emit_lifecycle(LifecycleEvent::Request {
-                peer: peer.id(),
-                route: route.clone(),
-                message_id,
-            });
-        }
-        let passed = || Reply::error(ReplyCode::TIMEOUT, format!("{route} passed its deadline"));
-        // A body refused for its size: kept (unread) until the refusal has
-        // gone out, then dropped, which cancels it at the sender — so the
-        // caller reads the reason before it sees its request cut off.
-        let mut refused_body: Option<BodyStream> = None;
-        // The room a collected body holds in the budget, given back once
-        // the reply is sent (or given up).
-        let mut _held_room: Option<Reservation> = None;
-        let reply = if deadline.is_some_and(|deadline| deadline <= Instant::now()) {
-            // It waited for a slot past its deadline: the caller has given up.
-            passed()
-        } else {
-            // A streaming handler gets the body as it arrives; others get it
-            // whole, within the connection's budget (held until the reply
-            // has gone: the handler's reply often shares the body's bytes).
-            let Incoming {
-                body: mut stream,
-                total_len,
-                ..
-            } = incoming;
-            let body = if routes.streams_body(&route) {
-                Some(Ok((Bytes::new(), None, Some(stream))))
+        async move {
+            let call_id = reply_to.as_ref().map(|reply_to| reply_to.call_id);
+            let message_id = incoming.id;
+            if events.has_lifecycle_listener(LifecycleKind::Request) {
+                events.emit_lifecycle(LifecycleEvent::Request {
+                    peer: peer.id(),
+                    route: route.clone(),
+                    message_id,
+                });
+            }
+            let passed =
+                || Reply::error(ReplyCode::TIMEOUT, format!("{route} passed its deadline"));
+            // A body refused for its size: kept (unread) until the refusal has
+            // gone out, then dropped, which cancels it at the sender — so the
+            // caller reads the reason before it sees its request cut off.
+            let mut refused_body: Option<BodyStream> = None;
+            // The room a collected body holds in the budget, given back once
+            // the reply is sent (or given up).
+            let mut _held_room: Option<Reservation> = None;
+            let reply = if deadline.is_some_and(|deadline| deadline <= Instant::now()) {
+                // It waited for a slot past its deadline: the caller has given up.
+                passed()
             } else {
-                let collected = async {
-                    tokio::select! {
-                        collected = collect(&mut stream, total_len, &limits.body_budget) => Some(collected),
-                        _ = peer.closed() => None,
+                // A streaming handler gets the body as it arrives; others get it
+                // whole, within the connection's budget (held until the reply
+                // has gone: the handler's reply often shares the body's bytes).
+                let Incoming {
+                    body: mut stream,
+                    total_len,
+                    ..
+                } = incoming;
+                let body = if routes.streams_body(&route) {
+                    Some(Ok((Bytes::new(), None, Some(stream))))
+                } else {
+                    let collected = async {
+                        tokio::select! {
+                            collected = collect(&mut stream, total_len, &limits.body_budget) => Some(collected),
+                            _ = peer.closed() => None,
+                        }
+                    };
+                    match until(deadline, collected).await {
+                        None => None,
+                        // The connection is over: no reply can go.
+                        Some(None) => return,
+                        Some(Some(Ok((body, reservation)))) => {
+                            Some(Ok((body, Some(reservation), None)))
+                        }
+                        Some(Some(Err(refusal))) => {
+                            if !matches!(refusal, NotCollected::Failed(_)) {
+                                refused_body = Some(stream);
+                            }
+                            Some(Err(refusal))
+                        }
                     }
                 };
-                match until(deadline, collected).await {
-                    None => None,
-                    // The connection is over: no reply can go.
-                    Some(None) => return,
-                    Some(Some(Ok((body, reservation)))) => {
-                        Some(Ok((body, Some(reservation), None)))
-                    }
-                    Some(Some(Err(refusal))) => {
-                        if !matches!(refusal, NotCollected::Failed(_)) {
-                            refused_body = Some(stream);
+                match body {
+                    None => passed(),
+                    Some(Err(refusal)) => body_refusal(&route, refusal),
+                    Some(Ok((body, reservation, stream))) => {
+                        _held_room = reservation;
+                        let request = Request {
+                            route: route.clone(),
+                            message_id,
+                            call_id,
+                            headers,
+                            body,
+                            peer: peer.clone(),
+                            stream: Arc::new(Mutex::new(stream)),
+                        };
+                        // The handler runs in this task (no spawn per call): a
+                        // panic is caught here, and cancelling this task, or
+                        // the deadline, drops it. Hooks, layers and handler
+                        // run within the request's context (calls they make
+                        // inherit its deadline).
+                        let context = RequestContext::new(&request, deadline);
+                        let handler = context.serve(async move { routes.dispatch(request).await });
+                        let handler = AssertUnwindSafe(handler).catch_unwind();
+                        match until(deadline, handler).await {
+                            None => passed(),
+                            Some(Ok(reply)) => reply,
+                            Some(Err(_panic)) => {
+                                tracing::warn!(route, "handler panicked");
+                                Reply::error(
+                                    ReplyCode::INTERNAL,
+                                    format!("the handler of {route} panicked"),
+                                )
+                            }
                         }
-                        Some(Err(refusal))
                     }
                 }
             };
-            match body {
-                None => passed(),
-                Some(Err(refusal)) => body_refusal(&route, refusal),
-                Some(Ok((body, reservation, stream))) => {
-                    _held_room = reservation;
-                    let request = Request {
-                        route: route.clone(),
+            #[cfg(feature = "metrics")]
+            crate::metrics::request_done(!reply.is_err());
+            let Some(reply_to) = reply_to else {
+                if let Reply::Err(error) = reply {
+                    tracing::debug!(route, %error, "notification handler failed");
+                }
+                return;
+            };
+            let call_id = reply_to.call_id;
+            let ok = !reply.is_err();
+            let limit = SendLimit::new(limits.reply_timeout, deadline);
+            replying.store(true, Ordering::SeqCst);
+            match send_within(&peer, &reply_to, reply, limit).await {
+                Ok(()) if events.has_lifecycle_listener(LifecycleKind::Reply) => {
+                    events.emit_lifecycle(LifecycleEvent::Reply {
+                        peer: peer.id(),
+                        route,
                         message_id,
-                        call_id,
-                        headers,
-                        body,
-                        peer: peer.clone(),
-                        stream: Arc::new(Mutex::new(stream)),
-                    };
-                    // The handler runs in this task (no spawn per call): a
-                    // panic is caught here, and cancelling this task, or
-                    // the deadline, drops it. Hooks, layers and handler
-                    // run within the request's context (calls they make
-                    // inherit its deadline).
-                    let context = RequestContext::new(&request, deadline);
-                    let handler = context.serve(async move { routes.dispatch(request).await });
-                    let handler = AssertUnwindSafe(handler).catch_unwind();
-                    match until(deadline, handler).await {
-                        None => passed(),
-                        Some(Ok(reply)) => reply,
-                        Some(Err(_panic)) => {
-                            tracing::warn!(route, "handler panicked");
-                            Reply::error(
-                                ReplyCode::INTERNAL,
-                                format!("the handler of {route} panicked"),
-                            )
-                        }
+                        ok,
+                    });
+                }
+                Ok(()) => {}
+                Err(ReplyNotSent::Stuck { reply_id, limit }) => {
+                    // The link takes nothing (a peer that reads nothing or grants
+                    // no credit): the reply is given up and its slot freed.
+                    tracing::warn!(
+                        peer = %peer.id(),
+                        route,
+                        call = call_id,
+                        reply = reply_id,
+                        %limit,
+                        "reply not sent in time: cancelled, its handler slot freed"
+                    );
+                    events.emit_lifecycle(LifecycleEvent::MessageCancelled {
+                        peer: peer.id(),
+                        message_id: reply_id,
+                    });
+                }
+                Err(error) => {
+                    // The reply could not go (too large for the peer, say): tell
+                    // the caller rather than leave it waiting for its timeout.
+                    tracing::debug!(%error, call = call_id, "reply not sent");
+                    let refusal = Reply::error(
+                        ReplyCode::INTERNAL,
+                        format!("the reply of {route} could not be sent: {error}"),
+                    );
+                    if let Err(error) = send_within(&peer, &reply_to, refusal, limit).await {
+                        tracing::debug!(%error, call = call_id, "error reply not sent either");
                     }
                 }
             }
-        };
-        #[cfg(feature = "metrics")]
-        crate::metrics::request_done(!reply.is_err());
-        let Some(reply_to) = reply_to else {
-            if let Reply::Err(error) = reply {
-                tracing::debug!(route, %error, "notification handler failed");
-            }
-            return;
-        };
-        let call_id = reply_to.call_id;
-        let ok = !reply.is_err();
-        let limit = SendLimit::new(limits.reply_timeout, deadline);
-        replying.store(true, Ordering::SeqCst);
-        match send_within(&peer, &reply_to, reply, limit).await {
-            Ok(()) if events.has_lifecycle_listener(LifecycleKind::Reply) => {
-                events.emit_lifecycle(LifecycleEvent::Reply {
-                    peer: peer.id(),
-                    route,
-                    message_id,
-                    ok,
-                });
-            }
-            Ok(()) => {}
-            Err(ReplyNotSent::Stuck { reply_id, limit }) => {
-                // The link takes nothing (a peer that reads nothing or grants
-                // no credit): the reply is given up and its slot freed.
-                tracing::warn!(
-                    peer = %peer.id(),
-                    route,
-                    call = call_id,
-                    reply = reply_id,
-                    %limit,
-                    "reply not sent in time: cancelled, its handler slot freed"
-                );
-                events.emit_lifecycle(LifecycleEvent::MessageCancelled {
-                    peer: peer.id(),
-                    message_id: reply_id,
-                });
-            }
-            Err(error) => {
-                // The reply could not go (too large for the peer, say): tell
-                // the caller rather than leave it waiting for its timeout.
-                tracing::debug!(%error, call = call_id, "reply not sent");
-                let refusal = Reply::error(
-                    ReplyCode::INTERNAL,
-                    format!("the reply of {route} could not be sent: {error}"),
-                );
-                if let Err(error) = send_within(&peer, &reply_to, refusal, limit).await {
-                    tracing::debug!(%error, call = call_id, "error reply not sent either");
-                }
-            }
+            // The refusal is out (or given up): now the body is cancelled.
+            drop(refused_body);
         }
-        // The refusal is out (or given up): now the body is cancelled.
-        drop(refused_body);
     }
 }
 
 /// `future`'s output, or `None` once `deadline` has passed.
-async fn until<F: std::future::Future>(deadline: Option<Instant>, future: F) -> Option<F::Output> {
+///
+/// A combinator rather than an `async fn`: an `async fn` would hold
+/// `future` twice (as its argument and as what it awaits), and these
+/// futures are a request task's largest part.
+fn until<F: std::future::Future>(
+    deadline: Option<Instant>,
+    future: F,
+) -> impl std::future::Future<Output = Option<F::Output>> {
+    use futures::FutureExt as _;
+    use futures::future::Either;
     match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline, future).await.ok(),
-        None => Some(future.await),
+        Some(deadline) => Either::Left(tokio::time::timeout_at(deadline, future).map(Result::ok)),
+        None => Either::Right(future.map(Some)),
     }
 }
 
