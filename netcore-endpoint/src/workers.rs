@@ -149,6 +149,17 @@ mod tests {
         .expect("jobs done in time");
     }
 
+    /// Runs one job on `workers` and waits for it to be done.
+    async fn run_one(workers: &Workers<Probe>) {
+        let done = Arc::new(AtomicUsize::new(0));
+        workers.run(Probe {
+            ran: Arc::new(Mutex::new(Vec::new())),
+            done: done.clone(),
+            hold: None,
+        });
+        until_done(&done, 1).await;
+    }
+
     #[tokio::test]
     async fn jobs_one_after_another_reuse_one_task() {
         let workers = Workers::new(4);
@@ -204,14 +215,7 @@ mod tests {
     #[tokio::test]
     async fn waiting_tasks_end_with_their_workers() {
         let workers = Workers::new(2);
-        let done = Arc::new(AtomicUsize::new(0));
-        let ran = Arc::new(Mutex::new(Vec::new()));
-        workers.run(Probe {
-            ran,
-            done: done.clone(),
-            hold: None,
-        });
-        until_done(&done, 1).await;
+        run_one(&workers).await;
         let metrics = tokio::runtime::Handle::current().metrics();
         assert_eq!(metrics.num_alive_tasks(), 1, "one task waits");
         let idle = Arc::downgrade(&workers.idle);
@@ -230,14 +234,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_task_with_no_work_for_a_while_ends() {
         let workers = Workers::new(2);
-        let done = Arc::new(AtomicUsize::new(0));
-        let ran = Arc::new(Mutex::new(Vec::new()));
-        workers.run(Probe {
-            ran,
-            done: done.clone(),
-            hold: None,
-        });
-        until_done(&done, 1).await;
+        run_one(&workers).await;
         let metrics = tokio::runtime::Handle::current().metrics();
         tokio::time::sleep(IDLE_FOR / 2).await;
         assert_eq!(metrics.num_alive_tasks(), 1, "it still waits");
