@@ -531,4 +531,15 @@ fn verbose_logs_show_the_connection_and_each_call_in_its_span() {
         !said.contains(" message="),
         "no field named like tracing's own: {said}"
     );
+    assert!(!said.contains("TRACE"), "-vv stops at DEBUG: {said}");
+    let trace = netcore(&["-vvv", "call", &served.address, "/echo", "--data", "hi"]);
+    let said = stderr(&trace);
+    assert!(
+        said.contains("frame read") && said.contains("kind=Open"),
+        "each frame read at TRACE, with its kind: {said}"
+    );
+    assert!(
+        said.contains("frame queued for writing"),
+        "each frame sent at TRACE: {said}"
+    );
 }

@@ -116,7 +116,9 @@
 //! or the link did to us (damage skipped by a resync, an abort for a
 //! protocol violation, control frames dropped), DEBUG per message (queued,
 //! opened, complete, cancelled, failed; each send in a `send` span) and
-//! TRACE per batch of frames read or written. Field names are dotted and
+//! TRACE per frame (each frame read — "packet read" in the Python dialect —
+//! with its kind, message and length, each frame queued for writing, and
+//! each batch of frames written). Field names are dotted and
 //! never one of tracing's own (`message` is reserved): `msg.id`,
 //! `msg.priority`, `msg.size`, `code`, `reason`, `error`.
 //!

@@ -308,6 +308,13 @@ impl<C: Core> Driver<C> {
             let Some(transmit) = self.core.poll_transmit(now) else {
                 break;
             };
+            tracing::trace!(
+                msg.id = transmit.message_id,
+                bytes = transmit.frame.len(),
+                body = transmit.body_len,
+                last = transmit.last,
+                "frame queued for writing"
+            );
             if let Some(id) = transmit.message_id {
                 let done = if transmit.last {
                     self.batch.messages_done += 1;

@@ -204,6 +204,12 @@ impl Connection {
         }
         match item {
             Decoded::Frame(frame) => {
+                tracing::trace!(
+                    kind = ?frame.kind(),
+                    msg.id = frame.message_id(),
+                    payload = frame.payload_len(),
+                    "frame read"
+                );
                 if matches!(frame, Frame::Open(_) | Frame::Data(_) | Frame::End(_)) {
                     self.keepalive.on_progress(now);
                 }

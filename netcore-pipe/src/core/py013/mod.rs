@@ -374,6 +374,11 @@ impl Core for Connection {
     }
 
     fn handle_item(&mut self, packet: Packet, _now: Instant) {
+        tracing::trace!(
+            kind = %packet.kind(),
+            extension = packet.extension(),
+            "packet read"
+        );
         self.handle_packet(packet);
     }
 
